@@ -1,0 +1,276 @@
+package calling
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Capability is an entry of a calling plan (GraphQL CallingCapability).
+type Capability string
+
+// The calling capabilities, in their sorted order.
+const (
+	ReceiveCalls Capability = "RECEIVE_CALLS"
+	MakeCalls    Capability = "MAKE_CALLS"
+)
+
+// CallerIDSource says why a number is one of an agent's caller IDs.
+type CallerIDSource string
+
+// The caller ID sources.
+const (
+	SourceOutboundProfile CallerIDSource = "OUTBOUND_PROFILE"
+	SourcePersonalNumber  CallerIDSource = "PERSONAL_NUMBER"
+)
+
+// BlockerCode says why an agent cannot make calls (GraphQL CallingBlockerCode).
+type BlockerCode string
+
+// The blocker codes, in the order the rules produce them.
+const (
+	BlockerUnifiedRoutingDisabled   BlockerCode = "UNIFIED_ROUTING_DISABLED"
+	BlockerNoOutboundProfile        BlockerCode = "NO_OUTBOUND_PROFILE"
+	BlockerNotInProfileQueue        BlockerCode = "NOT_IN_PROFILE_QUEUE"
+	BlockerNoOutboundNumber         BlockerCode = "NO_OUTBOUND_NUMBER"
+	BlockerNoDefaultOutboundProfile BlockerCode = "NO_DEFAULT_OUTBOUND_PROFILE"
+)
+
+// Capacity is a capacity profile's three settings.
+type Capacity struct {
+	WorkItemLimit   int    `json:"workItemLimit"`
+	ResetFrequency  string `json:"resetFrequency"`
+	BlockAssignment bool   `json:"blockAssignment"`
+}
+
+// Number is a phone number as the derivation sees it.
+type Number struct {
+	ID        int64
+	E164      string
+	MakeCalls bool
+}
+
+// Profile is an outbound profile with what the derivation needs of its
+// queue, capacity profile and numbers.
+type Profile struct {
+	ID                int64
+	Name              string
+	QueueID           int64
+	QueueName         string
+	CapacityProfileID int64
+	Capacity          Capacity
+	CallerIDName      *string
+	IsDefault         bool
+	Numbers           []Number
+}
+
+// AgentFacts is what the derivation needs of one agent.
+type AgentFacts struct {
+	UnifiedRoutingEnabled bool
+	CapacityProfileIDs    []int64
+	QueueIDs              []int64
+	PersonalNumber        *Number
+}
+
+// Ability is an agent's calling ability (RULES.md §2); it is stored as JSON.
+type Ability struct {
+	CanMakeCalls bool       `json:"canMakeCalls"`
+	CallerIDs    []CallerID `json:"callerIds"`
+	Blockers     []Blocker  `json:"blockers"`
+}
+
+// CallerID is one number an agent may call from, with the rules of the
+// profile that governs it.
+type CallerID struct {
+	PhoneNumberID       int64          `json:"phoneNumberId"`
+	PhoneNumber         string         `json:"phoneNumber"`
+	Source              CallerIDSource `json:"source"`
+	OutboundProfileID   int64          `json:"outboundProfileId"`
+	OutboundProfileName string         `json:"outboundProfileName"`
+	Capacity
+	CallerIDName *string `json:"callerIdName"`
+}
+
+// Blocker is one reason an agent cannot make calls.
+type Blocker struct {
+	Code              BlockerCode `json:"code"`
+	Message           string      `json:"message"`
+	OutboundProfileID *int64      `json:"outboundProfileId"`
+}
+
+// Derive computes the calling ability of agent a from the outbound
+// profiles (RULES.md §2). It is pure: the same facts give the same ability.
+func Derive(a AgentFacts, profiles []Profile) Ability {
+	profiles = sortedProfiles(profiles)
+	inCapacity := func(p Profile) bool { return slices.Contains(a.CapacityProfileIDs, p.CapacityProfileID) }
+	inQueue := func(p Profile) bool { return slices.Contains(a.QueueIDs, p.QueueID) }
+	qualifies := func(p Profile) bool { return a.UnifiedRoutingEnabled && inCapacity(p) && inQueue(p) }
+
+	ab := Ability{CallerIDs: []CallerID{}, Blockers: []Blocker{}}
+	var def *Profile
+	for i, p := range profiles {
+		if p.IsDefault {
+			def = &profiles[i]
+		}
+		if !qualifies(p) {
+			continue
+		}
+		for _, n := range sortedNumbers(p.Numbers) {
+			if n.MakeCalls {
+				ab.CallerIDs = append(ab.CallerIDs, callerID(n, SourceOutboundProfile, p))
+			}
+		}
+	}
+	if pn := a.PersonalNumber; pn != nil && pn.MakeCalls && def != nil && qualifies(*def) {
+		ab.CallerIDs = append(ab.CallerIDs, callerID(*pn, SourcePersonalNumber, *def))
+		sortCallerIDs(ab.CallerIDs, profiles)
+	}
+	ab.CanMakeCalls = len(ab.CallerIDs) > 0
+	if ab.CanMakeCalls {
+		return ab
+	}
+	if !a.UnifiedRoutingEnabled {
+		ab.Blockers = append(ab.Blockers, Blocker{Code: BlockerUnifiedRoutingDisabled,
+			Message: "Unified routing is turned off for this agent: turn it on (updateAgent, unifiedRoutingEnabled: true)."})
+		return ab
+	}
+	var mine []Profile
+	for _, p := range profiles {
+		if inCapacity(p) {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) == 0 {
+		ab.Blockers = append(ab.Blockers, Blocker{Code: BlockerNoOutboundProfile, Message: noProfileMessage(a)})
+	}
+	for _, p := range mine {
+		if !inQueue(p) {
+			ab.Blockers = append(ab.Blockers, profileBlocker(BlockerNotInProfileQueue, p,
+				fmt.Sprintf("The agent is not a member of queue %q of outbound profile %q: add the agent to that queue.", p.QueueName, p.Name)))
+		}
+	}
+	for _, p := range mine {
+		if inQueue(p) && !slices.ContainsFunc(p.Numbers, func(n Number) bool { return n.MakeCalls }) {
+			ab.Blockers = append(ab.Blockers, profileBlocker(BlockerNoOutboundNumber, p, noNumberMessage(p)))
+		}
+	}
+	if a.PersonalNumber != nil && def == nil {
+		ab.Blockers = append(ab.Blockers, Blocker{Code: BlockerNoDefaultOutboundProfile,
+			Message: fmt.Sprintf("The agent's personal number %s needs a default outbound profile to govern its calls, and there is none: make one outbound profile the default.", a.PersonalNumber.E164)})
+	}
+	return ab
+}
+
+func callerID(n Number, source CallerIDSource, p Profile) CallerID {
+	return CallerID{
+		PhoneNumberID: n.ID, PhoneNumber: n.E164, Source: source,
+		OutboundProfileID: p.ID, OutboundProfileName: p.Name,
+		Capacity: p.Capacity, CallerIDName: p.CallerIDName,
+	}
+}
+
+func profileBlocker(code BlockerCode, p Profile, msg string) Blocker {
+	id := p.ID
+	return Blocker{Code: code, Message: msg, OutboundProfileID: &id}
+}
+
+func noProfileMessage(a AgentFacts) string {
+	if len(a.CapacityProfileIDs) == 0 {
+		return "The agent is in no capacity profile: add it to the capacity profile of an outbound profile."
+	}
+	return "None of the agent's capacity profiles is used by an outbound profile: add the agent to the capacity profile of an outbound profile, or create an outbound profile for one of its capacity profiles."
+}
+
+func noNumberMessage(p Profile) string {
+	if len(p.Numbers) == 0 {
+		return fmt.Sprintf("Outbound profile %q has no phone number: add a number with MAKE_CALLS in its calling plan.", p.Name)
+	}
+	e164s := make([]string, 0, len(p.Numbers))
+	for _, n := range sortedNumbers(p.Numbers) {
+		e164s = append(e164s, n.E164)
+	}
+	return fmt.Sprintf("No number of outbound profile %q has MAKE_CALLS (%s): upgrade the calling plan of one of them, or add a number that has it.", p.Name, strings.Join(e164s, ", "))
+}
+
+// profileLess orders profiles by name (case-insensitively), then ID.
+func profileLess(a, b Profile) int {
+	if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return int(a.ID - b.ID)
+}
+
+func sortedProfiles(ps []Profile) []Profile {
+	out := slices.Clone(ps)
+	slices.SortStableFunc(out, profileLess)
+	return out
+}
+
+func sortedNumbers(ns []Number) []Number {
+	out := slices.Clone(ns)
+	slices.SortFunc(out, func(a, b Number) int { return strings.Compare(a.E164, b.E164) })
+	return out
+}
+
+// sortCallerIDs orders caller IDs by profile (in the order of sorted
+// profiles), then e164, then source.
+func sortCallerIDs(ids []CallerID, sorted []Profile) {
+	rank := make(map[int64]int, len(sorted))
+	for i, p := range sorted {
+		rank[p.ID] = i
+	}
+	slices.SortStableFunc(ids, func(a, b CallerID) int {
+		if c := rank[a.OutboundProfileID] - rank[b.OutboundProfileID]; c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.PhoneNumber, b.PhoneNumber); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Source), string(b.Source))
+	})
+}
+
+// Equivalent reports whether two abilities are the same in every respect
+// that counts as a change (RULES.md §2): canMakeCalls; each caller ID's
+// number, source, profile, capacity settings and callerIdName; each
+// blocker's code and profile. Messages, names and an order that only
+// follows a rename do not count.
+func Equivalent(a, b Ability) bool {
+	if a.CanMakeCalls != b.CanMakeCalls || len(a.CallerIDs) != len(b.CallerIDs) || len(a.Blockers) != len(b.Blockers) {
+		return false
+	}
+	return slices.Equal(callerIDKeys(a.CallerIDs), callerIDKeys(b.CallerIDs)) &&
+		slices.Equal(blockerKeys(a.Blockers), blockerKeys(b.Blockers))
+}
+
+func callerIDKeys(ids []CallerID) []string {
+	keys := make([]string, len(ids))
+	for i, c := range ids {
+		name := "<nil>"
+		if c.CallerIDName != nil {
+			name = strconvQuote(*c.CallerIDName)
+		}
+		keys[i] = fmt.Sprintf("%d|%s|%d|%d|%s|%t|%s", c.PhoneNumberID, c.Source, c.OutboundProfileID,
+			c.WorkItemLimit, c.ResetFrequency, c.BlockAssignment, name)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func blockerKeys(bs []Blocker) []string {
+	keys := make([]string, len(bs))
+	for i, b := range bs {
+		var p int64
+		if b.OutboundProfileID != nil {
+			p = *b.OutboundProfileID
+		}
+		keys[i] = fmt.Sprintf("%s|%d", b.Code, p)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

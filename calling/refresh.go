@@ -1,0 +1,294 @@
+package calling
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"outdial/models"
+	"outdial/webhooks"
+)
+
+// chunkSize bounds the IDs of one IN (…) list: a refresh of n agents runs
+// a constant number of statements per chunk, never one per agent.
+const chunkSize = 1000
+
+// refresh recomputes the stored ability of the given agents from the
+// configuration as tx sees it now. For each agent whose ability changed
+// (Equivalent is false) it raises the version by one, stores the new
+// ability and records one agent.calling_ability.changed event; an agent
+// without a stored ability gets version 1 and an event with no previous
+// state. A change of wording only (a rename) is stored without a new
+// version or event.
+func (t *txn) refresh(agentIDs []int64) error {
+	ids := uniqueSorted(agentIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	profiles, err := t.loadProfiles()
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(ids, chunkSize) {
+		if err := t.refreshChunk(chunk, profiles); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storedAbility is an agent's ability as stored.
+type storedAbility struct {
+	version   int64
+	ability   Ability
+	changedAt time.Time
+}
+
+func (t *txn) refreshChunk(ids []int64, profiles []Profile) error {
+	facts, agents, err := t.loadAgentFacts(ids)
+	if err != nil {
+		return err
+	}
+	stored, err := t.loadStored(ids)
+	if err != nil {
+		return err
+	}
+	var rows []models.CallingAbility
+	var changedIDs []int64
+	var blockers []models.AgentBlocker
+	for _, a := range agents {
+		next := Derive(facts[a.ID], profiles)
+		prev, had := stored[a.ID]
+		if had && Equivalent(prev.ability, next) {
+			if !abilitiesIdentical(prev.ability, next) {
+				row, err := abilityRow(a.ID, prev.version, next, prev.changedAt)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, row)
+			}
+			continue
+		}
+		version := int64(1)
+		var previous *storedAbility
+		if had {
+			version = prev.version + 1
+			previous = &prev
+		}
+		row, err := abilityRow(a.ID, version, next, t.now)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		changedIDs = append(changedIDs, a.ID)
+		for _, b := range next.Blockers {
+			blockers = append(blockers, models.AgentBlocker{AgentID: a.ID, Code: string(b.Code)})
+		}
+		t.emitAbilityChanged(a, version, next, previous)
+	}
+	return t.storeAbilities(rows, changedIDs, uniqueBlockers(blockers))
+}
+
+// storeAbilities upserts the ability rows and replaces the blocker codes of
+// the changed agents, in batches.
+func (t *txn) storeAbilities(rows []models.CallingAbility, changedIDs []int64, blockers []models.AgentBlocker) error {
+	if len(rows) > 0 {
+		upsert := clause.OnConflict{
+			Columns:   []clause.Column{{Name: "agent_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"version", "can_make_calls", "snapshot", "changed_at"}),
+		}
+		if err := t.tx.Clauses(upsert).CreateInBatches(&rows, 500).Error; err != nil {
+			return fmt.Errorf("store abilities: %w", err)
+		}
+	}
+	if len(changedIDs) > 0 {
+		if err := t.tx.Where("agent_id IN ?", changedIDs).Delete(&models.AgentBlocker{}).Error; err != nil {
+			return fmt.Errorf("clear blockers: %w", err)
+		}
+	}
+	if len(blockers) > 0 {
+		if err := t.tx.CreateInBatches(&blockers, 500).Error; err != nil {
+			return fmt.Errorf("store blockers: %w", err)
+		}
+	}
+	t.changed += len(changedIDs)
+	return nil
+}
+
+func abilityRow(agentID, version int64, ab Ability, changedAt time.Time) (models.CallingAbility, error) {
+	snap, err := json.Marshal(ab)
+	if err != nil {
+		return models.CallingAbility{}, fmt.Errorf("encode ability: %w", err)
+	}
+	return models.CallingAbility{AgentID: agentID, Version: version, CanMakeCalls: ab.CanMakeCalls,
+		Snapshot: string(snap), ChangedAt: changedAt}, nil
+}
+
+// abilitiesIdentical reports whether a and b encode to the same JSON.
+func abilitiesIdentical(a, b Ability) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func uniqueBlockers(bs []models.AgentBlocker) []models.AgentBlocker {
+	seen := make(map[models.AgentBlocker]bool, len(bs))
+	out := bs[:0]
+	for _, b := range bs {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// loadProfiles reads every outbound profile with its queue name, capacity
+// settings and numbers: two statements.
+func (t *txn) loadProfiles() ([]Profile, error) {
+	var rows []struct {
+		ID                int64
+		Name              string
+		QueueID           int64
+		QueueName         string
+		CapacityProfileID int64
+		WorkItemLimit     int
+		ResetFrequency    string
+		BlockAssignment   bool
+		CallerIDName      *string `gorm:"column:caller_id_name"`
+		DefaultMarker     *int
+	}
+	err := t.tx.Table("outbound_profiles p").
+		Select("p.id, p.name, p.queue_id, q.name AS queue_name, p.capacity_profile_id, c.work_item_limit, c.reset_frequency, c.block_assignment, p.caller_id_name, p.default_marker").
+		Joins("JOIN queues q ON q.id = p.queue_id").
+		Joins("JOIN capacity_profiles c ON c.id = p.capacity_profile_id").
+		Order("p.id").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load outbound profiles: %w", err)
+	}
+	var nums []struct {
+		OutboundProfileID int64
+		ID                int64
+		E164              string
+		MakeCalls         bool
+	}
+	err = t.tx.Table("outbound_profile_numbers n").
+		Select("n.outbound_profile_id, ph.id, ph.e164, ph.make_calls").
+		Joins("JOIN phone_numbers ph ON ph.id = n.phone_number_id").
+		Order("ph.e164").Scan(&nums).Error
+	if err != nil {
+		return nil, fmt.Errorf("load outbound profile numbers: %w", err)
+	}
+	byID := make(map[int64]*Profile, len(rows))
+	profiles := make([]Profile, len(rows))
+	for i, r := range rows {
+		profiles[i] = Profile{
+			ID: r.ID, Name: r.Name, QueueID: r.QueueID, QueueName: r.QueueName,
+			CapacityProfileID: r.CapacityProfileID,
+			Capacity:          Capacity{WorkItemLimit: r.WorkItemLimit, ResetFrequency: r.ResetFrequency, BlockAssignment: r.BlockAssignment},
+			CallerIDName:      r.CallerIDName, IsDefault: r.DefaultMarker != nil,
+		}
+		byID[r.ID] = &profiles[i]
+	}
+	for _, n := range nums {
+		if p := byID[n.OutboundProfileID]; p != nil {
+			p.Numbers = append(p.Numbers, Number{ID: n.ID, E164: n.E164, MakeCalls: n.MakeCalls})
+		}
+	}
+	return profiles, nil
+}
+
+// loadAgentFacts reads the agents with their memberships and personal
+// numbers: four statements for the whole chunk.
+func (t *txn) loadAgentFacts(ids []int64) (map[int64]AgentFacts, []models.Agent, error) {
+	var agents []models.Agent
+	if err := t.tx.Where("id IN ?", ids).Order("id").Find(&agents).Error; err != nil {
+		return nil, nil, fmt.Errorf("load agents: %w", err)
+	}
+	var cpm []models.CapacityProfileMember
+	if err := t.tx.Where("agent_id IN ?", ids).Find(&cpm).Error; err != nil {
+		return nil, nil, fmt.Errorf("load capacity profile memberships: %w", err)
+	}
+	var qm []models.QueueMember
+	if err := t.tx.Where("agent_id IN ?", ids).Find(&qm).Error; err != nil {
+		return nil, nil, fmt.Errorf("load queue memberships: %w", err)
+	}
+	var personalIDs []int64
+	for _, a := range agents {
+		if a.PersonalNumberID != nil {
+			personalIDs = append(personalIDs, *a.PersonalNumberID)
+		}
+	}
+	personal := map[int64]models.PhoneNumber{}
+	if len(personalIDs) > 0 {
+		var nums []models.PhoneNumber
+		if err := t.tx.Where("id IN ?", personalIDs).Find(&nums).Error; err != nil {
+			return nil, nil, fmt.Errorf("load personal numbers: %w", err)
+		}
+		for _, n := range nums {
+			personal[n.ID] = n
+		}
+	}
+	facts := make(map[int64]AgentFacts, len(agents))
+	for _, a := range agents {
+		f := AgentFacts{UnifiedRoutingEnabled: a.UnifiedRoutingEnabled}
+		if a.PersonalNumberID != nil {
+			if n, ok := personal[*a.PersonalNumberID]; ok {
+				f.PersonalNumber = &Number{ID: n.ID, E164: n.E164, MakeCalls: n.MakeCalls}
+			}
+		}
+		facts[a.ID] = f
+	}
+	for _, m := range cpm {
+		f := facts[m.AgentID]
+		f.CapacityProfileIDs = append(f.CapacityProfileIDs, m.CapacityProfileID)
+		facts[m.AgentID] = f
+	}
+	for _, m := range qm {
+		f := facts[m.AgentID]
+		f.QueueIDs = append(f.QueueIDs, m.QueueID)
+		facts[m.AgentID] = f
+	}
+	return facts, agents, nil
+}
+
+// loadStored reads the stored abilities of the agents.
+func (t *txn) loadStored(ids []int64) (map[int64]storedAbility, error) {
+	var rows []models.CallingAbility
+	if err := t.tx.Where("agent_id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load stored abilities: %w", err)
+	}
+	out := make(map[int64]storedAbility, len(rows))
+	for _, r := range rows {
+		var ab Ability
+		if err := json.Unmarshal([]byte(r.Snapshot), &ab); err != nil {
+			return nil, fmt.Errorf("decode stored ability of agent %d: %w", r.AgentID, err)
+		}
+		out[r.AgentID] = storedAbility{version: r.Version, ability: ab, changedAt: r.ChangedAt}
+	}
+	return out, nil
+}
+
+// emitAbilityChanged records the agent.calling_ability.changed event of
+// one agent.
+func (t *txn) emitAbilityChanged(a models.Agent, version int64, next Ability, prev *storedAbility) {
+	data := AbilityChangedData{
+		Agent:        EventAgent{ID: GlobalID(KindAgent, a.ID), Email: a.Email, Name: a.Name},
+		AbilityState: wireState(version, next),
+	}
+	if prev != nil {
+		p := wireState(prev.version, prev.ability)
+		data.Previous = &p
+	}
+	agentID, v := a.ID, version
+	t.emit(webhooks.Event{Type: webhooks.TypeAbilityChanged, Data: data, AgentID: &agentID, Version: &v})
+}
+
+func uniqueSorted(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

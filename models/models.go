@@ -1,0 +1,197 @@
+// Package models holds the gorm rows of Outdial's tables, opens the
+// database (SQLite or MySQL) and applies the embedded, versioned migrations.
+// Rows are storage only: the rules live in calling, the GraphQL types in
+// graph/model.
+package models
+
+import "time"
+
+// PhoneNumber is a row of phone_numbers.
+type PhoneNumber struct {
+	ID           int64 `gorm:"primaryKey"`
+	E164         string
+	CountryCode  string
+	Type         string
+	Label        *string
+	ReceiveCalls bool
+	MakeCalls    bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Queue is a row of queues.
+type Queue struct {
+	ID                 int64 `gorm:"primaryKey"`
+	Name               string
+	NameKey            string
+	Channel            string
+	Description        *string
+	OverflowTransferTo *string
+	OverflowCallerID   *int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// CapacityProfile is a row of capacity_profiles.
+type CapacityProfile struct {
+	ID              int64 `gorm:"primaryKey"`
+	Name            string
+	NameKey         string
+	WorkItemLimit   int
+	ResetFrequency  string
+	BlockAssignment bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// OutboundProfile is a row of outbound_profiles. DefaultMarker is 1 on the
+// default profile and nil elsewhere (a unique column: one default at most).
+type OutboundProfile struct {
+	ID                int64 `gorm:"primaryKey"`
+	Name              string
+	NameKey           string
+	QueueID           int64
+	CapacityProfileID int64
+	DefaultMarker     *int
+	CallerIDName      *string `gorm:"column:caller_id_name"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// IsDefault reports whether p is the default outbound profile.
+func (p *OutboundProfile) IsDefault() bool { return p.DefaultMarker != nil }
+
+// OutboundProfileNumber is a row of outbound_profile_numbers: a caller ID of
+// an outbound profile.
+type OutboundProfileNumber struct {
+	OutboundProfileID int64 `gorm:"primaryKey;autoIncrement:false"`
+	PhoneNumberID     int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
+// Agent is a row of agents.
+type Agent struct {
+	ID                    int64 `gorm:"primaryKey"`
+	Name                  string
+	Email                 string
+	UnifiedRoutingEnabled bool
+	PersonalNumberID      *int64
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// QueueMember is a row of queue_members.
+type QueueMember struct {
+	QueueID int64 `gorm:"primaryKey;autoIncrement:false"`
+	AgentID int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
+// CapacityProfileMember is a row of capacity_profile_members.
+type CapacityProfileMember struct {
+	CapacityProfileID int64 `gorm:"primaryKey;autoIncrement:false"`
+	AgentID           int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
+// CallingAbility is a row of calling_abilities: an agent's stored ability.
+// Snapshot is the JSON of calling.Ability.
+type CallingAbility struct {
+	AgentID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	Version      int64
+	CanMakeCalls bool
+	Snapshot     string
+	ChangedAt    time.Time
+}
+
+// AgentBlocker is a row of agent_blockers: one blocker code of an agent's
+// stored ability.
+type AgentBlocker struct {
+	AgentID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Code    string `gorm:"primaryKey"`
+}
+
+// APIToken is a row of api_tokens. Only the SHA-256 of the token is kept.
+type APIToken struct {
+	ID         int64 `gorm:"primaryKey"`
+	Name       string
+	Role       string
+	AgentID    *int64
+	TokenHash  string
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+	CreatedAt  time.Time
+}
+
+// TableName keeps gorm from naming the table a_p_i_tokens.
+func (APIToken) TableName() string { return "api_tokens" }
+
+// AuditEntry is a row of audit_entries.
+type AuditEntry struct {
+	ID       int64 `gorm:"primaryKey"`
+	At       time.Time
+	Actor    string
+	Action   string
+	TargetID *string
+	Details  string
+}
+
+// WebhookEndpoint is a row of webhook_endpoints. EventTypes is a
+// comma-separated list of wire names; empty means every type.
+type WebhookEndpoint struct {
+	ID                      int64 `gorm:"primaryKey"`
+	URL                     string
+	Description             *string
+	EventTypes              string
+	Enabled                 bool
+	DisabledReason          *string
+	Secret                  string
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
+	FailingSince            *time.Time
+	DeletedAt               *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+// WebhookEndpointAgent is a row of webhook_endpoint_agents: an endpoint's
+// agent filter.
+type WebhookEndpointAgent struct {
+	EndpointID int64 `gorm:"primaryKey;autoIncrement:false"`
+	AgentID    int64 `gorm:"primaryKey;autoIncrement:false"`
+}
+
+// WebhookEvent is a row of webhook_events: one event and its exact body.
+type WebhookEvent struct {
+	ID         int64 `gorm:"primaryKey"`
+	MessageID  string
+	Type       string
+	AgentID    *int64
+	Version    *int64
+	Payload    string
+	OccurredAt time.Time
+}
+
+// WebhookDelivery is a row of webhook_deliveries: one event for one endpoint.
+type WebhookDelivery struct {
+	ID             int64 `gorm:"primaryKey"`
+	EndpointID     int64
+	EventID        int64
+	AgentID        *int64
+	Version        *int64
+	Status         string
+	AttemptCount   int
+	NextAttemptAt  *time.Time
+	LeaseOwner     *string
+	LeaseExpiresAt *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// WebhookAttempt is a row of webhook_attempts.
+type WebhookAttempt struct {
+	ID           int64 `gorm:"primaryKey"`
+	DeliveryID   int64
+	AttemptedAt  time.Time
+	StatusCode   *int
+	DurationMs   int
+	Error        *string
+	ResponseBody *string
+}
