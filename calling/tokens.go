@@ -1,0 +1,205 @@
+package calling
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"outdial/models"
+)
+
+// BootstrapTokenName is the name of the ADMIN token made from ADMIN_TOKEN,
+// or generated on first start.
+const BootstrapTokenName = "bootstrap"
+
+// tokenPrefix starts every generated token, so that leaked tokens are easy
+// to recognise (secret scanners).
+const tokenPrefix = "odt_"
+
+// lastUsedGranularity bounds how often lastUsedAt is written for a token:
+// at most once per minute, so that reads stay reads.
+const lastUsedGranularity = time.Minute
+
+// HashToken returns the stored form of a bearer token: hex SHA-256.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// newToken returns a new random bearer token.
+func newToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Authenticate returns the actor of a bearer token. It returns
+// ErrUnauthenticated for an empty, unknown or revoked token.
+func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error) {
+	if token == "" || len(token) > 512 {
+		return Actor{}, ErrUnauthenticated
+	}
+	var row models.APIToken
+	err := s.db.WithContext(ctx).Where("token_hash = ?", HashToken(token)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Actor{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("look up token: %w", err)
+	}
+	if row.RevokedAt != nil {
+		return Actor{}, ErrUnauthenticated
+	}
+	now := s.now()
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= lastUsedGranularity {
+		err := s.db.WithContext(ctx).Model(&models.APIToken{}).Where("id = ?", row.ID).Update("last_used_at", now).Error
+		if err != nil {
+			s.log.Warn("could not record token use", "token", row.Name, "err", err)
+		}
+	}
+	return Actor{TokenID: row.ID, Name: row.Name, Role: Role(row.Role), AgentID: row.AgentID}, nil
+}
+
+// EnsureBootstrapToken makes sure an ADMIN token exists. With adminToken
+// set, the token named "bootstrap" gets exactly that value (created, or
+// re-keyed and un-revoked). Without it, and only when no token exists at
+// all, it generates one and returns it so that it can be shown once; it
+// returns "" otherwise.
+func (s *Service) EnsureBootstrapToken(ctx context.Context, adminToken string) (string, error) {
+	system := Actor{Name: "system"}
+	generated := ""
+	err := s.run(ctx, system, "ensureBootstrapToken", func(t *txn) (outcome, error) {
+		value := strings.TrimSpace(adminToken)
+		if value == "" {
+			n, err := count(t, "api_tokens", "1 = 1")
+			if err != nil || n > 0 {
+				return outcome{}, errNothingToDo(err)
+			}
+			value = newToken()
+			generated = value
+		}
+		var row models.APIToken
+		err := t.tx.Where("name = ?", BootstrapTokenName).Take(&row).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			row = models.APIToken{Name: BootstrapTokenName, Role: string(RoleAdmin), TokenHash: HashToken(value), CreatedAt: t.now}
+			if err := t.tx.Create(&row).Error; err != nil {
+				return outcome{}, fmt.Errorf("create bootstrap token: %w", err)
+			}
+		case err != nil:
+			return outcome{}, fmt.Errorf("load bootstrap token: %w", err)
+		case row.TokenHash == HashToken(value) && row.RevokedAt == nil && row.Role == string(RoleAdmin):
+			return outcome{}, errNothingToDo(nil)
+		default:
+			err := t.tx.Model(&row).Updates(map[string]any{"token_hash": HashToken(value), "role": string(RoleAdmin), "agent_id": nil, "revoked_at": nil}).Error
+			if err != nil {
+				return outcome{}, fmt.Errorf("update bootstrap token: %w", err)
+			}
+		}
+		return outcome{target: GlobalID(KindAPIToken, row.ID), details: map[string]any{"name": row.Name, "role": RoleAdmin}}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return "", nil
+	}
+	return generated, err
+}
+
+// errUnchanged aborts a command that finds nothing to do, so that it writes
+// no audit entry.
+var errUnchanged = errors.New("nothing to change")
+
+func errNothingToDo(err error) error {
+	if err != nil {
+		return err
+	}
+	return errUnchanged
+}
+
+// CreateAPITokenInput is the input of CreateAPIToken.
+type CreateAPITokenInput struct {
+	Name    string
+	Role    Role
+	AgentID *int64
+}
+
+// CreateAPIToken creates a token and returns it with its value, which is
+// shown only here (only its hash is stored). AGENT tokens name their
+// agent; other roles must not. Refusals: INVALID_INPUT, NOT_FOUND,
+// ALREADY_EXISTS.
+func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPITokenInput) (*models.APIToken, string, error) {
+	var c checker
+	name := cleanName(&c, in.Name, "name")
+	switch in.Role {
+	case RoleAgent:
+		c.check(in.AgentID != nil, CodeInvalidInput, "An AGENT token needs an agentId.", "agentId")
+	case RoleAdmin, RoleViewer:
+		c.check(in.AgentID == nil, CodeInvalidInput, "Only AGENT tokens have an agentId.", "agentId")
+	default:
+		c.add(refuse(CodeInvalidInput, "The role is ADMIN, VIEWER or AGENT.", "role"))
+	}
+	if err := c.err(); err != nil {
+		return nil, "", err
+	}
+	value := newToken()
+	tok := &models.APIToken{Name: name, Role: string(in.Role), AgentID: in.AgentID, TokenHash: HashToken(value)}
+	err := s.run(ctx, actor, "createApiToken", func(t *txn) (outcome, error) {
+		if in.AgentID != nil {
+			if _, err := find[models.Agent](t, *in.AgentID, "agent", "agentId"); err != nil {
+				return outcome{}, err
+			}
+		}
+		taken, err := count(t, "api_tokens", "name = ?", name)
+		if err != nil {
+			return outcome{}, err
+		}
+		if taken > 0 {
+			return outcome{}, refuse(CodeAlreadyExists, "A token with this name already exists.", "name")
+		}
+		tok.CreatedAt = t.now
+		if err := insert(t, tok, "token"); err != nil {
+			return outcome{}, err
+		}
+		d := map[string]any{"name": tok.Name, "role": tok.Role}
+		if tok.AgentID != nil {
+			d["agentId"] = GlobalID(KindAgent, *tok.AgentID)
+		}
+		return outcome{target: GlobalID(KindAPIToken, tok.ID), details: d}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tok, value, nil
+}
+
+// RevokeAPIToken revokes a token at once (a no-op when it already is).
+// Refusals: NOT_FOUND.
+func (s *Service) RevokeAPIToken(ctx context.Context, actor Actor, id int64) (*models.APIToken, error) {
+	var tok *models.APIToken
+	err := s.run(ctx, actor, "revokeApiToken", func(t *txn) (outcome, error) {
+		var err error
+		if tok, err = find[models.APIToken](t, id, "API token", "id"); err != nil {
+			return outcome{}, err
+		}
+		if tok.RevokedAt == nil {
+			tok.RevokedAt = &t.now
+			if err := t.tx.Model(tok).Update("revoked_at", t.now).Error; err != nil {
+				return outcome{}, fmt.Errorf("revoke token: %w", err)
+			}
+		}
+		return outcome{target: GlobalID(KindAPIToken, tok.ID), details: map[string]any{"name": tok.Name}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
