@@ -20,10 +20,10 @@ type EventAgent struct {
 
 // AbilityState is a versioned ability in wire form.
 type AbilityState struct {
-	Version      int64          `json:"version"`
-	CanMakeCalls bool           `json:"canMakeCalls"`
+	Version      int64           `json:"version"`
+	CanMakeCalls bool            `json:"canMakeCalls"`
 	CallerIDs    []EventCallerID `json:"callerIds"`
-	Blockers     []EventBlocker `json:"blockers"`
+	Blockers     []EventBlocker  `json:"blockers"`
 }
 
 // EventCallerID is a CallerID in wire form.

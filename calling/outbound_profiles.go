@@ -77,7 +77,7 @@ func defaultMarker() *int { one := 1; return &one }
 func profileDetails(p *models.OutboundProfile, numberIDs []int64) map[string]any {
 	d := map[string]any{"name": p.Name, "queueId": GlobalID(KindQueue, p.QueueID),
 		"capacityProfileId": GlobalID(KindCapacityProfile, p.CapacityProfileID),
-		"isDefault": p.IsDefault(), "callerIdName": p.CallerIDName}
+		"isDefault":         p.IsDefault(), "callerIdName": p.CallerIDName}
 	if numberIDs != nil {
 		d["phoneNumberIds"] = globalIDs(KindPhoneNumber, numberIDs)
 	}

@@ -179,13 +179,13 @@ type WebhookDelivery struct {
 
 // The node types implement the generated Node interface.
 
-func (PhoneNumber) IsNode()       {}
-func (Queue) IsNode()             {}
-func (CapacityProfile) IsNode()   {}
-func (OutboundProfile) IsNode()   {}
-func (Agent) IsNode()             {}
-func (APIToken) IsNode()          {}
-func (AuditEntry) IsNode()        {}
-func (WebhookEndpoint) IsNode()   {}
-func (WebhookEvent) IsNode()      {}
-func (WebhookDelivery) IsNode()   {}
+func (PhoneNumber) IsNode()     {}
+func (Queue) IsNode()           {}
+func (CapacityProfile) IsNode() {}
+func (OutboundProfile) IsNode() {}
+func (Agent) IsNode()           {}
+func (APIToken) IsNode()        {}
+func (AuditEntry) IsNode()      {}
+func (WebhookEndpoint) IsNode() {}
+func (WebhookEvent) IsNode()    {}
+func (WebhookDelivery) IsNode() {}
