@@ -1,3 +1,171 @@
+// Command outdial serves Outdial's GraphQL API: outbound calling
+// configuration, each agent's calling ability, and webhooks that push every
+// change of it to agent apps.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"outdial/calling"
+	"outdial/models"
+	"outdial/webhooks"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "outdial:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 20 * time.Second
+
+// run starts the server and blocks until ctx is done (SIGINT, SIGTERM) or
+// the server fails, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.bootstrap(ctx, cfg, stdout); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Outdial is listening: playground at %s/ , API at %s/graphql\n", baseURL(ln.Addr()), baseURL(ln.Addr()))
+	log.Info("listening", "addr", ln.Addr().String(), "database", models.RedactURL(cfg.DatabaseURL))
+
+	workers, stopWorkers := a.startWorkers(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		log.Warn("HTTP shutdown", "err", serr)
+	}
+	stopWorkers()
+	<-workers
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// baseURL turns a listener address into a URL a person can open.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// bootstrap ensures an admin token (printing a generated one once) and
+// loads the demo organisation when asked.
+func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) error {
+	generated, err := a.svc.EnsureBootstrapToken(ctx, cfg.AdminToken)
+	if err != nil {
+		return fmt.Errorf("bootstrap token: %w", err)
+	}
+	switch {
+	case generated != "":
+		fmt.Fprintf(stdout, "Admin token (shown once, keep it): %s\n", generated)
+		fmt.Fprintf(stdout, "Use it as the header  Authorization: Bearer %s\n", generated)
+	case cfg.AdminToken != "":
+		fmt.Fprintln(stdout, "Admin token: the value of ADMIN_TOKEN (token name \"bootstrap\").")
+	default:
+		fmt.Fprintln(stdout, "Admin token: the one printed when this database was created (set ADMIN_TOKEN to choose a new value).")
+	}
+	if cfg.Demo {
+		loaded, err := a.svc.LoadDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		if loaded {
+			fmt.Fprintln(stdout, "Demo organisation loaded: try  { agents { nodes { name callingAbility { canMakeCalls blockers { code message } } } } }")
+		} else {
+			fmt.Fprintln(stdout, "Demo organisation not loaded: the database already holds agents or numbers.")
+		}
+	}
+	return nil
+}
+
+// app is the wired service: database, domain, webhooks and HTTP routes.
+type app struct {
+	log    *slog.Logger
+	db     *models.DB
+	svc    *calling.Service
+	outbox *webhooks.Outbox
+	reg    *prometheus.Registry
+}
+
+// newApp opens and migrates the database and wires the service.
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	db, err := models.Open(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	outbox := webhooks.NewOutbox(models.Now)
+	return &app{log: log, db: db, svc: calling.New(db, outbox, log), outbox: outbox}, nil
+}
+
+// startWorkers starts the background work (webhook dispatcher, event feed)
+// and returns a channel closed when it has stopped after stop is called.
+func (a *app) startWorkers(ctx context.Context) (<-chan struct{}, func()) {
+	done := make(chan struct{})
+	close(done)
+	return done, func() {}
+}
+
+func (a *app) close() {
+	if err := a.db.Close(); err != nil {
+		a.log.Warn("close database", "err", err)
+	}
+}

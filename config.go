@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// config is the server's configuration: flags, falling back to the
+// environment variables of RULES.md §5, falling back to defaults.
+type config struct {
+	ListenAddr           string
+	DatabaseURL          string
+	AdminToken           string
+	WebhookAllowedCIDRs  []netip.Prefix
+	WebhookRetrySchedule []time.Duration
+	WebhookTimeout       time.Duration
+	Demo                 bool
+}
+
+// Defaults of RULES.md §5.
+const (
+	defaultListenAddr    = ":8080"
+	defaultDatabaseURL   = "sqlite:outdial.db"
+	defaultRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
+	defaultTimeout       = "10s"
+)
+
+// parseConfig reads flags from args and environment variables through
+// getenv; a flag given on the command line wins over its variable.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("outdial", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	listen := fs.String("listen", env("LISTEN_ADDR", defaultListenAddr), "HTTP address (LISTEN_ADDR)")
+	dbURL := fs.String("database", env("DATABASE_URL", defaultDatabaseURL),
+		"sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname (DATABASE_URL)")
+	admin := fs.String("admin-token", env("ADMIN_TOKEN", ""),
+		"value of the ADMIN token named bootstrap; when unset and no token exists, one is generated and printed (ADMIN_TOKEN)")
+	cidrs := fs.String("webhook-allowed-cidrs", env("WEBHOOK_ALLOWED_CIDRS", ""),
+		"comma-separated CIDRs webhook URLs may reach despite the address rule, e.g. 127.0.0.0/8 (WEBHOOK_ALLOWED_CIDRS)")
+	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
+		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
+	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
+	demo := fs.Bool("demo", false, "load a small example organisation when the database is empty")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
+	}
+	cfg := config{ListenAddr: *listen, DatabaseURL: *dbURL, AdminToken: *admin, Demo: *demo}
+	var err error
+	if cfg.WebhookAllowedCIDRs, err = parseCIDRs(*cidrs); err != nil {
+		return config{}, fmt.Errorf("WEBHOOK_ALLOWED_CIDRS: %w", err)
+	}
+	if cfg.WebhookRetrySchedule, err = parseSchedule(*schedule); err != nil {
+		return config{}, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE: %w", err)
+	}
+	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
+		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
+	}
+	return cfg, nil
+}
+
+// parseCIDRs parses a comma-separated list of CIDRs.
+func parseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR like 127.0.0.0/8", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// parseSchedule parses a comma-separated list of positive durations.
+func parseSchedule(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not a positive Go duration like 5s or 2h", strings.TrimSpace(part))
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 || len(out) > 50 {
+		return nil, errors.New("want 1 to 50 delays, e.g. 5s,5m,30m")
+	}
+	return out, nil
+}

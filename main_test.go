@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"outdial/models"
+	"outdial/models/dbtest"
+)
+
+// testAdminToken is the ADMIN_TOKEN of test servers.
+const testAdminToken = "odt_test-admin-token"
+
+// testEnv is a running server on a fresh database, reached over HTTP like
+// any client would.
+type testEnv struct {
+	t     *testing.T
+	app   *app
+	srv   *httptest.Server
+	admin string
+}
+
+// setup starts a server (the real routes, dispatcher included) on a new
+// database: SQLite, or MySQL when TEST_MYSQL_URL is set.
+func setup(t *testing.T, opts ...func(*config)) *testEnv {
+	t.Helper()
+	cfg := config{DatabaseURL: dbtest.URL(t), AdminToken: testAdminToken,
+		WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: 5 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("start app: %v", err)
+	}
+	if err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	done, stop := a.startWorkers(ctx)
+	srv := httptest.NewServer(a.routes())
+	t.Cleanup(func() {
+		srv.Close()
+		stop()
+		cancel()
+		<-done
+		a.close()
+	})
+	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken}
+}
+
+// testWriter sends log lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// gqlResponse is a GraphQL answer with its HTTP status.
+type gqlResponse struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// code returns the extensions.code of the first error, or "".
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// do posts a GraphQL request with token (none when empty).
+func (e *testEnv) do(token, query string, vars map[string]any) gqlResponse {
+	e.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		e.t.Fatalf("encode request: %v", err)
+	}
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("POST /graphql: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("read answer: %v", err)
+	}
+	out := gqlResponse{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		e.t.Fatalf("answer is not JSON (%d): %s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// query runs a request as the admin that must succeed without errors and
+// decodes its data into out (when not nil).
+func (e *testEnv) query(query string, vars map[string]any, out any) {
+	e.t.Helper()
+	e.queryAs(e.admin, query, vars, out)
+}
+
+// queryAs is query with another token.
+func (e *testEnv) queryAs(token, query string, vars map[string]any, out any) {
+	e.t.Helper()
+	r := e.do(token, query, vars)
+	if len(r.Errors) > 0 || r.Status != http.StatusOK {
+		e.t.Fatalf("request failed (HTTP %d): %+v\nquery: %s", r.Status, r.Errors, query)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			e.t.Fatalf("decode data %s: %v", r.Data, err)
+		}
+	}
+}
+
+// userError is a payload's userErrors entry.
+type userError struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
+// mutate runs a mutation whose payload is data.<field>, decodes the payload
+// into out and returns its userErrors.
+func (e *testEnv) mutate(field, query string, vars map[string]any, out any) []userError {
+	e.t.Helper()
+	var data map[string]json.RawMessage
+	e.query(query, vars, &data)
+	var payload struct {
+		UserErrors []userError `json:"userErrors"`
+	}
+	if err := json.Unmarshal(data[field], &payload); err != nil {
+		e.t.Fatalf("decode %s payload %s: %v", field, data[field], err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data[field], out); err != nil {
+			e.t.Fatalf("decode %s payload: %v", field, err)
+		}
+	}
+	return payload.UserErrors
+}
+
+// mustMutate is mutate for a mutation that must succeed.
+func (e *testEnv) mustMutate(field, query string, vars map[string]any, out any) {
+	e.t.Helper()
+	if errs := e.mutate(field, query, vars, out); len(errs) > 0 {
+		e.t.Fatalf("%s refused: %+v", field, errs)
+	}
+}
+
+// refused runs a mutation that must be refused with code, and checks that
+// the database is exactly as before.
+func (e *testEnv) refused(code, field, query string, vars map[string]any) userError {
+	e.t.Helper()
+	before := snapshot(e.t, e.app.db)
+	errs := e.mutate(field, query, vars, nil)
+	if len(errs) == 0 {
+		e.t.Fatalf("%s succeeded; want %s", field, code)
+	}
+	if errs[0].Code != code {
+		e.t.Fatalf("%s refused with %+v; want %s", field, errs, code)
+	}
+	if after := snapshot(e.t, e.app.db); !reflect.DeepEqual(before, after) {
+		e.t.Fatalf("%s was refused (%s) but changed the database:\n%s", field, code, diffSnapshots(before, after))
+	}
+	return errs[0]
+}
+
+// snapshotTables are the tables a refused mutation must leave untouched:
+// all of them but api_tokens, whose last_used_at records reads.
+var snapshotTables = []string{
+	"phone_numbers", "queues", "capacity_profiles", "outbound_profiles", "outbound_profile_numbers",
+	"agents", "queue_members", "capacity_profile_members", "calling_abilities", "agent_blockers",
+	"config_revisions", "audit_entries", "webhook_endpoints", "webhook_endpoint_agents",
+	"webhook_events", "webhook_deliveries", "webhook_attempts",
+}
+
+// snapshot reads every row of every table, as text, in a stable order.
+func snapshot(t *testing.T, db *models.DB) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, table := range snapshotTables {
+		rows, err := db.Raw("SELECT * FROM " + table).Rows()
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("snapshot %s: %v", table, err)
+			}
+			out[table] = append(out[table], fmt.Sprintf("%v", deref(vals)))
+		}
+		rows.Close()
+		sort.Strings(out[table])
+	}
+	return out
+}
+
+func deref(vals []any) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		if b, ok := v.([]byte); ok {
+			v = string(b)
+		}
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+func diffSnapshots(a, b map[string][]string) string {
+	var sb strings.Builder
+	for _, table := range snapshotTables {
+		if !reflect.DeepEqual(a[table], b[table]) {
+			fmt.Fprintf(&sb, "%s: %d rows before, %d after\n", table, len(a[table]), len(b[table]))
+		}
+	}
+	return sb.String()
+}

@@ -1,0 +1,100 @@
+package resolvers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Top-level error codes (extensions.code).
+const (
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
+)
+
+// apiError is a top-level GraphQL error with a code that clients may act on.
+type apiError struct {
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func badInput(format string, args ...any) error {
+	return &apiError{code: CodeBadUserInput, message: fmt.Sprintf(format, args...)}
+}
+
+func forbidden(message string) error { return &apiError{code: CodeForbidden, message: message} }
+
+var errUnauthenticated = &apiError{code: CodeUnauthenticated,
+	message: "Send a valid API token: Authorization: Bearer <token>."}
+
+// internalError is an error whose details stay in the log; the client only
+// gets its reference.
+type internalError struct{ ref string }
+
+func (e *internalError) Error() string {
+	return "Internal server error (reference " + e.ref + "); the details are in the server log."
+}
+
+func newRef() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// errorPresenter turns resolver errors into GraphQL errors: coded errors
+// keep their message, gqlgen's own (parse, validation, limits) pass through,
+// and anything else is logged with a reference and shown as an internal
+// error.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var api *apiError
+		if errors.As(err, &api) {
+			e := graphql.DefaultErrorPresenter(ctx, err)
+			e.Message = api.message
+			e.Extensions = map[string]any{"code": api.code}
+			return e
+		}
+		var internal *internalError
+		if !errors.As(err, &internal) {
+			var gq *gqlerror.Error
+			if errors.As(err, &gq) && gq.Unwrap() == nil {
+				return gq
+			}
+			internal = &internalError{ref: newRef()}
+			path := ""
+			if fc := graphql.GetFieldContext(ctx); fc != nil {
+				path = fc.Path().String()
+			}
+			log.Error("request failed", "ref", internal.ref, "path", path, "err", err)
+		}
+		e := graphql.DefaultErrorPresenter(ctx, internal)
+		e.Message = internal.Error()
+		e.Extensions = map[string]any{"code": CodeInternal, "reference": internal.ref}
+		return e
+	}
+}
+
+// recoverFunc turns a panic in a resolver into an internal error, logged
+// with its stack, instead of a crash.
+func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		ref := newRef()
+		path := ""
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			path = fc.Path().String()
+		}
+		log.Error("panic in resolver", "ref", ref, "path", path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return &internalError{ref: ref}
+	}
+}

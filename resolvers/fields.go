@@ -1,0 +1,173 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+
+	"outdial/calling"
+	"outdial/graph/model"
+)
+
+// The nested fields of the node types: one loader call each.
+
+func (r *agentResolver) CapacityProfiles(ctx context.Context, obj *model.Agent) ([]*model.CapacityProfile, error) {
+	rows, err := loadersFrom(ctx).agentCapacityProfiles.Load(ctx, obj.DBID)
+	return convertAll(rows, toCapacityProfile), err
+}
+
+func (r *agentResolver) Queues(ctx context.Context, obj *model.Agent) ([]*model.Queue, error) {
+	rows, err := loadersFrom(ctx).agentQueues.Load(ctx, obj.DBID)
+	return convertAll(rows, toQueue), err
+}
+
+func (r *agentResolver) PersonalNumber(ctx context.Context, obj *model.Agent) (*model.PhoneNumber, error) {
+	if obj.PersonalNumberID == nil {
+		return nil, nil
+	}
+	n, err := loadersFrom(ctx).phoneNumber.Load(ctx, *obj.PersonalNumberID)
+	return toPhoneNumber(n), err
+}
+
+func (r *agentResolver) CallingAbility(ctx context.Context, obj *model.Agent) (*model.CallingAbility, error) {
+	row, err := loadersFrom(ctx).ability.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	if row == nil {
+		return nil, fmt.Errorf("agent %d has no stored calling ability", obj.DBID)
+	}
+	return toCallingAbility(row)
+}
+
+func (r *apiTokenResolver) Agent(ctx context.Context, obj *model.APIToken) (*model.Agent, error) {
+	if obj.AgentID == nil {
+		return nil, nil
+	}
+	a, err := loadersFrom(ctx).agent.Load(ctx, *obj.AgentID)
+	return visibleAgent(ctx, toAgent(a)), err
+}
+
+func (r *callerIDResolver) PhoneNumber(ctx context.Context, obj *model.CallerID) (*model.PhoneNumber, error) {
+	n, err := loadersFrom(ctx).phoneNumber.Load(ctx, obj.PhoneNumberID)
+	if err == nil && n == nil {
+		err = fmt.Errorf("caller ID number %d no longer exists", obj.PhoneNumberID)
+	}
+	return toPhoneNumber(n), err
+}
+
+func (r *callerIDResolver) OutboundProfile(ctx context.Context, obj *model.CallerID) (*model.OutboundProfile, error) {
+	p, err := loadersFrom(ctx).outboundProfile.Load(ctx, obj.OutboundProfileID)
+	if err == nil && p == nil {
+		err = fmt.Errorf("caller ID profile %d no longer exists", obj.OutboundProfileID)
+	}
+	return toOutboundProfile(p), err
+}
+
+func (r *blockerResolver) OutboundProfile(ctx context.Context, obj *model.CallingBlocker) (*model.OutboundProfile, error) {
+	if obj.OutboundProfileID == nil {
+		return nil, nil
+	}
+	p, err := loadersFrom(ctx).outboundProfile.Load(ctx, *obj.OutboundProfileID)
+	return toOutboundProfile(p), err
+}
+
+func (r *capacityProfileResolver) Agents(ctx context.Context, obj *model.CapacityProfile, first *int, after *string) (*model.AgentConnection, error) {
+	return memberConnection(ctx, loadersFrom(ctx).capacityAgents.Load, loadersFrom(ctx).capacityAgentCount.Load, obj.DBID, first, after)
+}
+
+func (r *capacityProfileResolver) AgentCount(ctx context.Context, obj *model.CapacityProfile) (int, error) {
+	return loadersFrom(ctx).capacityAgentCount.Load(ctx, obj.DBID)
+}
+
+func (r *capacityProfileResolver) OutboundProfiles(ctx context.Context, obj *model.CapacityProfile) ([]*model.OutboundProfile, error) {
+	rows, err := loadersFrom(ctx).capacityProfiles.Load(ctx, obj.DBID)
+	return convertAll(rows, toOutboundProfile), err
+}
+
+func (r *outboundProfileResolver) Queue(ctx context.Context, obj *model.OutboundProfile) (*model.Queue, error) {
+	q, err := loadersFrom(ctx).queue.Load(ctx, obj.QueueID)
+	return toQueue(q), err
+}
+
+func (r *outboundProfileResolver) CapacityProfile(ctx context.Context, obj *model.OutboundProfile) (*model.CapacityProfile, error) {
+	c, err := loadersFrom(ctx).capacityProfile.Load(ctx, obj.CapacityProfileID)
+	return toCapacityProfile(c), err
+}
+
+func (r *outboundProfileResolver) PhoneNumbers(ctx context.Context, obj *model.OutboundProfile) ([]*model.PhoneNumber, error) {
+	rows, err := loadersFrom(ctx).profileNumbers.Load(ctx, obj.DBID)
+	return convertAll(rows, toPhoneNumber), err
+}
+
+func (r *phoneNumberResolver) PersonalAgent(ctx context.Context, obj *model.PhoneNumber) (*model.Agent, error) {
+	a, err := loadersFrom(ctx).personalAgent.Load(ctx, obj.DBID)
+	return visibleAgent(ctx, toAgent(a)), err
+}
+
+func (r *phoneNumberResolver) OutboundProfiles(ctx context.Context, obj *model.PhoneNumber) ([]*model.OutboundProfile, error) {
+	rows, err := loadersFrom(ctx).numberProfiles.Load(ctx, obj.DBID)
+	return convertAll(rows, toOutboundProfile), err
+}
+
+func (r *queueResolver) Agents(ctx context.Context, obj *model.Queue, first *int, after *string) (*model.AgentConnection, error) {
+	return memberConnection(ctx, loadersFrom(ctx).queueAgents.Load, loadersFrom(ctx).queueAgentCount.Load, obj.DBID, first, after)
+}
+
+func (r *queueResolver) AgentCount(ctx context.Context, obj *model.Queue) (int, error) {
+	return loadersFrom(ctx).queueAgentCount.Load(ctx, obj.DBID)
+}
+
+func (r *queueResolver) OutboundProfiles(ctx context.Context, obj *model.Queue) ([]*model.OutboundProfile, error) {
+	rows, err := loadersFrom(ctx).queueProfiles.Load(ctx, obj.DBID)
+	return convertAll(rows, toOutboundProfile), err
+}
+
+func (r *queueOverflowResolver) CallerID(ctx context.Context, obj *model.QueueOverflow) (*model.PhoneNumber, error) {
+	n, err := loadersFrom(ctx).phoneNumber.Load(ctx, obj.CallerIDNumberID)
+	return toPhoneNumber(n), err
+}
+
+func (r *viewerResolver) Token(ctx context.Context, obj *model.Viewer) (*model.APIToken, error) {
+	if obj.TokenID == nil {
+		return nil, nil
+	}
+	t, err := loadersFrom(ctx).apiToken.Load(ctx, *obj.TokenID)
+	return toAPIToken(t), err
+}
+
+func (r *viewerResolver) Agent(ctx context.Context, obj *model.Viewer) (*model.Agent, error) {
+	if obj.AgentID == nil {
+		return nil, nil
+	}
+	a, err := loadersFrom(ctx).agent.Load(ctx, *obj.AgentID)
+	return toAgent(a), err
+}
+
+func (r *abilityChangeResolver) Agent(ctx context.Context, obj *model.CallingAbilityChange) (*model.Agent, error) {
+	a, err := loadersFrom(ctx).agent.Load(ctx, obj.AgentID)
+	return toAgent(a), err
+}
+
+// memberConnection resolves the agents of a queue or capacity profile.
+func memberConnection(ctx context.Context, load func(context.Context, memberKey) (calling.MemberPage, error),
+	count func(context.Context, int64) (int, error), owner int64, first *int, after *string) (*model.AgentConnection, error) {
+	p, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	mp, err := load(ctx, memberKey{owner: owner, page: p})
+	if err != nil {
+		return nil, err
+	}
+	pg := newPage(mp.Agents, mp.HasNext, p, agentKey, toAgent)
+	n, err := total(ctx, func() (int, error) {
+		if a, _ := actorFrom(ctx); a.Role == calling.RoleAgent {
+			return len(mp.Agents), nil
+		}
+		return count(ctx, owner)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agentConnection(pg, n), nil
+}

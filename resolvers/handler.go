@@ -1,0 +1,133 @@
+package resolvers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"outdial/calling"
+	"outdial/graph"
+	"outdial/graph/model"
+)
+
+// API limits.
+const (
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes = 1 << 20
+	// DefaultComplexityLimit bounds an operation's cost: every field costs 1,
+	// and a connection costs its first (default 50) times its selection.
+	DefaultComplexityLimit = 10000
+	// DefaultDepthLimit bounds how deep an operation's selections nest.
+	DefaultDepthLimit = 15
+	// ParserTokenLimit bounds the tokens of a query document.
+	ParserTokenLimit = 15000
+)
+
+// Config configures the GraphQL handler.
+type Config struct {
+	Service *calling.Service
+	Feed    Feed
+	Log     *slog.Logger
+	// ComplexityLimit and DepthLimit default to DefaultComplexityLimit and
+	// DefaultDepthLimit.
+	ComplexityLimit int
+	DepthLimit      int
+}
+
+type api struct {
+	svc *calling.Service
+	log *slog.Logger
+}
+
+// NewHandler returns the handler of /graphql: POST and GET (queries only),
+// and WebSocket (graphql-transport-ws) for subscriptions. Every request
+// needs a bearer token.
+func NewHandler(cfg Config) http.Handler {
+	if cfg.ComplexityLimit == 0 {
+		cfg.ComplexityLimit = DefaultComplexityLimit
+	}
+	if cfg.DepthLimit == 0 {
+		cfg.DepthLimit = DefaultDepthLimit
+	}
+	h := &api{svc: cfg.Service, log: cfg.Log}
+	es := graph.NewExecutableSchema(graph.Config{
+		Resolvers:  &Resolver{svc: cfg.Service, log: cfg.Log, feed: cfg.Feed},
+		Complexity: complexity(),
+	})
+	srv := handler.New(es)
+	srv.AddTransport(transport.Websocket{
+		InitFunc:              h.websocketInit,
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+		// Origin check: coder/websocket accepts same-origin browsers (the
+		// playground) and clients that send no Origin (agent apps); other
+		// browser origins are refused on purpose.
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(ParserTokenLimit)
+	srv.SetErrorPresenter(errorPresenter(cfg.Log))
+	srv.SetRecoverFunc(recoverFunc(cfg.Log))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(depthLimit{max: cfg.DepthLimit})
+	return http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes)
+}
+
+// websocketInit authenticates a WebSocket from its connection_init payload
+// {"Authorization": "Bearer <token>"}.
+func (h *api) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	header := payload.Authorization()
+	if header == "" {
+		header = payload.GetString("Authorization")
+	}
+	actor, err := h.svc.Authenticate(ctx, bearer(header))
+	if err != nil {
+		return ctx, nil, errUnauthenticated
+	}
+	// A subscription lives long: no loader cache across its events.
+	return withLoaderFactory(withActor(ctx, actor), func() *loaders { return newLoaders(h.svc, actor) }), nil, nil
+}
+
+// complexity makes a connection cost its page size times its selection, and
+// nodes(ids:) the number of IDs times its selection.
+func complexity() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	page := func(child int, first *int) int {
+		n := calling.DefaultPageSize
+		if first != nil && *first > 0 {
+			n = *first
+		}
+		return 1 + n*child
+	}
+	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
+	c.Query.PhoneNumbers = func(child int, first *int, _ *string, _ *model.PhoneNumberFilter) int { return page(child, first) }
+	c.Query.Queues = func(child int, first *int, _ *string, _ *model.QueueFilter) int { return page(child, first) }
+	c.Query.CapacityProfiles = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Query.OutboundProfiles = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Query.Agents = func(child int, first *int, _ *string, _ *model.AgentFilter) int { return page(child, first) }
+	c.Query.WebhookEndpoints = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Query.WebhookDeliveries = func(child int, first *int, _ *string, _ *model.WebhookDeliveryFilter) int {
+		return page(child, first)
+	}
+	c.Query.AuditLog = func(child int, first *int, _ *string, _ *model.AuditLogFilter) int { return page(child, first) }
+	c.Query.APITokens = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Queue.Agents = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.CapacityProfile.Agents = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.WebhookEndpoint.Deliveries = func(child int, first *int, _ *string, _ *model.WebhookDeliveryStatus) int {
+		return page(child, first)
+	}
+	return c
+}
+
+var _ graphql.HandlerExtension = depthLimit{}

@@ -1,0 +1,86 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"outdial/calling"
+	"outdial/graph/model"
+)
+
+const cursorPrefix = "cursor:"
+
+// encodeCursor returns the opaque cursor of the item with key id.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(id, 10)))
+}
+
+// decodeCursor returns the key of a cursor made by encodeCursor.
+func decodeCursor(s string) (int64, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(string(raw), cursorPrefix), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// pageArgs checks first (0 to 100, default 50) and after.
+func pageArgs(first *int, after *string) (calling.Page, error) {
+	p := calling.Page{First: calling.DefaultPageSize}
+	if first != nil {
+		if *first < 0 || *first > calling.MaxPageSize {
+			return p, badInput("first must be between 0 and %d; it is %d.", calling.MaxPageSize, *first)
+		}
+		p.First = *first
+	}
+	if after != nil && *after != "" {
+		id, ok := decodeCursor(*after)
+		if !ok {
+			return p, badInput("after is not a cursor of this list.")
+		}
+		p.After = id
+	}
+	return p, nil
+}
+
+// page is one page of a connection, converted to GraphQL nodes.
+type page[N any] struct {
+	nodes    []*N
+	cursors  []string
+	pageInfo *model.PageInfo
+}
+
+// newPage converts rows to nodes and computes cursors and page info.
+func newPage[R, N any](rows []R, hasNext bool, p calling.Page, key func(*R) int64, conv func(*R) *N) page[N] {
+	pg := page[N]{nodes: make([]*N, len(rows)), cursors: make([]string, len(rows)),
+		pageInfo: &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: p.After > 0}}
+	for i := range rows {
+		pg.nodes[i] = conv(&rows[i])
+		pg.cursors[i] = encodeCursor(key(&rows[i]))
+	}
+	if len(rows) > 0 {
+		pg.pageInfo.StartCursor = &pg.cursors[0]
+		pg.pageInfo.EndCursor = &pg.cursors[len(rows)-1]
+	}
+	return pg
+}
+
+// wantsTotal reports whether the connection being resolved selects
+// totalCount, so that the COUNT runs only when asked for.
+func wantsTotal(ctx context.Context) bool {
+	return slices.Contains(graphql.CollectAllFields(ctx), "totalCount")
+}
+
+// total runs count when the query selects totalCount.
+func total(ctx context.Context, count func() (int, error)) (int, error) {
+	if !wantsTotal(ctx) {
+		return 0, nil
+	}
+	return count()
+}

@@ -1,0 +1,84 @@
+// Package resolvers is the GraphQL edge of Outdial: thin resolvers that
+// authorize the caller, decode IDs, call the calling domain and map its
+// results to GraphQL types, with a dataloader behind every nested field.
+package resolvers
+
+import (
+	"context"
+	"log/slog"
+
+	"outdial/calling"
+	"outdial/graph"
+	"outdial/graph/model"
+)
+
+// Resolver is the root resolver; it holds the dependencies.
+type Resolver struct {
+	svc  *calling.Service
+	log  *slog.Logger
+	feed Feed
+}
+
+// Feed streams stored calling ability events to subscriptions.
+type Feed interface {
+	// Subscribe returns the events about agentID (nil: every agent) stored
+	// from now on; the channel closes when ctx ends.
+	Subscribe(ctx context.Context, agentID *int64) (<-chan FeedEvent, error)
+}
+
+// FeedEvent is one stored agent.calling_ability.changed event.
+type FeedEvent struct {
+	AgentID int64
+	// Payload is the event's exact JSON body.
+	Payload []byte
+}
+
+func (r *Resolver) Agent() graph.AgentResolver                     { return &agentResolver{r} }
+func (r *Resolver) ApiToken() graph.ApiTokenResolver               { return &apiTokenResolver{r} }
+func (r *Resolver) CallerId() graph.CallerIdResolver               { return &callerIDResolver{r} }
+func (r *Resolver) CallingBlocker() graph.CallingBlockerResolver   { return &blockerResolver{r} }
+func (r *Resolver) CapacityProfile() graph.CapacityProfileResolver { return &capacityProfileResolver{r} }
+func (r *Resolver) Mutation() graph.MutationResolver               { return &mutationResolver{r} }
+func (r *Resolver) OutboundProfile() graph.OutboundProfileResolver { return &outboundProfileResolver{r} }
+func (r *Resolver) PhoneNumber() graph.PhoneNumberResolver         { return &phoneNumberResolver{r} }
+func (r *Resolver) Query() graph.QueryResolver                     { return &queryResolver{r} }
+func (r *Resolver) Queue() graph.QueueResolver                     { return &queueResolver{r} }
+func (r *Resolver) QueueOverflow() graph.QueueOverflowResolver     { return &queueOverflowResolver{r} }
+func (r *Resolver) Viewer() graph.ViewerResolver                   { return &viewerResolver{r} }
+func (r *Resolver) CallingAbilityChange() graph.CallingAbilityChangeResolver {
+	return &abilityChangeResolver{r}
+}
+
+type (
+	mutationResolver        struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	agentResolver           struct{ *Resolver }
+	apiTokenResolver        struct{ *Resolver }
+	callerIDResolver        struct{ *Resolver }
+	blockerResolver         struct{ *Resolver }
+	capacityProfileResolver struct{ *Resolver }
+	outboundProfileResolver struct{ *Resolver }
+	phoneNumberResolver     struct{ *Resolver }
+	queueResolver           struct{ *Resolver }
+	queueOverflowResolver   struct{ *Resolver }
+	viewerResolver          struct{ *Resolver }
+	abilityChangeResolver   struct{ *Resolver }
+)
+
+// convertAll converts each row with conv.
+func convertAll[R, N any](rows []R, conv func(*R) *N) []*N {
+	out := make([]*N, len(rows))
+	for i := range rows {
+		out[i] = conv(&rows[i])
+	}
+	return out
+}
+
+// visibleAgent converts a loaded agent, or returns nil when the caller may
+// not see it.
+func visibleAgent(ctx context.Context, a *model.Agent) *model.Agent {
+	if a == nil || !canSeeAgent(ctx, a.DBID) {
+		return nil
+	}
+	return a
+}
