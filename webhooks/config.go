@@ -1,0 +1,142 @@
+package webhooks
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"outdial/models"
+)
+
+// DefaultRetrySchedule is the delay before each retry (RULES.md §4, as
+// Svix does): after the last one fails, the delivery is FAILED.
+var DefaultRetrySchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// Defaults of Config.
+const (
+	DefaultTimeout             = 10 * time.Second
+	DefaultFirstAttemptWorkers = 32
+	DefaultRetryWorkers        = 8
+	DefaultBatchSize           = 256
+	DefaultLeaseDuration       = time.Minute
+	DefaultPollInterval        = time.Second
+	DefaultDisableAfter        = 5 * 24 * time.Hour
+	DefaultStatsInterval       = 5 * time.Second
+)
+
+// Config tunes a Dispatcher. The zero value of every field means its
+// default.
+type Config struct {
+	// RetrySchedule is the delay before each retry; default
+	// DefaultRetrySchedule (5s,5m,30m,2h,5h,10h,10h). Each delay gets up to
+	// 20% random jitter on top.
+	RetrySchedule []time.Duration
+	// Timeout bounds one attempt, connect to last byte kept; default 10s.
+	Timeout time.Duration
+	// AllowedCIDRs are addresses webhooks may reach despite the address
+	// rule (WEBHOOK_ALLOWED_CIDRS), e.g. 127.0.0.0/8 in tests.
+	AllowedCIDRs []netip.Prefix
+	// FirstAttemptWorkers is how many first attempts run at once; default 32.
+	FirstAttemptWorkers int
+	// RetryWorkers is how many retries run at once, on their own workers so
+	// that they never delay first attempts; default 8.
+	RetryWorkers int
+	// BatchSize is the most deliveries claimed at once; default 256.
+	BatchSize int
+	// LeaseDuration is how long a claimed delivery stays reserved for this
+	// process (renewed while it waits); after it, anyone may take it over.
+	// Default 1 minute, and never less than three times Timeout.
+	LeaseDuration time.Duration
+	// PollInterval is how often the database is polled when nothing woke
+	// the dispatcher (due retries, other processes' commits); default 1s.
+	PollInterval time.Duration
+	// DisableAfter disables an endpoint whose deliveries have all failed
+	// for that long; default 5 days.
+	DisableAfter time.Duration
+	// StatsInterval is how often the queue-depth gauges are refreshed;
+	// default 5s.
+	StatsInterval time.Duration
+	// Now is the clock of schedules, leases and timestamps; default
+	// models.Now. Tests move it instead of sleeping.
+	Now func() time.Time
+	// Rand returns a number in [0, 1) for the retry jitter; default
+	// math/rand/v2.Float64.
+	Rand func() float64
+	// Logger receives what happened; default: discarded.
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers them nowhere.
+	Registerer prometheus.Registerer
+}
+
+// withDefaults returns c with every zero field set to its default. It
+// returns an error for negative or empty values that cannot work.
+func (c Config) withDefaults() (Config, error) {
+	if c.RetrySchedule == nil {
+		c.RetrySchedule = DefaultRetrySchedule
+	}
+	for _, d := range c.RetrySchedule {
+		if d < 0 {
+			return c, errors.New("webhooks: negative retry delay")
+		}
+	}
+	setDefault(&c.Timeout, DefaultTimeout)
+	setDefault(&c.FirstAttemptWorkers, DefaultFirstAttemptWorkers)
+	setDefault(&c.RetryWorkers, DefaultRetryWorkers)
+	setDefault(&c.BatchSize, DefaultBatchSize)
+	setDefault(&c.LeaseDuration, DefaultLeaseDuration)
+	c.LeaseDuration = max(c.LeaseDuration, 3*c.Timeout)
+	setDefault(&c.PollInterval, DefaultPollInterval)
+	setDefault(&c.DisableAfter, DefaultDisableAfter)
+	setDefault(&c.StatsInterval, DefaultStatsInterval)
+	if c.Now == nil {
+		c.Now = models.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Timeout < 0 || c.FirstAttemptWorkers < 0 || c.RetryWorkers < 0 || c.BatchSize < 0 ||
+		c.PollInterval < 0 || c.DisableAfter < 0 || c.StatsInterval < 0 {
+		return c, errors.New("webhooks: negative dispatcher setting")
+	}
+	return c, nil
+}
+
+// setDefault sets *v to def when it is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// ParseRetrySchedule parses a comma-separated list of Go durations (the
+// WEBHOOK_RETRY_SCHEDULE setting), e.g. "5s,5m,30m,2h,5h,10h,10h". An empty
+// string means no retry. It returns an error naming the first bad entry.
+func ParseRetrySchedule(s string) ([]time.Duration, error) {
+	out := []time.Duration{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("retry delay %q: want a duration such as 5s or 2h", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
