@@ -1,0 +1,161 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxKeptBody is how much of an answer's body an attempt keeps.
+const maxKeptBody = 1024
+
+// maxDrainedBody is how much more of an answer is read so that the
+// connection can be reused.
+const maxDrainedBody = 64 << 10
+
+// userAgent identifies Outdial to receivers.
+const userAgent = "Outdial-Webhooks/1"
+
+// result is what became of one job.
+type result struct {
+	job        *job
+	attempted  bool      // an HTTP request was made (or refused before it)
+	superseded bool      // not sent: a newer version reached the endpoint
+	dropped    bool      // not sent: the endpoint was disabled meanwhile
+	at         time.Time // when the attempt started
+	status     int       // HTTP status; 0 when no answer came
+	took       time.Duration
+	errText    string
+	body       string
+	ok         bool
+	gone       bool      // 410: disable the endpoint
+	next       time.Time // when to retry; zero when the delivery is done
+}
+
+// attempt sends j once and returns the result, with the retry scheduled
+// when it failed and retries remain.
+func (d *Dispatcher) attempt(ctx context.Context, j *job) *result {
+	r := &result{job: j, attempted: true, at: d.now()}
+	start := time.Now()
+	resp, err := d.send(ctx, j, r.at)
+	r.took = time.Since(start)
+	if err != nil {
+		r.errText = err.Error()
+		d.schedule(r, 0)
+		return r
+	}
+	r.status, r.body = resp.status, resp.body
+	r.ok = r.status >= 200 && r.status <= 299
+	switch {
+	case r.ok:
+	case r.status >= 300 && r.status <= 399:
+		r.errText = "redirect not followed"
+		d.schedule(r, 0)
+	case r.status == http.StatusGone:
+		r.gone = true
+		r.errText = "410 Gone: the endpoint is disabled"
+	default:
+		d.schedule(r, resp.retryAfter)
+	}
+	return r
+}
+
+// answer is what an attempt kept of an HTTP answer.
+type answer struct {
+	status     int
+	body       string
+	retryAfter time.Duration
+}
+
+// send makes the HTTP request of one attempt at at, within the timeout. It
+// returns an error, fit for the attempt record, when no answer came.
+func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, error) {
+	if j.ep.err != nil {
+		return answer{}, fmt.Errorf("cannot sign: %w", j.ep.err)
+	}
+	sig, err := j.ep.signer.sign(j.msgID, at, j.body)
+	if err != nil {
+		return answer{}, fmt.Errorf("cannot sign: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.ep.url, bytes.NewReader(j.body))
+	if err != nil {
+		return answer{}, fmt.Errorf("bad URL: %w", unwrapURLError(err))
+	}
+	req.Header = http.Header{
+		"Content-Type":      {"application/json"},
+		"User-Agent":        {userAgent},
+		"Webhook-Id":        {j.msgID},
+		"Webhook-Timestamp": {strconv.FormatInt(at.Unix(), 10)},
+		"Webhook-Signature": {sig},
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return answer{}, d.describe(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainedBody))
+	a := answer{status: resp.StatusCode, body: strings.ToValidUTF8(string(body), "\uFFFD")}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), at)
+	}
+	return a, nil
+}
+
+// describe turns a failed request's error into the attempt's error text.
+func (d *Dispatcher) describe(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %s", d.cfg.Timeout)
+	}
+	return unwrapURLError(err)
+}
+
+// unwrapURLError drops the "Post <url>:" prefix that net/http adds.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// parseRetryAfter reads a Retry-After header, in seconds or as an HTTP
+// date, as a delay from now; 0 when it is absent or unreadable.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		return time.Duration(max(0, min(secs, 1<<31))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return 0
+}
+
+// schedule sets r.next to the time of the next attempt after r's failed
+// one: the scheduled delay plus up to 20% jitter, stretched to honour
+// retryAfter up to twice that. It leaves r.next zero after the last retry.
+func (d *Dispatcher) schedule(r *result, retryAfter time.Duration) {
+	n := r.job.attempts // retries already made: this attempt is number n+1
+	if n >= len(d.cfg.RetrySchedule) {
+		return
+	}
+	delay := d.cfg.RetrySchedule[n]
+	delay += time.Duration(d.cfg.Rand() * 0.2 * float64(delay))
+	if retryAfter > 0 {
+		delay = min(max(retryAfter, delay), 2*delay)
+	}
+	r.next = r.at.Add(delay)
+}

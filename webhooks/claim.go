@@ -1,0 +1,308 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"outdial/models"
+)
+
+// endpoint is what an attempt needs of a webhook endpoint.
+type endpoint struct {
+	id     int64
+	url    string
+	usable bool // enabled and not deleted
+	signer signer
+	err    error // the secret cannot sign
+}
+
+// dueRow is a due delivery as claimed.
+type dueRow struct {
+	ID           int64
+	EndpointID   int64
+	EventID      int64
+	AgentID      *int64
+	Version      *int64
+	AttemptCount int
+	LeaseOwner   *string
+}
+
+// claimed is the outcome of one claim: the leased deliveries and what was
+// settled without an attempt.
+type claimed struct {
+	found      int
+	leased     []dueRow
+	endpoints  map[int64]*endpoint
+	superseded int
+	failed     int
+	takenOver  map[string]int // previous lease owner → deliveries taken over
+}
+
+// claim leases up to limit due deliveries of lane l, leaving out the
+// endpoints in exclude, and queues them on l. Deliveries of disabled or
+// deleted endpoints become FAILED and those a newer version already
+// reached become SUPERSEDED, in the same short transaction. It returns how
+// many due deliveries it found, and an error when the database fails.
+func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []int64) (int, error) {
+	now := d.now()
+	var c claimed
+	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		c, err = d.claimTx(tx, l.retries, limit, exclude, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("claim %s deliveries: %w", l.name, err)
+	}
+	d.noteClaim(l, c)
+	if len(c.leased) == 0 {
+		return c.found, nil
+	}
+	jobs, err := d.jobs(ctx, c)
+	if err != nil {
+		d.release(ctx, rowIDs(c.leased))
+		return 0, err
+	}
+	l.add(jobs)
+	return c.found, nil
+}
+
+// claimTx is claim's transaction: select due rows (FOR UPDATE SKIP LOCKED
+// on MySQL), settle those that must not be sent, lease the others.
+func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) (claimed, error) {
+	rows, err := d.selectDue(tx, retries, limit, exclude, now)
+	if err != nil || len(rows) == 0 {
+		return claimed{}, err
+	}
+	c := claimed{found: len(rows), takenOver: map[string]int{}}
+	if c.endpoints, err = loadEndpoints(tx, rows, now); err != nil {
+		return c, err
+	}
+	stale, err := supersededAmong(tx, rows)
+	if err != nil {
+		return c, err
+	}
+	var failed, superseded []int64
+	for _, r := range rows {
+		switch ep := c.endpoints[r.EndpointID]; {
+		case ep == nil || !ep.usable:
+			failed = append(failed, r.ID)
+		case stale[r.ID]:
+			superseded = append(superseded, r.ID)
+		default:
+			c.leased = append(c.leased, r)
+			if r.LeaseOwner != nil && *r.LeaseOwner != d.owner {
+				c.takenOver[*r.LeaseOwner]++
+			}
+		}
+	}
+	c.failed, c.superseded = len(failed), len(superseded)
+	if err := settle(tx, failed, StatusFailed, now); err != nil {
+		return c, err
+	}
+	if err := settle(tx, superseded, StatusSuperseded, now); err != nil {
+		return c, err
+	}
+	return c, d.lease(tx, rowIDs(c.leased), now)
+}
+
+// selectDue returns up to limit due PENDING deliveries of one lane, oldest
+// due first, locking them on MySQL (skipping rows another process holds).
+func (d *Dispatcher) selectDue(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) ([]dueRow, error) {
+	q := "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM webhook_deliveries" +
+		" WHERE status = ? AND attempt_count = 0 AND next_attempt_at <= ?"
+	if retries {
+		q = "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM webhook_deliveries" +
+			" WHERE status = ? AND attempt_count > 0 AND next_attempt_at <= ?"
+	}
+	args := []any{StatusPending, now}
+	if len(exclude) > 0 {
+		q += " AND endpoint_id NOT IN ?"
+		args = append(args, exclude)
+	}
+	q += " ORDER BY next_attempt_at, id LIMIT ?"
+	args = append(args, limit)
+	if d.db.Dialect == models.MySQL {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []dueRow
+	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("select due deliveries: %w", err)
+	}
+	return rows, nil
+}
+
+// loadEndpoints reads the endpoints of rows, with the signer of each: the
+// current secret and, while its overlap lasts, the previous one.
+func loadEndpoints(tx *gorm.DB, rows []dueRow, now time.Time) (map[int64]*endpoint, error) {
+	ids := make([]int64, 0, 4)
+	for _, r := range rows {
+		if !slices.Contains(ids, r.EndpointID) {
+			ids = append(ids, r.EndpointID)
+		}
+	}
+	var eps []models.WebhookEndpoint
+	if err := tx.Where("id IN ?", ids).Find(&eps).Error; err != nil {
+		return nil, fmt.Errorf("load endpoints: %w", err)
+	}
+	out := make(map[int64]*endpoint, len(eps))
+	for _, e := range eps {
+		ep := &endpoint{id: e.ID, url: e.URL, usable: e.Enabled && e.DeletedAt == nil}
+		secrets := []string{e.Secret}
+		if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
+			secrets = append(secrets, *e.PreviousSecret)
+		}
+		ep.signer, ep.err = newSigner(secrets...)
+		out[e.ID] = ep
+	}
+	return out, nil
+}
+
+// supersededAmong returns which agent deliveries of rows a newer version
+// of the same agent already reached, at the same endpoint.
+func supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
+	var ids []int64
+	for _, r := range rows {
+		if r.AgentID != nil && r.Version != nil {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var stale []int64
+	err := tx.Raw("SELECT d.id FROM webhook_deliveries d WHERE d.id IN ? AND EXISTS ("+
+		"SELECT 1 FROM webhook_deliveries n WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id"+
+		" AND n.version > d.version AND n.status = ?)", ids, StatusSucceeded).Scan(&stale).Error
+	if err != nil {
+		return nil, fmt.Errorf("find superseded deliveries: %w", err)
+	}
+	out := make(map[int64]bool, len(stale))
+	for _, id := range stale {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// settle gives the PENDING deliveries ids their final status.
+func settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
+	for chunk := range slices.Chunk(ids, batchSize) {
+		err := tx.Exec("UPDATE webhook_deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL,"+
+			" next_attempt_at = NULL, updated_at = ? WHERE id IN ? AND status = ?", status, now, chunk, StatusPending).Error
+		if err != nil {
+			return fmt.Errorf("mark deliveries %s: %w", status, err)
+		}
+	}
+	return nil
+}
+
+// lease reserves the deliveries ids for this process until now plus the
+// lease duration. next_attempt_at moves to the lease's end, so that an
+// abandoned lease makes the delivery due again by itself.
+func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
+	until := now.Add(d.cfg.LeaseDuration)
+	for chunk := range slices.Chunk(ids, batchSize) {
+		err := tx.Exec("UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,"+
+			" updated_at = ? WHERE id IN ?", d.owner, until, until, now, chunk).Error
+		if err != nil {
+			return fmt.Errorf("lease deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
+// jobs loads the events of the leased deliveries of c and returns one job
+// per delivery. It returns an error when the database fails.
+func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
+	ids := make([]int64, 0, len(c.leased))
+	for _, r := range c.leased {
+		if !slices.Contains(ids, r.EventID) {
+			ids = append(ids, r.EventID)
+		}
+	}
+	type eventRow struct {
+		ID        int64
+		MessageID string
+		Payload   string
+	}
+	events := make(map[int64]eventRow, len(ids))
+	for chunk := range slices.Chunk(ids, batchSize) {
+		var rows []eventRow
+		if err := d.db.WithContext(ctx).Raw("SELECT id, message_id, payload FROM webhook_events WHERE id IN ?", chunk).
+			Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("load events: %w", err)
+		}
+		for _, e := range rows {
+			events[e.ID] = e
+		}
+	}
+	out := make([]*job, len(c.leased))
+	claimedAt := time.Now()
+	for i, r := range c.leased {
+		e := events[r.EventID]
+		out[i] = &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount,
+			msgID: e.MessageID, body: []byte(e.Payload), ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
+		if r.AgentID != nil && r.Version != nil {
+			out[i].agentID, out[i].version = *r.AgentID, *r.Version
+		}
+	}
+	return out, nil
+}
+
+// noteClaim counts and logs what a claim settled and took over.
+func (d *Dispatcher) noteClaim(l *lane, c claimed) {
+	d.metrics.deliveries.WithLabelValues(outcomeSuperseded).Add(float64(c.superseded))
+	d.metrics.deliveries.WithLabelValues(outcomeFailed).Add(float64(c.failed))
+	if c.failed > 0 {
+		d.log.Warn("webhook deliveries failed: endpoint disabled or deleted", "lane", l.name, "deliveries", c.failed)
+	}
+	for owner, n := range c.takenOver {
+		d.metrics.leaseTakeover.Add(float64(n))
+		d.log.Warn("webhook delivery leases taken over after they expired", "lane", l.name,
+			"previousOwner", owner, "deliveries", n)
+	}
+}
+
+// renew extends the leases of the deliveries ids this process still
+// holds. It returns an error when the database fails.
+func (d *Dispatcher) renew(ctx context.Context, ids []int64) error {
+	now := d.now()
+	until := now.Add(d.cfg.LeaseDuration)
+	for chunk := range slices.Chunk(ids, batchSize) {
+		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_expires_at = ?, next_attempt_at = ?"+
+			" WHERE id IN ? AND lease_owner = ? AND status = ?", until, until, chunk, d.owner, StatusPending).Error
+		if err != nil {
+			return fmt.Errorf("renew leases: %w", err)
+		}
+	}
+	return nil
+}
+
+// release gives the deliveries ids back, due now, for any process to
+// claim. It logs (and otherwise ignores) a database failure: the leases
+// then expire by themselves.
+func (d *Dispatcher) release(ctx context.Context, ids []int64) {
+	now := d.now()
+	for chunk := range slices.Chunk(ids, batchSize) {
+		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL,"+
+			" next_attempt_at = ?, updated_at = ? WHERE id IN ? AND lease_owner = ? AND status = ?",
+			now, now, chunk, d.owner, StatusPending).Error
+		if err != nil {
+			d.log.Error("release webhook deliveries; their leases will expire instead", "deliveries", len(chunk), "err", err)
+			return
+		}
+	}
+}
+
+// rowIDs returns the delivery IDs of rows.
+func rowIDs(rows []dueRow) []int64 {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}

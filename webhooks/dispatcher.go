@@ -1,0 +1,288 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"outdial/models"
+)
+
+// Dispatcher sends the deliveries the outbox records. It claims due
+// deliveries in batches under a lease (so that several processes on one
+// MySQL database share the work and never send the same delivery at
+// once), sends each one signed with a bounded pool of workers (first
+// attempts and retries on separate workers), and records every attempt
+// and the deliveries' new state in batches. A commit wakes it at once;
+// the database is polled as a fallback.
+type Dispatcher struct {
+	db      *models.DB
+	cfg     Config
+	log     *slog.Logger
+	client  *http.Client
+	metrics *metrics
+	owner   string // lease_owner of this process
+	lanes   []*lane
+	results chan *result
+
+	mu         sync.Mutex
+	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
+	disabledAt map[int64]time.Time // endpoints this process disabled, and when
+}
+
+// maxDelivered bounds Dispatcher.delivered; past it, it starts afresh.
+const maxDelivered = 200_000
+
+// NewDispatcher returns a dispatcher for the deliveries of db and has
+// outbox wake it after every commit. It returns an error when cfg has a
+// negative setting or its metrics cannot be registered.
+func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	workers := cfg.FirstAttemptWorkers + cfg.RetryWorkers
+	slowAfter := max(cfg.Timeout/4, time.Millisecond)
+	d := &Dispatcher{
+		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(),
+		client: newClient(newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers)),
+		lanes: []*lane{
+			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter),
+			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter),
+		},
+		results:    make(chan *result, 2*workers),
+		delivered:  map[epAgent]int64{},
+		disabledAt: map[int64]time.Time{},
+	}
+	if outbox != nil {
+		outbox.Listen(d.Wake)
+	}
+	return d, nil
+}
+
+// newOwner returns a random lease owner ID for this process.
+func newOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "d_" + hex.EncodeToString(b[:])
+}
+
+// now is the configured clock, in UTC to the microsecond as stored.
+func (d *Dispatcher) now() time.Time { return d.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// Wake makes the dispatcher look for due deliveries now. It never blocks.
+func (d *Dispatcher) Wake() {
+	for _, l := range d.lanes {
+		signal(l.wake)
+	}
+}
+
+// Run delivers until ctx is done, then shuts down gracefully: it stops
+// claiming, lets the attempts in flight finish (each within Timeout),
+// records their results and releases the deliveries it had claimed but
+// not started, so that no lease is left behind. It returns nil.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var workers, loops sync.WaitGroup
+	writer := make(chan struct{})
+	go func() { d.writeLoop(d.results); close(writer) }()
+	for _, l := range d.lanes {
+		for range l.workers {
+			workers.Go(func() { d.work(context.WithoutCancel(ctx), l) })
+		}
+		loops.Go(func() { d.claimLoop(ctx, l) })
+	}
+	loops.Go(func() { d.renewLoop(ctx) })
+	loops.Go(func() { d.statsLoop(ctx) })
+	d.log.Info("webhook dispatcher started", "owner", d.owner)
+	<-ctx.Done()
+	loops.Wait()
+	var queued []int64
+	for _, l := range d.lanes {
+		queued = append(queued, l.close()...)
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	d.release(shutdown, queued)
+	workers.Wait()
+	close(d.results)
+	<-writer
+	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
+	return nil
+}
+
+// work runs the jobs of l until l is closed.
+func (d *Dispatcher) work(ctx context.Context, l *lane) {
+	for j := l.take(); j != nil; j = l.take() {
+		r := d.handle(ctx, j)
+		if r.attempted {
+			d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
+		}
+		l.finish(j, r.attempted, r.status != 0, r.took)
+		d.results <- r
+	}
+}
+
+// handle attempts j unless its endpoint was disabled since it was claimed
+// or a newer version of its agent already reached the endpoint.
+func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
+	if d.skip(j) {
+		return &result{job: j, dropped: true}
+	}
+	if d.stale(j) {
+		return &result{job: j, superseded: true}
+	}
+	r := d.attempt(ctx, j)
+	if r.ok && j.agentID != 0 {
+		d.noteDelivered(j)
+	}
+	return r
+}
+
+// skip reports whether j's endpoint was disabled by this process after j
+// was claimed (its pending deliveries are FAILED already).
+func (d *Dispatcher) skip(j *job) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.disabledAt[j.endpointID]
+	return ok && j.claimedAt.Before(at)
+}
+
+// stale reports whether a newer version of j's agent was delivered to
+// j's endpoint by this process.
+func (d *Dispatcher) stale(j *job) bool {
+	if j.agentID == 0 {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.delivered[epAgent{j.endpointID, j.agentID}] > j.version
+}
+
+// noteDelivered remembers that j's version reached its endpoint.
+func (d *Dispatcher) noteDelivered(j *job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.delivered) >= maxDelivered {
+		clear(d.delivered)
+	}
+	k := epAgent{j.endpointID, j.agentID}
+	d.delivered[k] = max(d.delivered[k], j.version)
+}
+
+// disabledEndpoint drops the queued jobs of an endpoint this process just
+// disabled, and makes workers skip those already taken.
+func (d *Dispatcher) disabledEndpoint(id int64) {
+	d.mu.Lock()
+	d.disabledAt[id] = time.Now()
+	d.mu.Unlock()
+	for _, l := range d.lanes {
+		l.drop(id)
+	}
+}
+
+// claimLoop claims work for l whenever it is woken (a commit, Wake), its
+// queue runs low, or the poll interval passes, until ctx is done.
+func (d *Dispatcher) claimLoop(ctx context.Context, l *lane) {
+	tick := time.NewTicker(d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		d.claimWhileNeeded(ctx, l)
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		case <-l.space:
+		case <-tick.C:
+		}
+	}
+}
+
+// claimWhileNeeded claims batches for l until its queue is full or the
+// database has no more due deliveries for it.
+func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
+	for ctx.Err() == nil {
+		need, exclude := l.need()
+		if need == 0 {
+			return
+		}
+		found, err := d.claim(ctx, l, need, exclude)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				d.log.Error("claiming webhook deliveries failed", "lane", l.name, "err", err)
+			}
+			return
+		}
+		if found < need {
+			return
+		}
+	}
+}
+
+// renewLoop extends the leases of the deliveries this process holds,
+// three times per lease duration, until ctx is done.
+func (d *Dispatcher) renewLoop(ctx context.Context) {
+	tick := time.NewTicker(d.cfg.LeaseDuration / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var ids []int64
+		for _, l := range d.lanes {
+			ids = append(ids, l.heldIDs()...)
+		}
+		if err := d.renew(ctx, ids); err != nil && ctx.Err() == nil {
+			d.log.Error("renewing webhook delivery leases failed", "deliveries", len(ids), "err", err)
+		}
+	}
+}
+
+// statsLoop refreshes the queue gauges every StatsInterval until ctx is
+// done.
+func (d *Dispatcher) statsLoop(ctx context.Context) {
+	tick := time.NewTicker(d.cfg.StatsInterval)
+	defer tick.Stop()
+	for {
+		if err := d.refreshStats(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("reading webhook queue depth failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// refreshStats sets the queue depth and oldest pending age gauges. It
+// returns an error when the database fails.
+func (d *Dispatcher) refreshStats(ctx context.Context) error {
+	var depth int64
+	db := d.db.WithContext(ctx)
+	if err := db.Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?", StatusPending).Scan(&depth).Error; err != nil {
+		return err
+	}
+	var oldest []time.Time
+	if err := db.Raw("SELECT created_at FROM webhook_deliveries WHERE status = ? ORDER BY created_at LIMIT 1",
+		StatusPending).Scan(&oldest).Error; err != nil {
+		return err
+	}
+	d.metrics.queueDepth.Set(float64(depth))
+	age := 0.0
+	if len(oldest) > 0 {
+		age = max(0, d.now().Sub(oldest[0]).Seconds())
+	}
+	d.metrics.oldestAge.Set(age)
+	return nil
+}

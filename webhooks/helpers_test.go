@@ -1,0 +1,396 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"gorm.io/gorm"
+
+	"outdial/models"
+	"outdial/models/dbtest"
+)
+
+// loopback is the allow-list that lets dispatchers reach httptest servers.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// clock is a test clock that only moves when told to.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: models.Now()} }
+
+// Now returns the clock's time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Set sets the clock to t.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// bundle is what most tests need: a database, a clock, an outbox, logs.
+type bundle struct {
+	t      testing.TB
+	db     *models.DB
+	clock  *clock
+	outbox *Outbox
+	logs   *syncBuffer
+	log    *slog.Logger
+}
+
+// setup returns a bundle on a new test database (SQLite, or MySQL when
+// TEST_MYSQL_URL is set).
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	return setupOn(t, dbtest.Open(t))
+}
+
+func setupOn(t testing.TB, db *models.DB) *bundle {
+	c := newClock()
+	logs := &syncBuffer{}
+	return &bundle{t: t, db: db, clock: c, outbox: NewOutbox(c.Now), logs: logs,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+}
+
+// endpoint stores an enabled endpoint for every event type and agent.
+func (b *bundle) endpoint(url string) models.WebhookEndpoint {
+	b.t.Helper()
+	now := b.clock.Now()
+	ep := models.WebhookEndpoint{URL: url, Enabled: true, Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
+	if err := b.db.Create(&ep).Error; err != nil {
+		b.t.Fatalf("create endpoint: %v", err)
+	}
+	return ep
+}
+
+// abilityEvent returns an agent.calling_ability.changed event.
+func abilityEvent(agentID, version int64) Event {
+	return Event{Type: TypeAbilityChanged, AgentID: &agentID, Version: &version,
+		Data: map[string]any{"agent": map[string]any{"id": fmt.Sprint(agentID)}, "version": version}}
+}
+
+// enqueue records events in one transaction, as a command does, and
+// wakes the outbox's listeners.
+func (b *bundle) enqueue(events ...Event) []models.WebhookEvent {
+	b.t.Helper()
+	return enqueueWith(b.t, b.db, b.outbox, events...)
+}
+
+func enqueueWith(t testing.TB, db *models.DB, o *Outbox, events ...Event) []models.WebhookEvent {
+	t.Helper()
+	var rows []models.WebhookEvent
+	err := db.Transaction(func(tx *gorm.DB) error {
+		var err error
+		rows, err = o.Enqueue(context.Background(), tx, events)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	o.Committed()
+	return rows
+}
+
+// config returns a dispatcher configuration on the bundle's clock, logs,
+// a fresh registry, no jitter and an allow-list for loopback receivers.
+func (b *bundle) config() Config {
+	return Config{Now: b.clock.Now, Rand: func() float64 { return 0 }, AllowedCIDRs: loopback,
+		Logger: b.log, Registerer: prometheus.NewRegistry(), FirstAttemptWorkers: 8, RetryWorkers: 4,
+		PollInterval: 50 * time.Millisecond, Timeout: 5 * time.Second}
+}
+
+// start returns a running dispatcher; it is stopped when the test ends.
+func (b *bundle) start(cfg Config) *Dispatcher {
+	b.t.Helper()
+	d, err := NewDispatcher(b.db, b.outbox, cfg)
+	if err != nil {
+		b.t.Fatalf("NewDispatcher: %v", err)
+	}
+	run(b.t, d)
+	return d
+}
+
+// run runs d until the test ends, and checks that Run returns.
+func run(t testing.TB, d *Dispatcher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Errorf("Dispatcher.Run did not return after its context was cancelled")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitFor polls cond (a database or receiver check, never a retry delay:
+// retries are made due by moving the clock) until it holds or 20s passed.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// delivery reads a delivery.
+func (b *bundle) delivery(id int64) models.WebhookDelivery {
+	b.t.Helper()
+	var d models.WebhookDelivery
+	if err := b.db.First(&d, id).Error; err != nil {
+		b.t.Fatalf("read delivery %d: %v", id, err)
+	}
+	return d
+}
+
+// deliveriesOf reads the deliveries of an event.
+func (b *bundle) deliveriesOf(eventID int64) []models.WebhookDelivery {
+	b.t.Helper()
+	var ds []models.WebhookDelivery
+	if err := b.db.Where("event_id = ?", eventID).Order("id").Find(&ds).Error; err != nil {
+		b.t.Fatalf("read deliveries: %v", err)
+	}
+	return ds
+}
+
+// onlyDelivery returns the one delivery of an event.
+func (b *bundle) onlyDelivery(eventID int64) models.WebhookDelivery {
+	b.t.Helper()
+	ds := b.deliveriesOf(eventID)
+	if len(ds) != 1 {
+		b.t.Fatalf("event %d has %d deliveries, want 1", eventID, len(ds))
+	}
+	return ds[0]
+}
+
+// attempts reads a delivery's attempts, oldest first.
+func (b *bundle) attempts(deliveryID int64) []models.WebhookAttempt {
+	b.t.Helper()
+	var as []models.WebhookAttempt
+	if err := b.db.Where("delivery_id = ?", deliveryID).Order("id").Find(&as).Error; err != nil {
+		b.t.Fatalf("read attempts: %v", err)
+	}
+	return as
+}
+
+// waitStatus waits until delivery id has status and n attempts.
+func (b *bundle) waitStatus(id int64, status string, n int) models.WebhookDelivery {
+	b.t.Helper()
+	var d models.WebhookDelivery
+	waitFor(b.t, fmt.Sprintf("delivery %d %s after %d attempts", id, status, n), func() bool {
+		d = b.delivery(id)
+		return d.Status == status && d.AttemptCount == n && d.LeaseOwner == nil
+	})
+	return d
+}
+
+// received is one request a receiver got.
+type received struct {
+	ID, Timestamp, Signature, ContentType, Method string
+	Body                                          []byte
+	Path                                          string
+	VerifyErr                                     error
+}
+
+// receiver is a webhook receiver that verifies every signature with the
+// Standard Webhooks library and answers as told.
+type receiver struct {
+	t      testing.TB
+	srv    *httptest.Server
+	secret string
+	// answer writes the answer to the n-th request (from 1); nil: 204.
+	answer func(w http.ResponseWriter, r *http.Request, n int)
+
+	mu   sync.Mutex
+	reqs []received
+}
+
+// newReceiver starts a receiver, closed when the test ends.
+func newReceiver(t testing.TB, answer func(w http.ResponseWriter, r *http.Request, n int)) *receiver {
+	rc := &receiver{t: t, answer: answer}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	got := received{ID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"),
+		Signature: r.Header.Get("webhook-signature"), ContentType: r.Header.Get("content-type"),
+		Method: r.Method, Body: body, Path: r.URL.Path}
+	rc.mu.Lock()
+	secret := rc.secret
+	rc.mu.Unlock()
+	if secret != "" {
+		got.VerifyErr = verify(secret, body, r.Header)
+	}
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, got)
+	n := len(rc.reqs)
+	rc.mu.Unlock()
+	if rc.answer == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	rc.answer(w, r, n)
+}
+
+// verify checks a request's signature with the Standard Webhooks library.
+// The timestamp is checked apart (tests move the clock).
+func verify(secret string, body []byte, h http.Header) error {
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		return err
+	}
+	return wh.VerifyIgnoringTimestamp(body, h)
+}
+
+// expect sets the secret the receiver verifies signatures with.
+func (rc *receiver) expect(secret string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.secret = secret
+}
+
+// got returns the requests received so far.
+func (rc *receiver) got() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.reqs...)
+}
+
+// count returns how many requests were received.
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.reqs)
+}
+
+// url returns the receiver's URL with path.
+func (rc *receiver) url(path string) string { return rc.srv.URL + path }
+
+// status answers with code.
+func status(code int) func(http.ResponseWriter, *http.Request, int) {
+	return func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(code) }
+}
+
+// unixOf parses a webhook-timestamp header.
+func unixOf(t testing.TB, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("webhook-timestamp %q: %v", s, err)
+	}
+	return n
+}
+
+// decodeBody decodes a webhook body.
+func decodeBody(t testing.TB, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("body %q is not JSON: %v", body, err)
+	}
+	return m
+}
+
+var _ = strings.Contains
+
+// metric returns the value of the counter, gauge or histogram count name
+// whose labels include labels (name=value pairs), as d registered it.
+func metric(t testing.TB, d *Dispatcher, name string, labels ...string) float64 {
+	t.Helper()
+	g, ok := d.cfg.Registerer.(prometheus.Gatherer)
+	if !ok {
+		t.Fatalf("the dispatcher's registerer cannot be gathered")
+	}
+	fams, err := g.Gather()
+	if err != nil {
+		t.Fatalf("gather metrics: %v", err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue metrics
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("metric %s %v not found", name, labels)
+	return 0
+}

@@ -1,0 +1,371 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// maxWriteBatch bounds the results written in one transaction.
+const maxWriteBatch = 512
+
+// writeLoop records results as they come, many per transaction: whatever
+// has arrived while the previous transaction ran. It returns once in is
+// closed and drained.
+func (d *Dispatcher) writeLoop(in <-chan *result) {
+	for r := range in {
+		batch := []*result{r}
+	fill:
+		for len(batch) < maxWriteBatch {
+			select {
+			case r, ok := <-in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		d.flush(batch)
+	}
+}
+
+// flush writes batch, retrying while the database fails. After about a
+// minute it gives up and logs: the leases then expire and the deliveries
+// are attempted again.
+func (d *Dispatcher) flush(batch []*result) {
+	const tries = 12
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		w, err := d.write(ctx, batch)
+		cancel()
+		if err == nil {
+			d.noteWritten(w)
+			return
+		}
+		if try == tries {
+			d.log.Error("webhook results not recorded; the deliveries will be attempted again when their leases expire",
+				"results", len(batch), "err", err)
+			return
+		}
+		d.log.Warn("recording webhook results failed; retrying", "results", len(batch), "try", try, "err", err)
+		time.Sleep(min(100*time.Millisecond<<try, 5*time.Second))
+	}
+}
+
+// written is what one write recorded.
+type written struct {
+	succeeded, retried, failed, superseded int64
+	notLeased                              int64 // results for deliveries no longer leased to us
+	failedForGood                          []*result
+	disabled                               []disabled
+}
+
+// disabled is an endpoint a write disabled.
+type disabled struct {
+	id       int64
+	reason   string
+	failures int64 // pending deliveries failed with it
+}
+
+// write records batch in one transaction: the attempts, the deliveries'
+// new state, the supersession of older versions, the endpoints' health.
+// It returns an error when the database fails; then nothing is written.
+func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error) {
+	now := d.now()
+	var w written
+	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		w = written{}
+		if err := insertAttempts(tx, batch); err != nil {
+			return err
+		}
+		if err := d.applyResults(tx, batch, now, &w); err != nil {
+			return err
+		}
+		if err := supersedeOlder(tx, batch, now, &w); err != nil {
+			return err
+		}
+		return d.trackHealth(tx, batch, now, &w)
+	})
+	return w, err
+}
+
+// insertAttempts records every attempt of batch.
+func insertAttempts(tx *gorm.DB, batch []*result) error {
+	var attempted []*result
+	for _, r := range batch {
+		if r.attempted {
+			attempted = append(attempted, r)
+		}
+	}
+	for chunk := range slices.Chunk(attempted, batchSize) {
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, r.job.id, r.at, nullIfZero(r.status), r.took.Milliseconds(),
+				nullIfZero(r.errText), nullIfZero(r.body))
+		}
+		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+	}
+	return nil
+}
+
+// nullIfZero returns nil for the zero value of T, else v.
+func nullIfZero[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
+
+// applyResults moves each delivery of batch to its new state, provided
+// this process still holds its lease.
+func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
+	var ok, final, stale []int64
+	var retries []*result
+	for _, r := range batch {
+		switch {
+		case r.superseded:
+			stale = append(stale, r.job.id)
+		case r.dropped:
+		case r.ok:
+			ok = append(ok, r.job.id)
+		case r.next.IsZero():
+			final = append(final, r.job.id)
+			w.failedForGood = append(w.failedForGood, r)
+		default:
+			retries = append(retries, r)
+		}
+	}
+	steps := []struct {
+		ids    []int64
+		status string
+		count  *int64
+		bump   string
+	}{
+		{ok, StatusSucceeded, &w.succeeded, ", attempt_count = attempt_count + 1"},
+		{final, StatusFailed, &w.failed, ", attempt_count = attempt_count + 1"},
+		{stale, StatusSuperseded, &w.superseded, ""},
+	}
+	for _, s := range steps {
+		n, err := d.finishDeliveries(tx, s.ids, s.status, s.bump, now)
+		if err != nil {
+			return err
+		}
+		*s.count += n
+		w.notLeased += int64(len(s.ids)) - n
+	}
+	n, err := d.reschedule(tx, retries, now)
+	w.retried += n
+	w.notLeased += int64(len(retries)) - n
+	return err
+}
+
+// finishDeliveries gives the deliveries ids a final status and returns how
+// many were still leased to this process (and so changed).
+func (d *Dispatcher) finishDeliveries(tx *gorm.DB, ids []int64, status, bump string, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(ids, batchSize) {
+		res := tx.Exec("UPDATE webhook_deliveries SET status = ?"+bump+", next_attempt_at = NULL, lease_owner = NULL,"+
+			" lease_expires_at = NULL, updated_at = ? WHERE id IN ? AND status = ? AND lease_owner = ?",
+			status, now, chunk, StatusPending, d.owner)
+		if res.Error != nil {
+			return n, fmt.Errorf("mark deliveries %s: %w", status, res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// reschedule sets the next attempt of the failed deliveries of retries,
+// one statement per chunk, and returns how many were still leased to
+// this process.
+func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(retries, batchSize) {
+		var sql strings.Builder
+		sql.WriteString("UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, next_attempt_at = CASE id")
+		args := make([]any, 0, 2*len(chunk)+5)
+		ids := make([]int64, len(chunk))
+		for i, r := range chunk {
+			sql.WriteString(" WHEN ? THEN ?")
+			args = append(args, r.job.id, r.next)
+			ids[i] = r.job.id
+		}
+		sql.WriteString(" END, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" +
+			" WHERE id IN ? AND status = ? AND lease_owner = ?")
+		args = append(args, now, ids, StatusPending, d.owner)
+		res := tx.Exec(sql.String(), args...)
+		if res.Error != nil {
+			return n, fmt.Errorf("schedule retries: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// epAgent names the deliveries of one agent's ability to one endpoint.
+type epAgent struct{ endpoint, agent int64 }
+
+// supersedeOlder marks SUPERSEDED every pending delivery of an older
+// version to the same endpoint and agent as a success of batch.
+func supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
+	newest := map[epAgent]int64{}
+	for _, r := range batch {
+		if r.ok && r.job.agentID != 0 {
+			k := epAgent{r.job.endpointID, r.job.agentID}
+			newest[k] = max(newest[k], r.job.version)
+		}
+	}
+	keys := make([]epAgent, 0, len(newest))
+	for k := range newest {
+		keys = append(keys, k)
+	}
+	for chunk := range slices.Chunk(keys, 100) {
+		var cond strings.Builder
+		args := []any{StatusSuperseded, now, StatusPending}
+		for i, k := range chunk {
+			if i > 0 {
+				cond.WriteString(" OR ")
+			}
+			cond.WriteString("(endpoint_id = ? AND agent_id = ? AND version < ?)")
+			args = append(args, k.endpoint, k.agent, newest[k])
+		}
+		res := tx.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL, lease_owner = NULL,"+
+			" lease_expires_at = NULL, updated_at = ? WHERE status = ? AND ("+cond.String()+")", args...)
+		if res.Error != nil {
+			return fmt.Errorf("supersede older versions: %w", res.Error)
+		}
+		w.superseded += res.RowsAffected
+	}
+	return nil
+}
+
+// trackHealth keeps each endpoint's failing_since (set on the first
+// failure after a success, cleared by a success) and disables endpoints
+// that answered 410 Gone or have failed for DisableAfter.
+func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
+	var okEps, failEps, goneEps []int64
+	for _, r := range batch {
+		id := r.job.endpointID
+		switch {
+		case r.ok:
+			okEps = appendNew(okEps, id)
+		case r.gone:
+			goneEps = appendNew(goneEps, id)
+		case r.attempted:
+			failEps = appendNew(failEps, id)
+		}
+	}
+	failEps = slices.DeleteFunc(failEps, func(id int64) bool { return slices.Contains(okEps, id) })
+	if len(okEps) > 0 {
+		if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN ? AND failing_since IS NOT NULL",
+			okEps).Error; err != nil {
+			return fmt.Errorf("clear endpoint failures: %w", err)
+		}
+	}
+	for _, id := range goneEps {
+		if err := d.disable(tx, id, fmt.Sprintf("the endpoint answered 410 Gone at %s", now.Format(time.RFC3339)), now, w); err != nil {
+			return err
+		}
+	}
+	if len(failEps) == 0 {
+		return nil
+	}
+	return d.noteFailures(tx, failEps, now, w)
+}
+
+// noteFailures sets failing_since on endpoints that just failed, and
+// disables those failing for DisableAfter.
+func (d *Dispatcher) noteFailures(tx *gorm.DB, ids []int64, now time.Time, w *written) error {
+	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = ? WHERE id IN ? AND failing_since IS NULL",
+		now, ids).Error; err != nil {
+		return fmt.Errorf("note endpoint failures: %w", err)
+	}
+	var expired []struct {
+		ID           int64
+		FailingSince time.Time
+	}
+	if err := tx.Raw("SELECT id, failing_since FROM webhook_endpoints WHERE id IN ? AND enabled = ? AND failing_since <= ?",
+		ids, true, now.Add(-d.cfg.DisableAfter)).Scan(&expired).Error; err != nil {
+		return fmt.Errorf("find failing endpoints: %w", err)
+	}
+	for _, e := range expired {
+		reason := fmt.Sprintf("every delivery has failed since %s (more than %s)",
+			e.FailingSince.UTC().Format(time.RFC3339), formatDays(d.cfg.DisableAfter))
+		if err := d.disable(tx, e.ID, reason, now, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// disable turns the endpoint id off with reason and fails its pending
+// deliveries.
+func (d *Dispatcher) disable(tx *gorm.DB, id int64, reason string, now time.Time, w *written) error {
+	res := tx.Exec("UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = ?",
+		false, reason, now, id, true)
+	if res.Error != nil {
+		return fmt.Errorf("disable endpoint: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	res = tx.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL, lease_owner = NULL,"+
+		" lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = ?", StatusFailed, now, id, StatusPending)
+	if res.Error != nil {
+		return fmt.Errorf("fail deliveries of a disabled endpoint: %w", res.Error)
+	}
+	w.disabled = append(w.disabled, disabled{id: id, reason: reason, failures: res.RowsAffected})
+	return nil
+}
+
+// formatDays writes d in days when it is a whole number of them.
+func formatDays(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// appendNew appends id to ids unless it is there already.
+func appendNew(ids []int64, id int64) []int64 {
+	if slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)
+}
+
+// noteWritten counts, logs and acts on what a write recorded.
+func (d *Dispatcher) noteWritten(w written) {
+	m := d.metrics.deliveries
+	m.WithLabelValues(outcomeSucceeded).Add(float64(w.succeeded))
+	m.WithLabelValues(outcomeRetry).Add(float64(w.retried))
+	m.WithLabelValues(outcomeFailed).Add(float64(w.failed))
+	m.WithLabelValues(outcomeSuperseded).Add(float64(w.superseded))
+	for _, r := range w.failedForGood {
+		d.log.Warn("webhook delivery failed for good", "delivery", r.job.id, "endpoint", r.job.endpointID,
+			"attempts", r.job.attempts+1, "status", r.status, "err", r.errText)
+	}
+	for _, e := range w.disabled {
+		d.metrics.deliveries.WithLabelValues(outcomeFailed).Add(float64(e.failures))
+		d.disabledEndpoint(e.id)
+		d.log.Warn("webhook endpoint disabled", "endpoint", e.id, "reason", e.reason, "pendingDeliveriesFailed", e.failures)
+	}
+	if w.notLeased > 0 {
+		d.log.Info("webhook results not applied: the deliveries were settled or taken over meanwhile", "deliveries", w.notLeased)
+	}
+}
