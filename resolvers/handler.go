@@ -72,8 +72,7 @@ func NewHandler(cfg Config) http.Handler {
 		// browser origins are refused on purpose.
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(graphqlHTTP{}) // GET and POST, see http.go
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
