@@ -1,0 +1,277 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"outdial/models"
+	"outdial/models/dbtest"
+)
+
+func TestTwoDispatchersShareTheWork(t *testing.T) {
+	t.Parallel()
+	t.Run("SQLite", func(t *testing.T) {
+		t.Parallel()
+		testTwoDispatchers(t, "sqlite:"+filepath.Join(t.TempDir(), "shared.db"))
+	})
+	t.Run("MySQL", func(t *testing.T) {
+		t.Parallel()
+		if dbtest.MySQLURL() == "" {
+			t.Skip("TEST_MYSQL_URL is not set: MySQL test skipped")
+		}
+		testTwoDispatchers(t, dbtest.URL(t))
+	})
+}
+
+// testTwoDispatchers runs two dispatchers, each with its own connection
+// pool and lease owner, on the database at url, and checks that they
+// deliver 2,000 deliveries between them, each exactly once.
+func testTwoDispatchers(t *testing.T, url string) {
+	const events, endpoints = 1000, 2
+	dbs := [2]*models.DB{}
+	for i := range dbs {
+		db, err := models.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dbs[i] = db
+	}
+	b := setupOn(t, dbs[0])
+	if err := b.db.Migrate(context.Background(), b.log); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	inFlight := map[string]int{} // webhook-id and path → requests being answered
+	overlap := 0
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		key := r.Header.Get("webhook-id") + r.URL.Path
+		mu.Lock()
+		inFlight[key]++
+		if inFlight[key] > 1 {
+			overlap++
+		}
+		mu.Unlock()
+		time.Sleep(100 * time.Microsecond)
+		mu.Lock()
+		inFlight[key]--
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	for i := range endpoints {
+		rc.expect(b.endpoint(rc.url(fmt.Sprintf("/%d", i))).Secret)
+	}
+	rc.expect("")
+	ds := [2]*Dispatcher{}
+	for i := range ds {
+		cfg := b.config()
+		cfg.BatchSize = 100
+		d, err := NewDispatcher(dbs[i], b.outbox, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, d)
+		ds[i] = d
+	}
+	evs := make([]Event, events)
+	for i := range evs {
+		evs[i] = abilityEvent(int64(i+1), 1)
+	}
+	b.enqueue(evs...)
+	waitFor(t, "2,000 deliveries succeeded", func() bool {
+		var n int64
+		b.db.Model(&models.WebhookDelivery{}).Where("status = ?", StatusSucceeded).Count(&n)
+		return n == events*endpoints
+	})
+
+	seen := map[string]int{}
+	for _, r := range rc.got() {
+		seen[r.ID+r.Path]++
+	}
+	if len(seen) != events*endpoints {
+		t.Errorf("the receiver got %d distinct deliveries, want %d", len(seen), events*endpoints)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("delivery %s received %d times", k, n)
+		}
+	}
+	if overlap > 0 {
+		t.Errorf("%d requests overlapped with the same delivery in flight", overlap)
+	}
+	var attempts int64
+	b.db.Model(&models.WebhookAttempt{}).Count(&attempts)
+	if attempts != events*endpoints {
+		t.Errorf("%d attempts recorded, want %d", attempts, events*endpoints)
+	}
+	var total float64
+	for i, d := range ds {
+		var n float64
+		waitFor(t, "the counters", func() bool {
+			n = metric(t, d, "outdial_webhook_deliveries_total", "outcome", outcomeSucceeded)
+			return n > 0
+		})
+		t.Logf("dispatcher %d delivered %v", i, n)
+		total += n
+	}
+	if total != events*endpoints {
+		t.Errorf("the dispatchers counted %v successes together, want %d", total, events*endpoints)
+	}
+}
+
+func TestExpiredLeaseIsTakenOver(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, nil)
+	b.endpoint(rc.url("/"))
+	evs := b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(3, 1))
+
+	// A process claims the deliveries, then dies (kill -9) before sending.
+	crashed, err := NewDispatcher(b.db, nil, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := crashed.claim(context.Background(), crashed.lanes[0], 10, nil); err != nil || n != 3 {
+		t.Fatalf("claim = %d, %v; want 3", n, err)
+	}
+
+	d := b.start(b.config())
+	d.Wake()
+	var due int64
+	b.db.Model(&models.WebhookDelivery{}).Where("status = ? AND next_attempt_at <= ?", StatusPending, b.clock.Now()).Count(&due)
+	if due != 0 {
+		t.Fatalf("%d leased deliveries are due before their lease expired", due)
+	}
+	b.clock.Advance(d.cfg.LeaseDuration + time.Second)
+	d.Wake()
+	for _, ev := range evs {
+		b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
+	}
+	if rc.count() != 3 {
+		t.Errorf("the receiver got %d requests, want 3", rc.count())
+	}
+	if !strings.Contains(b.logs.String(), "leases taken over") || !strings.Contains(b.logs.String(), crashed.owner) {
+		t.Errorf("no log of the leases taken over from %s", crashed.owner)
+	}
+	if got := metric(t, d, "outdial_webhook_lease_takeovers_total"); got != 3 {
+		t.Errorf("lease takeover counter = %v, want 3", got)
+	}
+}
+
+func TestShutdownReleasesClaimedDeliveries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	started := make(chan struct{}, 100)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		started <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.FirstAttemptWorkers = 1
+	d, err := NewDispatcher(b.db, b.outbox, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, d)
+	evs := make([]Event, 10)
+	for i := range evs {
+		evs[i] = abilityEvent(int64(i+1), 1)
+	}
+	b.enqueue(evs...)
+	<-started // one attempt in flight, nine claimed and queued
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(20 * time.Millisecond) // let the shutdown begin while the attempt hangs
+	close(release)
+	<-stopped
+
+	var held, succeeded int64
+	b.db.Model(&models.WebhookDelivery{}).Where("lease_owner IS NOT NULL").Count(&held)
+	b.db.Model(&models.WebhookDelivery{}).Where("status = ?", StatusSucceeded).Count(&succeeded)
+	if held != 0 {
+		t.Errorf("%d deliveries still leased after shutdown", held)
+	}
+	if succeeded != 1 {
+		t.Errorf("%d deliveries succeeded, want the one in flight", succeeded)
+	}
+	// Another process picks up the rest at once.
+	b.start(b.config())
+	waitFor(t, "the released deliveries sent", func() bool { return rc.count() == 10 })
+}
+
+func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
+	var mu sync.Mutex
+	var arrivals []time.Time
+	healthy := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.endpoint(hang.url("/"))
+	b.endpoint(healthy.url("/"))
+	cfg := b.config()
+	cfg.Timeout = 2 * time.Second
+	cfg.FirstAttemptWorkers, cfg.RetryWorkers = 4, 2
+	d := b.start(cfg)
+	batch := func(version int64) []Event {
+		evs := make([]Event, 20)
+		for i := range evs {
+			evs[i] = abilityEvent(int64(i+1), version)
+		}
+		return evs
+	}
+	// measure enqueues 20 events for both endpoints and returns how long
+	// the healthy one took to receive its 20.
+	measure := func(version int64) time.Duration {
+		mu.Lock()
+		arrivals = nil
+		mu.Unlock()
+		start := time.Now()
+		b.enqueue(batch(version)...)
+		waitFor(t, "the healthy endpoint's deliveries", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(arrivals) == 20
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		return arrivals[19].Sub(start)
+	}
+	first := measure(1)
+	t.Logf("first attempts: the healthy endpoint got 20 deliveries in %v beside a hanging one (timeout %v)", first, cfg.Timeout)
+	if first >= cfg.Timeout/2 {
+		t.Errorf("the healthy endpoint waited %v, want well under the %v timeout", first, cfg.Timeout)
+	}
+	// Now the hanging endpoint's deliveries time out and queue as retries;
+	// make them due, so that retries hang while fresh deliveries arrive.
+	waitFor(t, "the hanging endpoint's first attempts to time out", func() bool {
+		var n int64
+		b.db.Model(&models.WebhookDelivery{}).Where("attempt_count = 1 AND status = ? AND lease_owner IS NULL", StatusPending).Count(&n)
+		return n >= 2
+	})
+	b.clock.Advance(time.Minute)
+	d.Wake()
+	waitFor(t, "a retry hanging", func() bool {
+		var n int64
+		b.db.Model(&models.WebhookDelivery{}).Where("attempt_count = 1 AND status = ? AND lease_owner IS NOT NULL", StatusPending).Count(&n)
+		return n >= 1
+	})
+	second := measure(2)
+	t.Logf("with retries hanging: the healthy endpoint got 20 deliveries in %v", second)
+	if second >= cfg.Timeout/2 {
+		t.Errorf("with retries hanging, the healthy endpoint waited %v, want well under the %v timeout", second, cfg.Timeout)
+	}
+}
