@@ -1,0 +1,283 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"outdial/models"
+)
+
+// FeedEvent is one stored agent.calling_ability.changed event.
+type FeedEvent struct {
+	ID         int64
+	MessageID  string
+	AgentID    int64
+	Version    int64
+	Payload    string // the exact webhook body: {"type", "timestamp", "data"}
+	OccurredAt time.Time
+}
+
+// FeedConfig tunes a Feed. The zero value of every field means its default.
+type FeedConfig struct {
+	// PollInterval is how often the database is read when no commit of
+	// this process woke the feed (other processes' commits, late commits
+	// below the cursor); default 1s.
+	PollInterval time.Duration
+	// GapWindow is how long an event ID below one already seen may still
+	// commit and be delivered: a transaction that took an ID earlier can
+	// commit later. Default 30s.
+	GapWindow time.Duration
+	// Buffer is the number of events a subscriber may fall behind before
+	// it is dropped (its channel closed); default 64.
+	Buffer int
+	// Now is the clock of the gap window; default time.Now.
+	Now func() time.Time
+	// Logger receives dropped subscribers and read errors; default: discarded.
+	Logger *slog.Logger
+}
+
+// feedPage bounds the events read at once.
+const feedPage = 500
+
+// Feed tails the stored agent.calling_ability.changed events and fans
+// them out to in-process subscribers (the GraphQL subscription). A commit
+// of this process wakes it; polling finds other processes' commits and
+// events that committed after a higher ID had been seen. Each event is
+// published once; events that fill a gap may come after higher IDs.
+type Feed struct {
+	db   *models.DB
+	cfg  FeedConfig
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	closed bool
+
+	// Read and written by Run only.
+	high int64               // highest ID seen
+	safe int64               // every ID up to it is settled: seen, or never to commit
+	seen map[int64]time.Time // IDs above safe seen, and when
+}
+
+// subscriber is one Subscribe call.
+type subscriber struct {
+	ch      chan FeedEvent
+	agentID int64
+	all     bool
+}
+
+// NewFeed returns a feed of db's ability events, woken by outbox after
+// every commit (outbox may be nil: polling only).
+func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
+	setDefault(&cfg.PollInterval, DefaultPollInterval)
+	setDefault(&cfg.GapWindow, 30*time.Second)
+	setDefault(&cfg.Buffer, 64)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	f := &Feed{db: db, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1),
+		subs: map[*subscriber]struct{}{}, seen: map[int64]time.Time{}}
+	if outbox != nil {
+		outbox.Listen(f.Wake)
+	}
+	return f
+}
+
+// Wake makes the feed read new events now. It never blocks.
+func (f *Feed) Wake() { signal(f.wake) }
+
+// Subscribe returns a channel of the events committed from now on, about
+// agentID only when it is not nil. The channel is closed when ctx is done,
+// when the feed stops, or when the subscriber falls Buffer events behind.
+func (f *Feed) Subscribe(ctx context.Context, agentID *int64) <-chan FeedEvent {
+	s := &subscriber{ch: make(chan FeedEvent, f.cfg.Buffer), all: agentID == nil}
+	if agentID != nil {
+		s.agentID = *agentID
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		close(s.ch)
+		return s.ch
+	}
+	f.subs[s] = struct{}{}
+	context.AfterFunc(ctx, func() { f.unsubscribe(s) })
+	return s.ch
+}
+
+// unsubscribe removes s and closes its channel, unless that was done.
+func (f *Feed) unsubscribe(s *subscriber) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[s]; ok {
+		delete(f.subs, s)
+		close(s.ch)
+	}
+}
+
+// Run publishes events until ctx is done, then closes every subscriber's
+// channel. It starts after the newest event stored. It returns an error
+// when the database cannot be read at the start.
+func (f *Feed) Run(ctx context.Context) error {
+	defer f.closeAll()
+	if err := f.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	tick := time.NewTicker(f.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		var rescan bool
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.wake:
+		case <-tick.C:
+			rescan = true
+		}
+		if err := f.poll(ctx, rescan); err != nil && ctx.Err() == nil {
+			f.log.Warn("reading calling ability events failed", "err", err)
+		}
+	}
+}
+
+// start sets the cursor after the newest stored event.
+func (f *Feed) start(ctx context.Context) error {
+	var high *int64
+	if err := f.db.WithContext(ctx).Raw("SELECT MAX(id) FROM webhook_events WHERE type = ?", TypeAbilityChanged).
+		Scan(&high).Error; err != nil {
+		return fmt.Errorf("feed: read newest event: %w", err)
+	}
+	if high != nil {
+		f.high, f.safe = *high, *high
+	}
+	return nil
+}
+
+// closeAll closes every subscriber's channel; later ones get a closed one.
+func (f *Feed) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	for s := range f.subs {
+		delete(f.subs, s)
+		close(s.ch)
+	}
+}
+
+// poll publishes the events above the cursor and, when rescan is set, the
+// late ones below it, then moves the settled mark.
+func (f *Feed) poll(ctx context.Context, rescan bool) error {
+	for {
+		evs, err := f.read(ctx, "id > ?", f.high)
+		if err != nil {
+			return err
+		}
+		f.publish(evs)
+		if len(evs) < feedPage {
+			break
+		}
+	}
+	if !rescan {
+		return nil
+	}
+	if err := f.rescan(ctx); err != nil {
+		return err
+	}
+	f.settle()
+	return nil
+}
+
+// rescan publishes the events between the settled mark and the cursor
+// that were not seen yet: those whose transaction committed late.
+func (f *Feed) rescan(ctx context.Context) error {
+	var ids []int64
+	if err := f.db.WithContext(ctx).Raw("SELECT id FROM webhook_events WHERE type = ? AND id > ? AND id < ? ORDER BY id",
+		TypeAbilityChanged, f.safe, f.high).Scan(&ids).Error; err != nil {
+		return fmt.Errorf("feed: rescan: %w", err)
+	}
+	ids = slices.DeleteFunc(ids, func(id int64) bool { _, ok := f.seen[id]; return ok })
+	for chunk := range slices.Chunk(ids, feedPage) {
+		evs, err := f.read(ctx, "id IN ?", chunk)
+		if err != nil {
+			return err
+		}
+		f.publish(evs)
+	}
+	return nil
+}
+
+// read returns up to feedPage ability events matching cond, by ID.
+func (f *Feed) read(ctx context.Context, cond string, arg any) ([]FeedEvent, error) {
+	var rows []models.WebhookEvent
+	err := f.db.WithContext(ctx).Where("type = ? AND "+cond, TypeAbilityChanged, arg).
+		Order("id").Limit(feedPage).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("feed: read events: %w", err)
+	}
+	evs := make([]FeedEvent, len(rows))
+	for i, r := range rows {
+		evs[i] = FeedEvent{ID: r.ID, MessageID: r.MessageID, Payload: r.Payload, OccurredAt: r.OccurredAt}
+		if r.AgentID != nil {
+			evs[i].AgentID = *r.AgentID
+		}
+		if r.Version != nil {
+			evs[i].Version = *r.Version
+		}
+	}
+	return evs, nil
+}
+
+// publish marks evs seen and hands each to the subscribers that want it.
+// A subscriber whose buffer is full is dropped rather than waited for.
+func (f *Feed) publish(evs []FeedEvent) {
+	now := f.cfg.Now()
+	for _, e := range evs {
+		f.seen[e.ID] = now
+		f.high = max(f.high, e.ID)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range evs {
+		for s := range f.subs {
+			if !s.all && s.agentID != e.AgentID {
+				continue
+			}
+			select {
+			case s.ch <- e:
+			default:
+				delete(f.subs, s)
+				close(s.ch)
+				f.log.Warn("calling ability subscriber dropped: it fell behind", "buffer", f.cfg.Buffer, "event", e.ID)
+			}
+		}
+	}
+}
+
+// settle moves the settled mark to the highest ID seen at least GapWindow
+// ago: any lower ID still missing belongs to a transaction that would
+// have committed by now. It forgets the seen IDs at or below it.
+func (f *Feed) settle() {
+	cutoff := f.cfg.Now().Add(-f.cfg.GapWindow)
+	for id, at := range f.seen {
+		if !at.After(cutoff) && id > f.safe {
+			f.safe = id
+		}
+	}
+	for id := range f.seen {
+		if id <= f.safe {
+			delete(f.seen, id)
+		}
+	}
+}

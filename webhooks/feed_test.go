@@ -1,0 +1,226 @@
+package webhooks
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"outdial/models"
+	"outdial/models/dbtest"
+)
+
+// startFeed runs a feed on b's database, woken by b's outbox, until the
+// test ends.
+func startFeed(t *testing.T, b *bundle, cfg FeedConfig) *Feed {
+	t.Helper()
+	cfg.Logger = b.log
+	f := NewFeed(b.db, b.outbox, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Feed.Run: %v", err)
+		}
+	})
+	return f
+}
+
+// next returns the next event of ch, failing after 10s.
+func next(t *testing.T, ch <-chan FeedEvent) FeedEvent {
+	t.Helper()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatalf("subscription closed")
+		}
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no event within 10s")
+	}
+	return FeedEvent{}
+}
+
+// ready waits until the feed has started reading (its cursor is set), by
+// sending one event through it.
+func ready(t *testing.T, b *bundle, f *Feed) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := f.Subscribe(ctx, nil)
+	for {
+		b.enqueue(abilityEvent(999, 1))
+		select {
+		case <-ch:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func TestFeedPublishesCommittedEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	old := b.enqueue(abilityEvent(1, 1))[0] // before the feed started: not published
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour})
+	ready(t, b, f)
+	ctx := context.Background()
+	all := f.Subscribe(ctx, nil)
+	agent2 := int64(2)
+	only2 := f.Subscribe(ctx, &agent2)
+
+	evs := b.enqueue(abilityEvent(1, 2), abilityEvent(2, 1), Event{Type: TypeCallingPlanChanged, Data: map[string]any{}})
+	for _, want := range evs[:2] {
+		got := next(t, all)
+		if got.ID != want.ID || got.MessageID != want.MessageID || got.Payload != want.Payload ||
+			got.AgentID != *want.AgentID || got.Version != *want.Version {
+			t.Errorf("got %+v, want event %d (%s)", got, want.ID, want.MessageID)
+		}
+		if got.ID == old.ID {
+			t.Errorf("an event from before the start was published")
+		}
+	}
+	if got := next(t, only2); got.ID != evs[1].ID {
+		t.Errorf("agent 2's subscriber got event %d, want %d", got.ID, evs[1].ID)
+	}
+	select {
+	case e := <-all:
+		t.Errorf("unexpected event %+v (calling plan events are not published)", e)
+	case e := <-only2:
+		t.Errorf("agent 2's subscriber got %+v", e)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestFeedSeesOtherProcessesByPolling(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond})
+	ready(t, b, f)
+	ch := f.Subscribe(context.Background(), nil)
+	// Another process: its own outbox, which wakes nobody here.
+	other := NewOutbox(b.clock.Now)
+	want := enqueueWith(t, b.db, other, abilityEvent(3, 7))[0]
+	if got := next(t, ch); got.ID != want.ID || got.Version != 7 {
+		t.Errorf("got %+v, want event %d", got, want.ID)
+	}
+}
+
+func TestFeedDoesNotLoseLateCommits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond})
+	ready(t, b, f)
+	ch := f.Subscribe(context.Background(), nil)
+	var top int64
+	b.db.Raw("SELECT MAX(id) FROM webhook_events").Scan(&top)
+	high := insertEvent(t, b.db, top+100, 1)
+	f.Wake()
+	if got := next(t, ch); got.ID != high.ID {
+		t.Fatalf("got %d, want %d", got.ID, high.ID)
+	}
+	// A transaction that took a lower ID commits only now.
+	late := insertEvent(t, b.db, top+50, 2)
+	if got := next(t, ch); got.ID != late.ID || got.AgentID != 2 {
+		t.Errorf("got %+v, want the late event %d", got, late.ID)
+	}
+	// Published once: later polls do not repeat either.
+	newer := insertEvent(t, b.db, top+101, 3)
+	f.Wake()
+	if got := next(t, ch); got.ID != newer.ID {
+		t.Errorf("got %d after the late event, want %d (no repeat)", got.ID, newer.ID)
+	}
+	select {
+	case e := <-ch:
+		t.Errorf("event %d published twice", e.ID)
+	case <-time.After(100 * time.Millisecond): // several polls
+	}
+}
+
+// insertEvent stores an ability event with a chosen ID, as a transaction
+// that allocated it earlier and commits late would.
+func insertEvent(t *testing.T, db *models.DB, id, agentID int64) models.WebhookEvent {
+	t.Helper()
+	v := int64(1)
+	e := models.WebhookEvent{ID: id, MessageID: NewMessageID(time.Now()), Type: TypeAbilityChanged, AgentID: &agentID,
+		Version: &v, Payload: `{"type":"agent.calling_ability.changed"}`, OccurredAt: models.Now()}
+	if err := db.Create(&e).Error; err != nil {
+		t.Fatalf("insert event %d: %v", id, err)
+	}
+	return e
+}
+
+func TestFeedDropsSlowSubscribers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16})
+	ready(t, b, f)
+	slow := f.Subscribe(context.Background(), nil)
+	fast := f.Subscribe(context.Background(), nil)
+	batch := func(v int64) {
+		evs := make([]Event, 10)
+		for i := range evs {
+			evs[i] = abilityEvent(int64(i+1), v)
+		}
+		b.enqueue(evs...)
+		for range evs {
+			next(t, fast)
+		}
+	}
+	batch(1)
+	batch(2) // the slow one overflows here; the fast one gets everything
+	got := 0
+	for range slow {
+		got++
+	}
+	if got != 16 {
+		t.Errorf("the slow subscriber got %d events before being dropped, want its buffer of 16", got)
+	}
+	batch(3)
+}
+
+func TestFeedClosesOnCancel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := f.Subscribe(ctx, nil)
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Errorf("got an event after cancelling")
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("channel not closed after the subscriber's context was cancelled")
+	}
+}
+
+func TestFeedLateCommitOnMySQL(t *testing.T) {
+	t.Parallel()
+	db := dbtest.OpenMySQL(t)
+	b := setupOn(t, db)
+	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond})
+	ready(t, b, f)
+	ch := f.Subscribe(context.Background(), nil)
+	// Transaction A takes an ID, then B takes a higher one and commits first.
+	txA := db.Begin()
+	rowsA, err := b.outbox.Enqueue(context.Background(), txA, []Event{abilityEvent(1, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowB := b.enqueue(abilityEvent(2, 1))[0]
+	if rowsA[0].ID >= rowB.ID {
+		t.Fatalf("A's event %d is not below B's %d", rowsA[0].ID, rowB.ID)
+	}
+	if got := next(t, ch); got.ID != rowB.ID {
+		t.Fatalf("got %d, want B's %d", got.ID, rowB.ID)
+	}
+	if err := txA.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, ch); got.ID != rowsA[0].ID {
+		t.Errorf("got %d, want A's late event %d", got.ID, rowsA[0].ID)
+	}
+}
