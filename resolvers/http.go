@@ -136,7 +136,7 @@ func readParams(r *http.Request) (*graphql.RawParams, int, error) {
 		return nil, status, err
 	}
 	if body.Query == nil || strings.TrimSpace(*body.Query) == "" {
-		return nil, http.StatusBadRequest, errors.New(`the request has no query: send {"query": "{ viewer { name } }"}`)
+		return nil, http.StatusBadRequest, errors.New(`the request has no query: send {"query": "{ viewer { role } }"}`)
 	}
 	params := &graphql.RawParams{Query: *body.Query, Variables: body.Variables, Extensions: body.Extensions}
 	if body.OperationName != nil {
@@ -186,7 +186,7 @@ func fromJSONBody(r *http.Request, body *requestBody) (int, error) {
 		return http.StatusBadRequest, fmt.Errorf("read the request body: %w", err)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return http.StatusBadRequest, errors.New(`the request body is empty: send {"query": "{ viewer { name } }"}`)
+		return http.StatusBadRequest, errors.New(`the request body is empty: send {"query": "{ viewer { role } }"}`)
 	}
 	if err := decodeJSON(bytes.NewReader(raw), body); err != nil {
 		return http.StatusBadRequest, fmt.Errorf("the request body is not a GraphQL request in JSON: %w", err)
