@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -19,9 +18,11 @@ import (
 func (a *app) routes() http.Handler {
 	reg := a.registry()
 	mux := http.NewServeMux()
-	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Log: a.log})
+	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log})
 	mux.Handle("/graphql", instrument(reg, "/graphql", clearDeadlinesForWebSockets(api)))
-	mux.Handle("GET /{$}", playground.Handler("Outdial", "/graphql"))
+	pg := resolvers.Playground()
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -135,11 +136,13 @@ func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) error
 
 // app is the wired service: database, domain, webhooks and HTTP routes.
 type app struct {
-	log    *slog.Logger
-	db     *models.DB
-	svc    *calling.Service
-	outbox *webhooks.Outbox
-	reg    *prometheus.Registry
+	log        *slog.Logger
+	db         *models.DB
+	svc        *calling.Service
+	outbox     *webhooks.Outbox
+	dispatcher *webhooks.Dispatcher
+	feed       *webhooks.Feed
+	reg        *prometheus.Registry
 }
 
 // newApp opens and migrates the database and wires the service.
@@ -153,15 +156,38 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	outbox := webhooks.NewOutbox(models.Now)
-	return &app{log: log, db: db, svc: calling.New(db, outbox, log), outbox: outbox}, nil
+	a := &app{log: log, db: db, outbox: outbox,
+		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs))}
+	a.dispatcher, err = webhooks.NewDispatcher(db, outbox, webhooks.Config{
+		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,
+		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("webhook dispatcher: %w", err)
+	}
+	a.feed = webhooks.NewFeed(db, outbox, webhooks.FeedConfig{Logger: log})
+	return a, nil
 }
 
 // startWorkers starts the background work (webhook dispatcher, event feed)
-// and returns a channel closed when it has stopped after stop is called.
+// and returns a channel closed once it has stopped after stop is called.
 func (a *app) startWorkers(ctx context.Context) (<-chan struct{}, func()) {
+	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.dispatcher.Run(ctx); err != nil {
+			a.log.Error("webhook dispatcher stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.feed.Run(ctx); err != nil {
+			a.log.Error("subscription feed stopped", "err", err)
+		}
+	})
 	done := make(chan struct{})
-	close(done)
-	return done, func() {}
+	go func() { wg.Wait(); close(done) }()
+	return done, stop
 }
 
 func (a *app) close() {

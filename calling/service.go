@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -41,15 +42,29 @@ type Actor struct {
 
 // Service runs Outdial's commands and queries on one database.
 type Service struct {
-	db     *models.DB
-	outbox *webhooks.Outbox
-	log    *slog.Logger
-	now    func() time.Time
+	db           *models.DB
+	outbox       *webhooks.Outbox
+	log          *slog.Logger
+	now          func() time.Time
+	allowedCIDRs []netip.Prefix
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithAllowedCIDRs lets webhook URLs name literal addresses in these
+// networks despite the address rule (WEBHOOK_ALLOWED_CIDRS).
+func WithAllowedCIDRs(cidrs []netip.Prefix) Option {
+	return func(s *Service) { s.allowedCIDRs = cidrs }
 }
 
 // New returns a Service on db that records webhook events in outbox.
-func New(db *models.DB, outbox *webhooks.Outbox, log *slog.Logger) *Service {
-	return &Service{db: db, outbox: outbox, log: log, now: models.Now}
+func New(db *models.DB, outbox *webhooks.Outbox, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{db: db, outbox: outbox, log: log, now: models.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // DB returns the service's database.
@@ -62,7 +77,8 @@ type txn struct {
 	tx      *gorm.DB
 	now     time.Time
 	events  []webhooks.Event
-	changed int // agents whose ability version was raised
+	changed int  // agents whose ability version was raised
+	wake    bool // a delivery was written directly: wake the dispatcher
 }
 
 // outcome is what a successful command reports for the audit log.
@@ -85,7 +101,7 @@ func (s *Service) run(ctx context.Context, actor Actor, action string, fn func(t
 		var t *txn
 		t, err = s.runOnce(ctx, actor, action, fn)
 		if err == nil {
-			if len(t.events) > 0 {
+			if len(t.events) > 0 || t.wake {
 				s.outbox.Committed()
 			}
 			return nil

@@ -16,6 +16,7 @@ import (
 	"outdial/calling"
 	"outdial/graph"
 	"outdial/graph/model"
+	"outdial/webhooks"
 )
 
 // API limits.
@@ -34,8 +35,9 @@ const (
 // Config configures the GraphQL handler.
 type Config struct {
 	Service *calling.Service
-	Feed    Feed
-	Log     *slog.Logger
+	// Feed serves the callingAbilityChanged subscription.
+	Feed *webhooks.Feed
+	Log  *slog.Logger
 	// ComplexityLimit and DepthLimit default to DefaultComplexityLimit and
 	// DefaultDepthLimit.
 	ComplexityLimit int

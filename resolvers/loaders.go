@@ -34,6 +34,12 @@ type loaders struct {
 	capacityAgentCount *dataloadgen.Loader[int64, int]
 	queueAgents        *dataloadgen.Loader[memberKey, calling.MemberPage]
 	capacityAgents     *dataloadgen.Loader[memberKey, calling.MemberPage]
+
+	endpoint       *dataloadgen.Loader[int64, *models.WebhookEndpoint]
+	endpointAgents *dataloadgen.Loader[int64, []int64]
+	delivery       *dataloadgen.Loader[int64, *models.WebhookDelivery]
+	event          *dataloadgen.Loader[int64, *models.WebhookEvent]
+	attempts       *dataloadgen.Loader[int64, []models.WebhookAttempt]
 }
 
 // memberKey names one page of the members of a queue or capacity profile.
@@ -91,6 +97,11 @@ func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
 		capacityAgents: newLoader(func(ctx context.Context, keys []memberKey) ([]calling.MemberPage, error) {
 			return memberPages(ctx, keys, onlyAgent, s.AgentsOfCapacityProfiles)
 		}),
+		endpoint:       newLoader(s.WebhookEndpointsByID),
+		endpointAgents: newLoader(s.AgentsOfEndpoints),
+		delivery:       newLoader(s.WebhookDeliveriesByID),
+		event:          newLoader(s.WebhookEventsByID),
+		attempts:       newLoader(s.AttemptsOfDeliveries),
 	}
 }
 

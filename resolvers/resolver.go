@@ -10,41 +10,32 @@ import (
 	"outdial/calling"
 	"outdial/graph"
 	"outdial/graph/model"
+	"outdial/webhooks"
 )
 
 // Resolver is the root resolver; it holds the dependencies.
 type Resolver struct {
 	svc  *calling.Service
 	log  *slog.Logger
-	feed Feed
+	feed *webhooks.Feed
 }
 
-// Feed streams stored calling ability events to subscriptions.
-type Feed interface {
-	// Subscribe returns the events about agentID (nil: every agent) stored
-	// from now on; the channel closes when ctx ends.
-	Subscribe(ctx context.Context, agentID *int64) (<-chan FeedEvent, error)
+func (r *Resolver) Agent() graph.AgentResolver                   { return &agentResolver{r} }
+func (r *Resolver) ApiToken() graph.ApiTokenResolver             { return &apiTokenResolver{r} }
+func (r *Resolver) CallerId() graph.CallerIdResolver             { return &callerIDResolver{r} }
+func (r *Resolver) CallingBlocker() graph.CallingBlockerResolver { return &blockerResolver{r} }
+func (r *Resolver) CapacityProfile() graph.CapacityProfileResolver {
+	return &capacityProfileResolver{r}
 }
-
-// FeedEvent is one stored agent.calling_ability.changed event.
-type FeedEvent struct {
-	AgentID int64
-	// Payload is the event's exact JSON body.
-	Payload []byte
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+func (r *Resolver) OutboundProfile() graph.OutboundProfileResolver {
+	return &outboundProfileResolver{r}
 }
-
-func (r *Resolver) Agent() graph.AgentResolver                     { return &agentResolver{r} }
-func (r *Resolver) ApiToken() graph.ApiTokenResolver               { return &apiTokenResolver{r} }
-func (r *Resolver) CallerId() graph.CallerIdResolver               { return &callerIDResolver{r} }
-func (r *Resolver) CallingBlocker() graph.CallingBlockerResolver   { return &blockerResolver{r} }
-func (r *Resolver) CapacityProfile() graph.CapacityProfileResolver { return &capacityProfileResolver{r} }
-func (r *Resolver) Mutation() graph.MutationResolver               { return &mutationResolver{r} }
-func (r *Resolver) OutboundProfile() graph.OutboundProfileResolver { return &outboundProfileResolver{r} }
-func (r *Resolver) PhoneNumber() graph.PhoneNumberResolver         { return &phoneNumberResolver{r} }
-func (r *Resolver) Query() graph.QueryResolver                     { return &queryResolver{r} }
-func (r *Resolver) Queue() graph.QueueResolver                     { return &queueResolver{r} }
-func (r *Resolver) QueueOverflow() graph.QueueOverflowResolver     { return &queueOverflowResolver{r} }
-func (r *Resolver) Viewer() graph.ViewerResolver                   { return &viewerResolver{r} }
+func (r *Resolver) PhoneNumber() graph.PhoneNumberResolver     { return &phoneNumberResolver{r} }
+func (r *Resolver) Query() graph.QueryResolver                 { return &queryResolver{r} }
+func (r *Resolver) Queue() graph.QueueResolver                 { return &queueResolver{r} }
+func (r *Resolver) QueueOverflow() graph.QueueOverflowResolver { return &queueOverflowResolver{r} }
+func (r *Resolver) Viewer() graph.ViewerResolver               { return &viewerResolver{r} }
 func (r *Resolver) CallingAbilityChange() graph.CallingAbilityChangeResolver {
 	return &abilityChangeResolver{r}
 }

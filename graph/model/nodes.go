@@ -147,7 +147,6 @@ type WebhookEndpoint struct {
 	URL            string
 	Description    *string
 	EventTypes     []WebhookEventType
-	AgentIDs       []int64
 	Enabled        bool
 	DisabledReason *string
 	CreatedAt      time.Time

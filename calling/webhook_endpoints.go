@@ -1,0 +1,423 @@
+package calling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"outdial/models"
+	"outdial/webhooks"
+)
+
+// Webhook limits.
+const (
+	// MaxEndpoints bounds the endpoints of the whole service, and
+	// MaxAgentEndpoints those an AGENT token may register for its agent.
+	MaxEndpoints      = 1000
+	MaxAgentEndpoints = 20
+	// MaxOverlap bounds the overlap of a secret rotation.
+	MaxOverlap = 7 * 24 * time.Hour
+)
+
+// agentEventTypes are the event types an AGENT token may subscribe to.
+var agentEventTypes = []string{webhooks.TypeAbilityChanged, webhooks.TypeTest}
+
+// wireTypes are the valid event types.
+var wireTypes = []string{webhooks.TypeAbilityChanged, webhooks.TypeCallingPlanChanged, webhooks.TypeTest}
+
+// Endpoint is a webhook endpoint with its agent filter. It never carries
+// the signing secret.
+type Endpoint struct {
+	Row      models.WebhookEndpoint
+	AgentIDs []int64
+}
+
+// CreateWebhookEndpointInput is the input of CreateWebhookEndpoint.
+type CreateWebhookEndpointInput struct {
+	URL         string
+	Description *string
+	// EventTypes are wire names; empty means every type.
+	EventTypes []string
+	// AgentIDs empty means every agent (for an AGENT token: its own).
+	AgentIDs []int64
+}
+
+// CreateWebhookEndpoint registers an endpoint and returns it with its
+// signing secret, which is shown only here. An AGENT token may register
+// endpoints for its own agent only, and only for agent.calling_ability.changed
+// and webhook.test. Refusals: INVALID_INPUT, INVALID_URL, URL_NOT_ALLOWED,
+// NOT_FOUND, OUT_OF_SCOPE.
+func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor Actor, in CreateWebhookEndpointInput) (*Endpoint, string, error) {
+	var c checker
+	url := s.checkURL(&c, in.URL, "url")
+	desc := cleanText(&c, in.Description, MaxDescriptionLen, "description", "description")
+	types := checkEventTypes(&c, in.EventTypes)
+	agents := in.AgentIDs
+	c.check(len(agents) <= MaxListLen, CodeInvalidInput, fmt.Sprintf("At most %d agents.", MaxListLen), "agentIds")
+	if err := c.err(); err != nil {
+		return nil, "", err
+	}
+	if actor.Role == RoleAgent {
+		if len(agents) == 0 && actor.AgentID != nil {
+			agents = []int64{*actor.AgentID}
+		}
+		if err := checkAgentScope(actor, agents, types); err != nil {
+			return nil, "", err
+		}
+	}
+	secret := webhooks.NewSecret()
+	ep := &Endpoint{AgentIDs: uniqueSorted(agents)}
+	err := s.run(ctx, actor, "createWebhookEndpoint", func(t *txn) (outcome, error) {
+		if err := checkEndpointQuota(t, actor); err != nil {
+			return outcome{}, err
+		}
+		if _, err := findAgents(t, agents, "agentIds"); err != nil {
+			return outcome{}, err
+		}
+		ep.Row = models.WebhookEndpoint{URL: url, Description: desc, EventTypes: strings.Join(types, ","),
+			Enabled: true, Secret: secret, CreatedAt: t.now, UpdatedAt: t.now}
+		if err := t.tx.Create(&ep.Row).Error; err != nil {
+			return outcome{}, fmt.Errorf("insert webhook endpoint: %w", err)
+		}
+		if err := setEndpointAgents(t, ep.Row.ID, ep.AgentIDs); err != nil {
+			return outcome{}, err
+		}
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: endpointDetails(ep)}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return ep, secret, nil
+}
+
+func endpointDetails(ep *Endpoint) map[string]any {
+	return map[string]any{"url": ep.Row.URL, "eventTypes": webhooks.SplitTypes(ep.Row.EventTypes),
+		"agents": globalIDs(KindAgent, ep.AgentIDs), "enabled": ep.Row.Enabled}
+}
+
+// checkURL validates a webhook URL, mapping the guard's verdict to
+// INVALID_URL or URL_NOT_ALLOWED.
+func (s *Service) checkURL(c *checker, raw string, path ...string) string {
+	url := strings.TrimSpace(raw)
+	err := webhooks.ValidateURL(url, s.allowedCIDRs)
+	var ue *webhooks.URLError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue) && errors.Is(err, webhooks.ErrURLNotAllowed):
+		c.add(refuse(CodeURLNotAllowed, "The URL's address is not allowed: "+ue.Reason+".", path...))
+	case errors.As(err, &ue):
+		c.add(refuse(CodeInvalidURL, "The URL is not valid: "+ue.Reason+".", path...))
+	default:
+		c.add(refuse(CodeInvalidURL, "The URL is not valid.", path...))
+	}
+	return url
+}
+
+// checkEventTypes refuses unknown types and returns them without
+// duplicates, sorted.
+func checkEventTypes(c *checker, types []string) []string {
+	for _, t := range types {
+		c.check(slices.Contains(wireTypes, t), CodeInvalidInput, fmt.Sprintf("Unknown event type %q.", t), "eventTypes")
+	}
+	out := slices.Clone(types)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// checkAgentScope refuses, for an AGENT token, an agent filter other than
+// its own agent and event types other than its own.
+func checkAgentScope(actor Actor, agents []int64, types []string) error {
+	if actor.AgentID == nil || !slices.Equal(uniqueSorted(agents), []int64{*actor.AgentID}) {
+		return refuse(CodeOutOfScope, "An AGENT token manages endpoints for its own agent only: set agentIds to [its agent] or leave it empty.", "agentIds")
+	}
+	for _, t := range types {
+		if !slices.Contains(agentEventTypes, t) {
+			return refuse(CodeOutOfScope, "An AGENT token subscribes to AGENT_CALLING_ABILITY_CHANGED and WEBHOOK_TEST only.", "eventTypes")
+		}
+	}
+	return nil
+}
+
+// checkEndpointQuota refuses a new endpoint beyond the limits.
+func checkEndpointQuota(t *txn, actor Actor) error {
+	n, err := count(t, "webhook_endpoints", "deleted_at IS NULL")
+	if err != nil {
+		return err
+	}
+	if n >= MaxEndpoints {
+		return refuse(CodeInvalidInput, fmt.Sprintf("There are already %d webhook endpoints, the most allowed: delete unused ones first.", n), "url")
+	}
+	if actor.Role == RoleAgent && actor.AgentID != nil {
+		mine, err := count(t, "webhook_endpoints", "deleted_at IS NULL AND id IN (SELECT endpoint_id FROM webhook_endpoint_agents WHERE agent_id = ?)", *actor.AgentID)
+		if err != nil {
+			return err
+		}
+		if mine >= MaxAgentEndpoints {
+			return refuse(CodeInvalidInput, fmt.Sprintf("This agent already has %d webhook endpoints, the most allowed.", mine), "url")
+		}
+	}
+	return nil
+}
+
+func setEndpointAgents(t *txn, endpointID int64, agentIDs []int64) error {
+	if err := t.tx.Where("endpoint_id = ?", endpointID).Delete(&models.WebhookEndpointAgent{}).Error; err != nil {
+		return fmt.Errorf("clear endpoint agents: %w", err)
+	}
+	rows := make([]models.WebhookEndpointAgent, len(agentIDs))
+	for i, id := range agentIDs {
+		rows[i] = models.WebhookEndpointAgent{EndpointID: endpointID, AgentID: id}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := t.tx.CreateInBatches(&rows, 500).Error; err != nil {
+		return fmt.Errorf("store endpoint agents: %w", err)
+	}
+	return nil
+}
+
+// findEndpoint loads a live endpoint that actor may manage: NOT_FOUND for
+// a missing or deleted one, OUT_OF_SCOPE for an AGENT token and an endpoint
+// that is not exactly for its agent.
+func findEndpoint(t *txn, actor Actor, id int64, path ...string) (*Endpoint, error) {
+	row, err := find[models.WebhookEndpoint](t, id, "webhook endpoint", path...)
+	if err != nil {
+		return nil, err
+	}
+	if row.DeletedAt != nil {
+		return nil, refuse(CodeNotFound, "No webhook endpoint has this ID.", path...)
+	}
+	agents, err := pluckIDs(t, "SELECT agent_id FROM webhook_endpoint_agents WHERE endpoint_id = ? ORDER BY agent_id", id)
+	if err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{Row: *row, AgentIDs: agents}
+	if actor.Role == RoleAgent && !OwnsEndpoint(actor, agents) {
+		return nil, refuse(CodeOutOfScope, "This endpoint is not limited to this token's agent.", path...)
+	}
+	return ep, nil
+}
+
+// OwnsEndpoint reports whether an AGENT actor may manage an endpoint with
+// this agent filter (exactly its own agent).
+func OwnsEndpoint(actor Actor, agentIDs []int64) bool {
+	return actor.AgentID != nil && slices.Equal(agentIDs, []int64{*actor.AgentID})
+}
+
+// UpdateWebhookEndpointInput is the input of UpdateWebhookEndpoint; nil
+// fields are left as they are.
+type UpdateWebhookEndpointInput struct {
+	ID          int64
+	URL         *string
+	Description Opt[*string]
+	EventTypes  []string
+	AgentIDs    []int64
+	Enabled     *bool
+}
+
+// UpdateWebhookEndpoint changes an endpoint. Disabling it fails its pending
+// deliveries; enabling it clears disabledReason and resumes deliveries of
+// new events. Refusals: as CreateWebhookEndpoint.
+func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in UpdateWebhookEndpointInput) (*Endpoint, error) {
+	var c checker
+	var url string
+	if in.URL != nil {
+		url = s.checkURL(&c, *in.URL, "url")
+	}
+	desc := cleanText(&c, in.Description.Value, MaxDescriptionLen, "description", "description")
+	var types []string
+	if in.EventTypes != nil {
+		types = checkEventTypes(&c, in.EventTypes)
+	}
+	c.check(len(in.AgentIDs) <= MaxListLen, CodeInvalidInput, fmt.Sprintf("At most %d agents.", MaxListLen), "agentIds")
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var ep *Endpoint
+	err := s.run(ctx, actor, "updateWebhookEndpoint", func(t *txn) (outcome, error) {
+		var err error
+		if ep, err = findEndpoint(t, actor, in.ID, "id"); err != nil {
+			return outcome{}, err
+		}
+		if in.URL != nil {
+			ep.Row.URL = url
+		}
+		if in.Description.Set {
+			ep.Row.Description = desc
+		}
+		if in.EventTypes != nil {
+			ep.Row.EventTypes = strings.Join(types, ",")
+		}
+		if in.AgentIDs != nil {
+			if _, err := findAgents(t, in.AgentIDs, "agentIds"); err != nil {
+				return outcome{}, err
+			}
+			ep.AgentIDs = uniqueSorted(in.AgentIDs)
+		}
+		if actor.Role == RoleAgent {
+			if err := checkAgentScope(actor, ep.AgentIDs, webhooks.SplitTypes(ep.Row.EventTypes)); err != nil {
+				return outcome{}, err
+			}
+		}
+		if err := t.setEnabled(ep, in.Enabled); err != nil {
+			return outcome{}, err
+		}
+		ep.Row.UpdatedAt = t.now
+		if err := t.tx.Model(&ep.Row).Select("url", "description", "event_types", "enabled", "disabled_reason", "failing_since", "updated_at").
+			Updates(&ep.Row).Error; err != nil {
+			return outcome{}, fmt.Errorf("update webhook endpoint: %w", err)
+		}
+		if in.AgentIDs != nil {
+			if err := setEndpointAgents(t, ep.Row.ID, ep.AgentIDs); err != nil {
+				return outcome{}, err
+			}
+		}
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: endpointDetails(ep)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// setEnabled applies an enabled change to ep (not yet saved).
+func (t *txn) setEnabled(ep *Endpoint, enabled *bool) error {
+	if enabled == nil || *enabled == ep.Row.Enabled {
+		return nil
+	}
+	ep.Row.Enabled = *enabled
+	if *enabled {
+		ep.Row.DisabledReason, ep.Row.FailingSince = nil, nil
+		return nil
+	}
+	return t.failPending(ep.Row.ID)
+}
+
+// failPending marks the pending deliveries of an endpoint FAILED.
+func (t *txn) failPending(endpointID int64) error {
+	err := t.tx.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", endpointID, webhooks.StatusPending).
+		Updates(map[string]any{"status": webhooks.StatusFailed, "next_attempt_at": nil, "lease_owner": nil,
+			"lease_expires_at": nil, "updated_at": t.now}).Error
+	if err != nil {
+		return fmt.Errorf("fail pending deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint deletes an endpoint; its pending deliveries become
+// FAILED and its delivery history stays readable. Refusals: NOT_FOUND,
+// OUT_OF_SCOPE.
+func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int64) error {
+	return s.run(ctx, actor, "deleteWebhookEndpoint", func(t *txn) (outcome, error) {
+		ep, err := findEndpoint(t, actor, id, "id")
+		if err != nil {
+			return outcome{}, err
+		}
+		if err := t.failPending(ep.Row.ID); err != nil {
+			return outcome{}, err
+		}
+		err = t.tx.Model(&ep.Row).Updates(map[string]any{"deleted_at": t.now, "enabled": false, "updated_at": t.now}).Error
+		if err != nil {
+			return outcome{}, fmt.Errorf("delete webhook endpoint: %w", err)
+		}
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: map[string]any{"url": ep.Row.URL}}, nil
+	})
+}
+
+// RotateWebhookSecret gives an endpoint a new signing secret, returned only
+// here; the old one keeps signing beside it for overlap (0 to 7 days).
+// Refusals: INVALID_INPUT, NOT_FOUND, OUT_OF_SCOPE.
+func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64, overlap time.Duration) (*Endpoint, string, error) {
+	if overlap < 0 || overlap > MaxOverlap {
+		return nil, "", refuse(CodeInvalidInput, "The overlap is 0 to 604800 seconds (7 days).", "overlapSeconds")
+	}
+	secret := webhooks.NewSecret()
+	var ep *Endpoint
+	err := s.run(ctx, actor, "rotateWebhookSecret", func(t *txn) (outcome, error) {
+		var err error
+		if ep, err = findEndpoint(t, actor, id, "id"); err != nil {
+			return outcome{}, err
+		}
+		until := t.now.Add(overlap)
+		prev := ep.Row.Secret
+		ep.Row.PreviousSecret, ep.Row.PreviousSecretExpiresAt, ep.Row.Secret, ep.Row.UpdatedAt = &prev, &until, secret, t.now
+		if overlap == 0 {
+			ep.Row.PreviousSecret, ep.Row.PreviousSecretExpiresAt = nil, nil
+		}
+		if err := t.tx.Model(&ep.Row).Select("secret", "previous_secret", "previous_secret_expires_at", "updated_at").
+			Updates(&ep.Row).Error; err != nil {
+			return outcome{}, fmt.Errorf("rotate secret: %w", err)
+		}
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID),
+			details: map[string]any{"overlapSeconds": int(overlap.Seconds())}}, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return ep, secret, nil
+}
+
+// SendTestWebhook sends a webhook.test event to one enabled endpoint and
+// returns its delivery. Refusals: INVALID_INPUT (disabled), NOT_FOUND,
+// OUT_OF_SCOPE.
+func (s *Service) SendTestWebhook(ctx context.Context, actor Actor, id int64) (*models.WebhookDelivery, error) {
+	var d models.WebhookDelivery
+	err := s.run(ctx, actor, "sendTestWebhook", func(t *txn) (outcome, error) {
+		ep, err := findEndpoint(t, actor, id, "id")
+		if err != nil {
+			return outcome{}, err
+		}
+		if !ep.Row.Enabled {
+			return outcome{}, refuse(CodeInvalidInput, "The endpoint is disabled: enable it first (updateWebhookEndpoint, enabled: true).", "id")
+		}
+		events, err := s.outbox.Enqueue(t.ctx, t.tx, []webhooks.Event{{Type: webhooks.TypeTest, EndpointID: &ep.Row.ID,
+			Data: map[string]string{"endpointId": GlobalID(KindWebhookEndpoint, ep.Row.ID)}}})
+		if err != nil {
+			return outcome{}, err
+		}
+		if err := t.tx.Where("event_id = ? AND endpoint_id = ?", events[0].ID, ep.Row.ID).Take(&d).Error; err != nil {
+			return outcome{}, fmt.Errorf("load test delivery: %w", err)
+		}
+		t.wake = true
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: map[string]any{"messageId": events[0].MessageID}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// RedeliverWebhook sends a delivery's event again to its endpoint, as a new
+// delivery with the same messageId. Refusals: INVALID_INPUT (endpoint
+// disabled), NOT_FOUND, OUT_OF_SCOPE.
+func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID int64) (*models.WebhookDelivery, error) {
+	var d models.WebhookDelivery
+	err := s.run(ctx, actor, "redeliverWebhook", func(t *txn) (outcome, error) {
+		old, err := find[models.WebhookDelivery](t, deliveryID, "webhook delivery", "id")
+		if err != nil {
+			return outcome{}, err
+		}
+		ep, err := findEndpoint(t, actor, old.EndpointID, "id")
+		if err != nil {
+			return outcome{}, err
+		}
+		if !ep.Row.Enabled {
+			return outcome{}, refuse(CodeInvalidInput, "The delivery's endpoint is disabled: enable it first.", "id")
+		}
+		d = models.WebhookDelivery{EndpointID: old.EndpointID, EventID: old.EventID, AgentID: old.AgentID, Version: old.Version,
+			Status: webhooks.StatusPending, NextAttemptAt: &t.now, CreatedAt: t.now, UpdatedAt: t.now}
+		if err := t.tx.Create(&d).Error; err != nil {
+			return outcome{}, fmt.Errorf("insert delivery: %w", err)
+		}
+		t.wake = true
+		return outcome{target: GlobalID(KindWebhookDelivery, d.ID),
+			details: map[string]any{"of": GlobalID(KindWebhookDelivery, old.ID)}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
