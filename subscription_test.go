@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+// wsMessage is a graphql-transport-ws message.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// subscribe opens a WebSocket to /graphql, authenticates with token in
+// connection_init and starts query; it returns the connection after the
+// server acknowledged it.
+func (e *testEnv) subscribe(ctx context.Context, token, query string) *websocket.Conn {
+	e.t.Helper()
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		e.t.Fatalf("dial %s: %v", url, err)
+	}
+	e.t.Cleanup(func() { _ = conn.CloseNow() })
+	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		e.t.Fatalf("connection_init: %v", err)
+	}
+	var ack wsMessage
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		e.t.Fatalf("want connection_ack, got %+v (%v)", ack, err)
+	}
+	payload, _ := json.Marshal(map[string]string{"query": query})
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
+		e.t.Fatalf("subscribe: %v", err)
+	}
+	return conn
+}
+
+// TestSubscriptionSeesAbilityChange subscribes over a real WebSocket and
+// sees an agent's change with its previous and current versions.
+func TestSubscriptionSeesAbilityChange(t *testing.T) {
+	e := setup(t)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn := e.subscribe(ctx, e.admin, `subscription($id: ID) { callingAbilityChanged(agentId: $id) {
+		agent { id email } previous { version canMakeCalls blockers { code } } current { version canMakeCalls blockers { code } changedAt } } }`)
+	// Give the server a moment to register the subscription before the change.
+	time.Sleep(200 * time.Millisecond)
+
+	// agentId is null: the changes of every agent come.
+	e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
+		map[string]any{"id": ben}, nil)
+	e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
+		map[string]any{"id": aiko}, nil)
+
+	var seen []string
+	for len(seen) < 2 {
+		var msg wsMessage
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			t.Fatalf("read: %v (seen %v)", err, seen)
+		}
+		if msg.Type != "next" {
+			t.Fatalf("message %+v", msg)
+		}
+		var p struct {
+			Data struct {
+				CallingAbilityChanged struct {
+					Agent    struct{ ID, Email string }
+					Previous *struct {
+						Version      int
+						CanMakeCalls bool
+						Blockers     []struct{ Code string }
+					}
+					Current struct {
+						Version      int
+						CanMakeCalls bool
+						Blockers     []struct{ Code string }
+						ChangedAt    string
+					}
+				}
+			}
+			Errors []any
+		}
+		if err := json.Unmarshal(msg.Payload, &p); err != nil || len(p.Errors) > 0 {
+			t.Fatalf("payload %s: %v", msg.Payload, err)
+		}
+		c := p.Data.CallingAbilityChanged
+		if c.Current.Version == 1 {
+			continue // an agent's creation, committed just before the subscription started
+		}
+		if c.Previous == nil || c.Previous.Version != 1 || c.Current.Version != 2 ||
+			len(c.Current.Blockers) != 1 || c.Current.Blockers[0].Code != "UNIFIED_ROUTING_DISABLED" ||
+			len(c.Previous.Blockers) != 1 || c.Previous.Blockers[0].Code != "NO_OUTBOUND_PROFILE" || c.Current.ChangedAt == "" {
+			t.Fatalf("change = %s", msg.Payload)
+		}
+		seen = append(seen, c.Agent.Email)
+	}
+	if seen[0] != "ben@example.com" || seen[1] != "aiko@example.com" {
+		t.Errorf("changes seen in order %v", seen)
+	}
+}
+
+// TestSubscriptionAgentTokenOwnAgentOnly: an AGENT token subscribes to its
+// own agent (agentId may be left out) and is refused another agent's.
+func TestSubscriptionAgentTokenOwnAgentOnly(t *testing.T) {
+	e := setup(t)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	var tok struct{ Token string }
+	e.mustMutate("createApiToken", `mutation($a: ID!) { createApiToken(input: {name: "aiko-app", role: AGENT, agentId: $a}) { token userErrors { code } } }`,
+		map[string]any{"a": aiko}, &tok)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	other := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged(agentId: "`+ben+`") { current { version } } }`)
+	var msg wsMessage
+	if err := wsjson.Read(ctx, other, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if (msg.Type != "error" && msg.Type != "next") || !strings.Contains(string(msg.Payload), "FORBIDDEN") ||
+		strings.Contains(string(msg.Payload), `"version"`) {
+		t.Fatalf("subscription to another agent: %+v %s", msg, msg.Payload)
+	}
+
+	own := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged { agent { email } current { version } } }`)
+	time.Sleep(200 * time.Millisecond)
+	for _, id := range []string{ben, aiko} {
+		e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
+			map[string]any{"id": id}, nil)
+	}
+	for {
+		if err := wsjson.Read(ctx, own, &msg); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if msg.Type != "next" || !strings.Contains(string(msg.Payload), "aiko@example.com") {
+			t.Fatalf("own subscription got %+v %s; want aiko's changes only", msg, msg.Payload)
+		}
+		if strings.Contains(string(msg.Payload), `"version":2`) {
+			break
+		}
+	}
+}
+
+// TestSubscriptionNeedsToken: connection_init without a valid token is refused.
+func TestSubscriptionNeedsToken(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.CloseNow()
+	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer nope"})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	var msg wsMessage
+	err = wsjson.Read(ctx, conn, &msg)
+	if err == nil && msg.Type == "connection_ack" {
+		t.Fatalf("connection with a bad token was acknowledged")
+	}
+	if status := websocket.CloseStatus(err); err != nil && status != 4403 && status != 4401 && status != -1 {
+		t.Logf("closed with %d: %v", status, err)
+	}
+}
