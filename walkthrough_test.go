@@ -52,7 +52,9 @@ const abilityQuery = `query($id: ID!) { agent(id: $id) { callingAbility {
 // ability reads an agent's calling ability.
 func (e *testEnv) ability(agentID string) ability {
 	e.t.Helper()
-	var data struct{ Agent struct{ CallingAbility ability } }
+	var data struct {
+		Agent struct{ CallingAbility ability }
+	}
 	e.query(abilityQuery, map[string]any{"id": agentID}, &data)
 	return data.Agent.CallingAbility
 }
@@ -163,7 +165,9 @@ func TestSetupWalkthrough(t *testing.T) {
 	}
 
 	// 3. The plan is upgraded.
-	var up struct{ PhoneNumber struct{ CallingPlan []string } }
+	var up struct {
+		PhoneNumber struct{ CallingPlan []string }
+	}
 	e.mustMutate("upgradeCallingPlan", upgrade, map[string]any{"id": n1.ID, "caps": []string{"MAKE_CALLS"}}, &up)
 	if !slices.Equal(up.PhoneNumber.CallingPlan, []string{"RECEIVE_CALLS", "MAKE_CALLS"}) {
 		t.Fatalf("plan after upgrade = %v", up.PhoneNumber.CallingPlan)

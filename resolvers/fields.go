@@ -29,14 +29,11 @@ func (r *agentResolver) PersonalNumber(ctx context.Context, obj *model.Agent) (*
 }
 
 func (r *agentResolver) CallingAbility(ctx context.Context, obj *model.Agent) (*model.CallingAbility, error) {
-	row, err := loadersFrom(ctx).ability.Load(ctx, obj.DBID)
-	if err != nil {
-		return nil, err
+	ab, err := loadersFrom(ctx).ability.Load(ctx, obj.DBID)
+	if err == nil && ab == nil {
+		err = fmt.Errorf("agent %d has no stored calling ability", obj.DBID)
 	}
-	if row == nil {
-		return nil, fmt.Errorf("agent %d has no stored calling ability", obj.DBID)
-	}
-	return toCallingAbility(row)
+	return ab, err
 }
 
 func (r *apiTokenResolver) Agent(ctx context.Context, obj *model.APIToken) (*model.Agent, error) {

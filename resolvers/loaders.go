@@ -2,11 +2,14 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"outdial/calling"
+	"outdial/graph/model"
 	"outdial/models"
 )
 
@@ -20,7 +23,7 @@ type loaders struct {
 	outboundProfile *dataloadgen.Loader[int64, *models.OutboundProfile]
 	agent           *dataloadgen.Loader[int64, *models.Agent]
 	apiToken        *dataloadgen.Loader[int64, *models.APIToken]
-	ability         *dataloadgen.Loader[int64, *models.CallingAbility]
+	ability         *dataloadgen.Loader[int64, *model.CallingAbility]
 	personalAgent   *dataloadgen.Loader[int64, *models.Agent]
 
 	agentQueues           *dataloadgen.Loader[int64, []models.Queue]
@@ -81,7 +84,7 @@ func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
 		outboundProfile:       newLoader(s.OutboundProfilesByID),
 		agent:                 newLoader(s.AgentsByID),
 		apiToken:              newLoader(s.APITokensByID),
-		ability:               newLoader(s.AbilitiesByAgentID),
+		ability:               newAbilityLoader(s),
 		personalAgent:         newLoader(s.PersonalAgentsOfNumbers),
 		agentQueues:           newLoader(s.QueuesOfAgents),
 		agentCapacityProfiles: newLoader(s.CapacityProfilesOfAgents),
@@ -103,6 +106,25 @@ func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
 		event:          newLoader(s.WebhookEventsByID),
 		attempts:       newLoader(s.AttemptsOfDeliveries),
 	}
+}
+
+// newAbilityLoader returns the loader of stored abilities, decoded: an
+// ability that cannot be decoded is an error for its agent only, and nil
+// stands for an agent without a stored ability.
+func newAbilityLoader(s *calling.Service) *dataloadgen.Loader[int64, *model.CallingAbility] {
+	return dataloadgen.NewLoader(func(ctx context.Context, keys []int64) ([]*model.CallingAbility, []error) {
+		rows, err := s.AbilitiesByAgentID(ctx, keys)
+		if err != nil {
+			return nil, []error{err}
+		}
+		out, errs := make([]*model.CallingAbility, len(keys)), make([]error, len(keys))
+		for i, row := range rows {
+			if row != nil {
+				out[i], errs[i] = toCallingAbility(row)
+			}
+		}
+		return out, errs
+	}, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(calling.MaxListLen))
 }
 
 type pagesFunc func(ctx context.Context, owners []int64, p calling.Page, onlyAgent *int64) ([]calling.MemberPage, error)
@@ -154,4 +176,165 @@ func loadersFrom(ctx context.Context) *loaders {
 	default:
 		panic("resolvers: no loaders in the request context")
 	}
+}
+
+// requestLoaders returns the loaders of an HTTP request, or false on a
+// long-lived connection, whose loaders are not kept.
+func requestLoaders(ctx context.Context) (*loaders, bool) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	return l, ok
+}
+
+// agentFields says which loaders the selection on a list of agents
+// reaches.
+type agentFields struct {
+	queues, capacityProfiles, personalNumber, ability bool
+	// The numbers and profiles of the ability's caller IDs, and the
+	// profiles of its blockers.
+	callerNumbers, callerProfiles, blockerProfiles bool
+}
+
+// selectedAgentFields returns what the operation selects on the agents of
+// the connection being resolved, in nodes and in edges.node (fragments,
+// aliases and @skip/@include applied).
+func selectedAgentFields(ctx context.Context) agentFields {
+	op := graphql.GetOperationContext(ctx)
+	conn := graphql.CollectFieldsCtx(ctx, []string{"AgentConnection"})
+	agents := append(subfields(op, conn, "nodes", "Agent", "Node"),
+		subfields(op, subfields(op, conn, "edges", "AgentEdge"), "node", "Agent", "Node")...)
+	ability := subfields(op, agents, "callingAbility", "CallingAbility")
+	callers := subfields(op, ability, "callerIds", "CallerId")
+	blockers := subfields(op, ability, "blockers", "CallingBlocker")
+	return agentFields{
+		queues:           hasField(agents, "queues"),
+		capacityProfiles: hasField(agents, "capacityProfiles"),
+		personalNumber:   hasField(agents, "personalNumber"),
+		ability:          len(ability) > 0,
+		callerNumbers:    hasField(callers, "phoneNumber"),
+		callerProfiles:   hasField(callers, "outboundProfile"),
+		blockerProfiles:  hasField(blockers, "outboundProfile"),
+	}
+}
+
+// subfields returns the fields selected below every field called name of
+// fields, whose type is one of types.
+func subfields(op *graphql.OperationContext, fields []graphql.CollectedField, name string, types ...string) []graphql.CollectedField {
+	var out []graphql.CollectedField
+	for _, f := range fields {
+		if f.Name == name {
+			out = append(out, graphql.CollectFields(op, f.Selections, types)...)
+		}
+	}
+	return out
+}
+
+func hasField(fields []graphql.CollectedField, name string) bool {
+	return slices.ContainsFunc(fields, func(f graphql.CollectedField) bool { return f.Name == name })
+}
+
+// prefetchAgents loads what the operation selects on a root page of
+// agents, one statement per loader, and primes the loaders with it: the
+// field resolvers then find everything in the cache. The statements are
+// those the loaders would run, but their number no longer depends on
+// whether the resolvers of a hundred sibling agents call Load within the
+// loaders' wait (they often do not, and a page then cost a dozen
+// statements instead of eight), and the request no longer sleeps for that
+// wait at each level.
+func prefetchAgents(ctx context.Context, s *calling.Service, agents []*model.Agent) error {
+	l, ok := requestLoaders(ctx)
+	if !ok || len(agents) == 0 {
+		return nil
+	}
+	want := selectedAgentFields(ctx)
+	ids := make([]int64, len(agents))
+	var personal []int64
+	for i, a := range agents {
+		ids[i] = a.DBID
+		if a.PersonalNumberID != nil {
+			personal = append(personal, *a.PersonalNumberID)
+		}
+	}
+	if want.queues {
+		if err := prime(ctx, l.agentQueues, ids, s.QueuesOfAgents); err != nil {
+			return err
+		}
+	}
+	if want.capacityProfiles {
+		if err := prime(ctx, l.agentCapacityProfiles, ids, s.CapacityProfilesOfAgents); err != nil {
+			return err
+		}
+	}
+	// The numbers loaded here are not loaded again for the caller IDs.
+	loaded := map[int64]bool{}
+	if want.personalNumber && len(personal) > 0 {
+		if err := prime(ctx, l.phoneNumber, personal, s.PhoneNumbersByID); err != nil {
+			return err
+		}
+		for _, id := range personal {
+			loaded[id] = true
+		}
+	}
+	if !want.ability {
+		return nil
+	}
+	rows, err := s.AbilitiesByAgentID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var numbers, profiles []int64
+	for i, row := range rows {
+		if row == nil {
+			l.ability.Prime(ids[i], nil)
+			continue
+		}
+		ab, err := toCallingAbility(row)
+		if err != nil {
+			continue // not primed: the field resolver reports it for this agent
+		}
+		l.ability.Prime(ids[i], ab)
+		for _, c := range ab.CallerIds {
+			if want.callerNumbers && !loaded[c.PhoneNumberID] {
+				loaded[c.PhoneNumberID] = true
+				numbers = append(numbers, c.PhoneNumberID)
+			}
+			if want.callerProfiles {
+				profiles = append(profiles, c.OutboundProfileID)
+			}
+		}
+		for _, b := range ab.Blockers {
+			if want.blockerProfiles && b.OutboundProfileID != nil {
+				profiles = append(profiles, *b.OutboundProfileID)
+			}
+		}
+	}
+	if len(numbers) > 0 {
+		if err := prime(ctx, l.phoneNumber, numbers, s.PhoneNumbersByID); err != nil {
+			return err
+		}
+	}
+	if len(profiles) > 0 {
+		return prime(ctx, l.outboundProfile, uniqueKeys(profiles), s.OutboundProfilesByID)
+	}
+	return nil
+}
+
+// prime fetches the values of keys (distinct) with one statement and
+// primes loader with them.
+func prime[V any](ctx context.Context, loader *dataloadgen.Loader[int64, V], keys []int64,
+	fetch func(context.Context, []int64) ([]V, error)) error {
+	vs, err := fetch(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		loader.Prime(k, vs[i])
+	}
+	return nil
+}
+
+// uniqueKeys returns keys without repetitions.
+func uniqueKeys(keys []int64) []int64 {
+	out := slices.Clone(keys)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

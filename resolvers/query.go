@@ -75,7 +75,9 @@ func (r *queryResolver) PhoneNumbers(ctx context.Context, first *int, after *str
 		return nil, err
 	}
 	return &model.PhoneNumberConnection{Nodes: pg.nodes, PageInfo: pg.pageInfo, TotalCount: n,
-		Edges: edges(pg, func(c string, n *model.PhoneNumber) *model.PhoneNumberEdge { return &model.PhoneNumberEdge{Cursor: c, Node: n} })}, nil
+		Edges: edges(pg, func(c string, n *model.PhoneNumber) *model.PhoneNumberEdge {
+			return &model.PhoneNumberEdge{Cursor: c, Node: n}
+		})}, nil
 }
 
 func (r *queryResolver) Queues(ctx context.Context, first *int, after *string, filter *model.QueueFilter) (*model.QueueConnection, error) {
@@ -140,6 +142,9 @@ func (r *queryResolver) Agents(ctx context.Context, first *int, after *string, f
 	}
 	pg, n, err := listPage(ctx, r.svc.Agents(ctx, f), first, after, agentKey, toAgent)
 	if err != nil {
+		return nil, err
+	}
+	if err := prefetchAgents(ctx, r.svc, pg.nodes); err != nil {
 		return nil, err
 	}
 	return agentConnection(pg, n), nil
@@ -213,7 +218,9 @@ func (r *queryResolver) AuditLog(ctx context.Context, first *int, after *string,
 		return nil, err
 	}
 	return &model.AuditEntryConnection{Nodes: pg.nodes, PageInfo: pg.pageInfo, TotalCount: n,
-		Edges: edges(pg, func(c string, n *model.AuditEntry) *model.AuditEntryEdge { return &model.AuditEntryEdge{Cursor: c, Node: n} })}, nil
+		Edges: edges(pg, func(c string, n *model.AuditEntry) *model.AuditEntryEdge {
+			return &model.AuditEntryEdge{Cursor: c, Node: n}
+		})}, nil
 }
 
 func (r *queryResolver) APITokens(ctx context.Context, first *int, after *string) (*model.APITokenConnection, error) {
