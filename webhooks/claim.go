@@ -82,7 +82,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 	if c.endpoints, err = loadEndpoints(tx, rows, now); err != nil {
 		return c, err
 	}
-	stale, err := supersededAmong(tx, rows)
+	stale, err := d.supersededAmong(tx, rows)
 	if err != nil {
 		return c, err
 	}
@@ -112,28 +112,77 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 
 // selectDue returns up to limit due PENDING deliveries of one lane, oldest
 // due first, locking them on MySQL (skipping rows another process holds).
+// Deliveries to the endpoints of exclude are left out.
 func (d *Dispatcher) selectDue(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) ([]dueRow, error) {
-	q := "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM webhook_deliveries" +
-		" WHERE status = ? AND attempt_count = 0 AND next_attempt_at <= ?"
-	if retries {
-		q = "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM webhook_deliveries" +
-			" WHERE status = ? AND attempt_count > 0 AND next_attempt_at <= ?"
-	}
-	args := []any{StatusPending, now}
+	var only []int64
 	if len(exclude) > 0 {
-		q += " AND endpoint_id NOT IN ?"
-		args = append(args, exclude)
+		var err error
+		if only, err = otherEndpoints(tx, exclude); err != nil || len(only) == 0 {
+			return nil, err
+		}
 	}
-	q += " ORDER BY next_attempt_at, id LIMIT ?"
-	args = append(args, limit)
-	if d.db.Dialect == models.MySQL {
-		q += " FOR UPDATE SKIP LOCKED"
-	}
+	q, args := d.dueQuery(retries, limit, only, now)
 	var rows []dueRow
 	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("select due deliveries: %w", err)
 	}
 	return rows, nil
+}
+
+// otherEndpoints returns the usable endpoints other than exclude.
+func otherEndpoints(tx *gorm.DB, exclude []int64) ([]int64, error) {
+	var ids []int64
+	err := tx.Raw("SELECT id FROM webhook_endpoints WHERE enabled = ? AND deleted_at IS NULL AND id NOT IN "+
+		inList(exclude), true).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	return ids, nil
+}
+
+// dueQuery returns selectDue's statement, for the endpoints only when
+// it is not empty.
+//
+// Without endpoints, both lanes read the lane index (pending deliveries
+// by attempt_count, next_attempt_at): first attempts in due order,
+// retries by attempt number then due time, each attempt number being one
+// range of due rows, so that neither scans rows that are not due nor
+// sorts. The status is a literal, so that SQLite sees it matches its
+// partial index. With endpoints (some are backed up and left out), the
+// rows of the others are read through (endpoint_id, status, id), so that
+// the backed-up endpoints' rows are not scanned at every claim.
+func (d *Dispatcher) dueQuery(retries bool, limit int, endpoints []int64, now time.Time) (string, []any) {
+	counts, order := "= 0", " ORDER BY next_attempt_at, id"
+	if retries {
+		counts = "IN " + inList(retryCounts(len(d.cfg.RetrySchedule)))
+		order = " ORDER BY attempt_count, next_attempt_at, id"
+	}
+	from := d.deliveriesUsing("d", "webhook_deliveries_lane")
+	if len(endpoints) > 0 {
+		from = d.deliveriesUsing("d", "webhook_deliveries_endpoint")
+	}
+	q := "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM " + from +
+		" WHERE status = 'PENDING' AND attempt_count " + counts + " AND next_attempt_at <= ?"
+	if len(endpoints) > 0 {
+		q += " AND endpoint_id IN " + inList(endpoints)
+	}
+	q += order + " LIMIT ?"
+	if d.db.Dialect == models.MySQL {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	return q, []any{now, limit}
+}
+
+// retryCounts returns the attempt counts a pending retry can have: 1 to
+// the schedule's length, and some more for deliveries retried under a
+// longer schedule before a restart.
+func retryCounts(schedule int) []int64 {
+	n := max(schedule, 24)
+	counts := make([]int64, n)
+	for i := range counts {
+		counts[i] = int64(i + 1)
+	}
+	return counts
 }
 
 // loadEndpoints reads the endpoints of rows, with the signer of each: the
@@ -164,7 +213,7 @@ func loadEndpoints(tx *gorm.DB, rows []dueRow, now time.Time) (map[int64]*endpoi
 
 // supersededAmong returns which agent deliveries of rows a newer version
 // of the same agent already reached, at the same endpoint.
-func supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
+func (d *Dispatcher) supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
 	var ids []int64
 	for _, r := range rows {
 		if r.AgentID != nil && r.Version != nil {
@@ -175,9 +224,10 @@ func supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
 		return nil, nil
 	}
 	var stale []int64
-	err := tx.Raw("SELECT d.id FROM webhook_deliveries d WHERE d.id IN ? AND EXISTS ("+
-		"SELECT 1 FROM webhook_deliveries n WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id"+
-		" AND n.version > d.version AND n.status = ?)", ids, StatusSucceeded).Scan(&stale).Error
+	err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(ids)+" AND EXISTS ("+
+		"SELECT 1 FROM "+d.deliveriesUsing("n", "webhook_deliveries_agent")+
+		" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id"+
+		" AND n.version > d.version AND n.status = ?)", StatusSucceeded).Scan(&stale).Error
 	if err != nil {
 		return nil, fmt.Errorf("find superseded deliveries: %w", err)
 	}
@@ -192,7 +242,7 @@ func supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
 func settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
 	for chunk := range slices.Chunk(ids, batchSize) {
 		err := tx.Exec("UPDATE webhook_deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL,"+
-			" next_attempt_at = NULL, updated_at = ? WHERE id IN ? AND status = ?", status, now, chunk, StatusPending).Error
+			" next_attempt_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ?", status, now, StatusPending).Error
 		if err != nil {
 			return fmt.Errorf("mark deliveries %s: %w", status, err)
 		}
@@ -207,7 +257,7 @@ func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
 	until := now.Add(d.cfg.LeaseDuration)
 	for chunk := range slices.Chunk(ids, batchSize) {
 		err := tx.Exec("UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,"+
-			" updated_at = ? WHERE id IN ?", d.owner, until, until, now, chunk).Error
+			" updated_at = ? WHERE id IN "+inList(chunk), d.owner, until, until, now).Error
 		if err != nil {
 			return fmt.Errorf("lease deliveries: %w", err)
 		}
@@ -219,8 +269,10 @@ func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
 // per delivery. It returns an error when the database fails.
 func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
 	ids := make([]int64, 0, len(c.leased))
+	unique := make(map[int64]bool, len(c.leased))
 	for _, r := range c.leased {
-		if !slices.Contains(ids, r.EventID) {
+		if !unique[r.EventID] {
+			unique[r.EventID] = true
 			ids = append(ids, r.EventID)
 		}
 	}
@@ -232,7 +284,7 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
 	events := make(map[int64]eventRow, len(ids))
 	for chunk := range slices.Chunk(ids, batchSize) {
 		var rows []eventRow
-		if err := d.db.WithContext(ctx).Raw("SELECT id, message_id, payload FROM webhook_events WHERE id IN ?", chunk).
+		if err := d.db.WithContext(ctx).Raw("SELECT id, message_id, payload FROM webhook_events WHERE id IN " + inList(chunk)).
 			Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("load events: %w", err)
 		}
@@ -274,7 +326,7 @@ func (d *Dispatcher) renew(ctx context.Context, ids []int64) error {
 	until := now.Add(d.cfg.LeaseDuration)
 	for chunk := range slices.Chunk(ids, batchSize) {
 		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_expires_at = ?, next_attempt_at = ?"+
-			" WHERE id IN ? AND lease_owner = ? AND status = ?", until, until, chunk, d.owner, StatusPending).Error
+			" WHERE id IN "+inList(chunk)+" AND lease_owner = ? AND status = ?", until, until, d.owner, StatusPending).Error
 		if err != nil {
 			return fmt.Errorf("renew leases: %w", err)
 		}
@@ -289,8 +341,8 @@ func (d *Dispatcher) release(ctx context.Context, ids []int64) {
 	now := d.now()
 	for chunk := range slices.Chunk(ids, batchSize) {
 		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL,"+
-			" next_attempt_at = ?, updated_at = ? WHERE id IN ? AND lease_owner = ? AND status = ?",
-			now, now, chunk, d.owner, StatusPending).Error
+			" next_attempt_at = ?, updated_at = ? WHERE id IN "+inList(chunk)+" AND lease_owner = ? AND status = ?",
+			now, now, d.owner, StatusPending).Error
 		if err != nil {
 			d.log.Error("release webhook deliveries; their leases will expire instead", "deliveries", len(chunk), "err", err)
 			return

@@ -270,12 +270,13 @@ func (d *Dispatcher) statsLoop(ctx context.Context) {
 func (d *Dispatcher) refreshStats(ctx context.Context) error {
 	var depth int64
 	db := d.db.WithContext(ctx)
-	if err := db.Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?", StatusPending).Scan(&depth).Error; err != nil {
+	// 'PENDING' is a literal so that SQLite reads its partial index.
+	if err := db.Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING'").Scan(&depth).Error; err != nil {
 		return err
 	}
 	var oldest []time.Time
-	if err := db.Raw("SELECT created_at FROM webhook_deliveries WHERE status = ? ORDER BY created_at LIMIT 1",
-		StatusPending).Scan(&oldest).Error; err != nil {
+	if err := db.Raw("SELECT created_at FROM webhook_deliveries WHERE status = 'PENDING' ORDER BY created_at LIMIT 1").
+		Scan(&oldest).Error; err != nil {
 		return err
 	}
 	d.metrics.queueDepth.Set(float64(depth))

@@ -306,9 +306,9 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 	if !o.Enabled {
 		t.Errorf("the other endpoint was disabled too")
 	}
-	if !strings.Contains(b.logs.String(), "webhook endpoint disabled") {
-		t.Errorf("no log of the endpoint being disabled")
-	}
+	waitFor(t, "the log of the endpoint being disabled", func() bool {
+		return strings.Contains(b.logs.String(), "webhook endpoint disabled")
+	})
 	if strings.Contains(b.logs.String(), ep.Secret) {
 		t.Errorf("a secret was logged")
 	}

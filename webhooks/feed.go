@@ -209,7 +209,7 @@ func (f *Feed) rescan(ctx context.Context) error {
 	}
 	ids = slices.DeleteFunc(ids, func(id int64) bool { _, ok := f.seen[id]; return ok })
 	for chunk := range slices.Chunk(ids, feedPage) {
-		evs, err := f.read(ctx, "id IN ?", chunk)
+		evs, err := f.read(ctx, "id IN "+inList(chunk), nil)
 		if err != nil {
 			return err
 		}
@@ -221,8 +221,13 @@ func (f *Feed) rescan(ctx context.Context) error {
 // read returns up to feedPage ability events matching cond, by ID.
 func (f *Feed) read(ctx context.Context, cond string, arg any) ([]FeedEvent, error) {
 	var rows []models.WebhookEvent
-	err := f.db.WithContext(ctx).Where("type = ? AND "+cond, TypeAbilityChanged, arg).
-		Order("id").Limit(feedPage).Find(&rows).Error
+	q := f.db.WithContext(ctx).Where("type = ?", TypeAbilityChanged)
+	if arg != nil {
+		q = q.Where(cond, arg)
+	} else {
+		q = q.Where(cond)
+	}
+	err := q.Order("id").Limit(feedPage).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("feed: read events: %w", err)
 	}

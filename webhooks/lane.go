@@ -52,7 +52,7 @@ type epQueue struct {
 	inflight  int
 	limit     int
 	ordered   bool // in lane.order
-	saturated bool // had at least 2*limit jobs queued
+	saturated bool // had at least lane.saturation(q) jobs queued
 }
 
 // newLane returns a lane of workers workers that claims up to batch
@@ -100,7 +100,7 @@ func (l *lane) add(jobs []*job) {
 			q.ordered = true
 			l.order = append(l.order, j.endpointID)
 		}
-		q.saturated = len(q.jobs) >= 2*q.limit
+		q.saturated = len(q.jobs) >= l.saturation(q)
 	}
 	l.cond.Broadcast()
 }
@@ -147,13 +147,13 @@ func (l *lane) pick() *job {
 }
 
 // noteDrain asks the claimer for more work when q stops being saturated or
-// the lane's queue runs low.
+// the lane's queue falls to one batch.
 func (l *lane) noteDrain(q *epQueue) {
-	if q.saturated && len(q.jobs) < 2*q.limit {
+	if q.saturated && len(q.jobs) < l.saturation(q) {
 		q.saturated = false
 		signal(l.space)
 	}
-	if l.queued == l.batch/2 || l.queued == 0 {
+	if l.queued == l.batch || l.queued == 0 {
 		signal(l.space)
 	}
 }
@@ -177,8 +177,15 @@ func (l *lane) finish(j *job, attempted, answered bool, took time.Duration) {
 	l.cond.Broadcast()
 }
 
-// need returns how many deliveries to claim and the endpoints to leave
-// out, because enough of their work is queued already.
+// saturation is how many queued jobs of q are enough: more would only
+// wait (for a slow endpoint, a long time) and are not claimed until its
+// queue drains below it.
+func (l *lane) saturation(q *epQueue) int { return max(8*q.limit, l.batch/2) }
+
+// need returns how many deliveries to claim, at most a batch, and the
+// endpoints to leave out because enough of their work is queued already.
+// The lane keeps up to two batches queued, so that its workers have work
+// while the next claim waits for the database.
 func (l *lane) need() (int, []int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -186,15 +193,14 @@ func (l *lane) need() (int, []int64) {
 	var exclude []int64
 	for _, epID := range l.order {
 		q := l.eps[epID]
-		if len(q.jobs) >= 2*q.limit {
+		if len(q.jobs) >= l.saturation(q) {
 			q.saturated = true
 			exclude = append(exclude, epID)
-			runnable += 2 * q.limit
 			continue
 		}
 		runnable += len(q.jobs)
 	}
-	return max(0, l.batch-runnable), exclude
+	return min(l.batch, max(0, 2*l.batch-runnable)), exclude
 }
 
 // drop removes the queued jobs of an endpoint (disabled meanwhile) and

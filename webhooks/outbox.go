@@ -94,6 +94,17 @@ func (o *Outbox) Committed() {
 // batchSize bounds the rows of one INSERT.
 const batchSize = 500
 
+// insertBatch returns how many rows one INSERT of Enqueue carries: fewer
+// on SQLite, whose driver binds parameters in time quadratic in their
+// number (100 rows took 0.3 s for 10,000 events and deliveries, 500 rows
+// 0.55 s).
+func insertBatch(tx *gorm.DB) int {
+	if tx.Dialector.Name() == "sqlite" {
+		return 100
+	}
+	return batchSize
+}
+
 // Enqueue writes events and one PENDING delivery per matching enabled
 // endpoint in tx, and returns the stored events in the order given. The
 // caller must call Committed after tx commits.
@@ -111,7 +122,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 		rows[i] = models.WebhookEvent{MessageID: NewMessageID(now), Type: e.Type, AgentID: e.AgentID,
 			Version: e.Version, Payload: string(body), OccurredAt: now}
 	}
-	if err := tx.WithContext(ctx).CreateInBatches(&rows, batchSize).Error; err != nil {
+	if err := tx.WithContext(ctx).CreateInBatches(&rows, insertBatch(tx)).Error; err != nil {
 		return nil, fmt.Errorf("store events: %w", err)
 	}
 	endpoints, err := loadTargets(ctx, tx)
@@ -130,7 +141,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 		}
 	}
 	if len(deliveries) > 0 {
-		if err := tx.WithContext(ctx).CreateInBatches(&deliveries, batchSize).Error; err != nil {
+		if err := tx.WithContext(ctx).CreateInBatches(&deliveries, insertBatch(tx)).Error; err != nil {
 			return nil, fmt.Errorf("store deliveries: %w", err)
 		}
 	}

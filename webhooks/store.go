@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"outdial/models"
 )
 
 // maxWriteBatch bounds the results written in one transaction.
@@ -81,13 +84,13 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error
 	var w written
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		w = written{}
-		if err := insertAttempts(tx, batch); err != nil {
+		if err := d.insertAttempts(tx, batch); err != nil {
 			return err
 		}
 		if err := d.applyResults(tx, batch, now, &w); err != nil {
 			return err
 		}
-		if err := supersedeOlder(tx, batch, now, &w); err != nil {
+		if err := d.supersedeOlder(tx, batch, now, &w); err != nil {
 			return err
 		}
 		return d.trackHealth(tx, batch, now, &w)
@@ -95,25 +98,36 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error
 	return w, err
 }
 
-// insertAttempts records every attempt of batch.
-func insertAttempts(tx *gorm.DB, batch []*result) error {
+// insertAttempts records every attempt of batch, many rows per INSERT.
+// Integers and NULLs are written into the statement; only times and texts
+// are bound (fewer on SQLite, whose driver binds in quadratic time).
+func (d *Dispatcher) insertAttempts(tx *gorm.DB, batch []*result) error {
 	var attempted []*result
 	for _, r := range batch {
 		if r.attempted {
 			attempted = append(attempted, r)
 		}
 	}
-	for chunk := range slices.Chunk(attempted, batchSize) {
+	rows := batchSize
+	if d.db.Dialect == models.SQLite {
+		rows = 64
+	}
+	for chunk := range slices.Chunk(attempted, rows) {
 		var sql strings.Builder
 		sql.WriteString("INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
-		args := make([]any, 0, 6*len(chunk))
+		args := make([]any, 0, 3*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
 				sql.WriteString(", ")
 			}
-			sql.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, r.job.id, r.at, nullIfZero(r.status), r.took.Milliseconds(),
-				nullIfZero(r.errText), nullIfZero(r.body))
+			fmt.Fprintf(&sql, "(%d, ?, %s, %d, %s, %s)", r.job.id, intOrNull(r.status), r.took.Milliseconds(),
+				placeholderOrNull(r.errText), placeholderOrNull(r.body))
+			args = append(args, r.at)
+			for _, s := range []string{r.errText, r.body} {
+				if s != "" {
+					args = append(args, s)
+				}
+			}
 		}
 		if err := tx.Exec(sql.String(), args...).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
@@ -122,13 +136,20 @@ func insertAttempts(tx *gorm.DB, batch []*result) error {
 	return nil
 }
 
-// nullIfZero returns nil for the zero value of T, else v.
-func nullIfZero[T comparable](v T) any {
-	var zero T
-	if v == zero {
-		return nil
+// intOrNull writes n, or NULL for 0, as SQL.
+func intOrNull(n int) string {
+	if n == 0 {
+		return "NULL"
 	}
-	return v
+	return strconv.Itoa(n)
+}
+
+// placeholderOrNull returns "?" for a text to bind, or NULL for none.
+func placeholderOrNull(s string) string {
+	if s == "" {
+		return "NULL"
+	}
+	return "?"
 }
 
 // applyResults moves each delivery of batch to its new state, provided
@@ -180,8 +201,8 @@ func (d *Dispatcher) finishDeliveries(tx *gorm.DB, ids []int64, status, bump str
 	var n int64
 	for chunk := range slices.Chunk(ids, batchSize) {
 		res := tx.Exec("UPDATE webhook_deliveries SET status = ?"+bump+", next_attempt_at = NULL, lease_owner = NULL,"+
-			" lease_expires_at = NULL, updated_at = ? WHERE id IN ? AND status = ? AND lease_owner = ?",
-			status, now, chunk, StatusPending, d.owner)
+			" lease_expires_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ? AND lease_owner = ?",
+			status, now, StatusPending, d.owner)
 		if res.Error != nil {
 			return n, fmt.Errorf("mark deliveries %s: %w", status, res.Error)
 		}
@@ -201,13 +222,13 @@ func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (
 		args := make([]any, 0, 2*len(chunk)+5)
 		ids := make([]int64, len(chunk))
 		for i, r := range chunk {
-			sql.WriteString(" WHEN ? THEN ?")
-			args = append(args, r.job.id, r.next)
+			sql.WriteString(" WHEN " + strconv.FormatInt(r.job.id, 10) + " THEN ?")
+			args = append(args, r.next)
 			ids[i] = r.job.id
 		}
 		sql.WriteString(" END, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" +
-			" WHERE id IN ? AND status = ? AND lease_owner = ?")
-		args = append(args, now, ids, StatusPending, d.owner)
+			" WHERE id IN " + inList(ids) + " AND status = ? AND lease_owner = ?")
+		args = append(args, now, StatusPending, d.owner)
 		res := tx.Exec(sql.String(), args...)
 		if res.Error != nil {
 			return n, fmt.Errorf("schedule retries: %w", res.Error)
@@ -220,38 +241,54 @@ func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (
 // epAgent names the deliveries of one agent's ability to one endpoint.
 type epAgent struct{ endpoint, agent int64 }
 
-// supersedeOlder marks SUPERSEDED every pending delivery of an older
-// version to the same endpoint and agent as a success of batch.
-func supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
-	newest := map[epAgent]int64{}
+// supersedeOlder marks SUPERSEDED, in one statement per chunk, every
+// pending delivery to the same endpoint of an older version of the same
+// agent as a success of batch.
+func (d *Dispatcher) supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
+	var ids []int64
 	for _, r := range batch {
 		if r.ok && r.job.agentID != 0 {
-			k := epAgent{r.job.endpointID, r.job.agentID}
-			newest[k] = max(newest[k], r.job.version)
+			ids = append(ids, r.job.id)
 		}
 	}
-	keys := make([]epAgent, 0, len(newest))
-	for k := range newest {
-		keys = append(keys, k)
-	}
-	for chunk := range slices.Chunk(keys, 100) {
-		var cond strings.Builder
-		args := []any{StatusSuperseded, now, StatusPending}
-		for i, k := range chunk {
-			if i > 0 {
-				cond.WriteString(" OR ")
-			}
-			cond.WriteString("(endpoint_id = ? AND agent_id = ? AND version < ?)")
-			args = append(args, k.endpoint, k.agent, newest[k])
-		}
-		res := tx.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL, lease_owner = NULL,"+
-			" lease_expires_at = NULL, updated_at = ? WHERE status = ? AND ("+cond.String()+")", args...)
+	for chunk := range slices.Chunk(ids, batchSize) {
+		res := tx.Exec(d.supersedeQuery(chunk), StatusSuperseded, now, StatusPending)
 		if res.Error != nil {
 			return fmt.Errorf("supersede older versions: %w", res.Error)
 		}
 		w.superseded += res.RowsAffected
 	}
 	return nil
+}
+
+// supersedeQuery returns the statement of supersedeOlder for the
+// successful deliveries ids; its arguments are the new status, the time
+// and the pending status. The successes drive the join (CROSS JOIN in
+// SQLite, STRAIGHT_JOIN in MySQL fix the order) and each finds its older
+// versions through (endpoint_id, agent_id, version). MySQL gets a
+// multi-table UPDATE: there a subquery on the updated table would have to
+// be a derived table, which MariaDB runs against every delivery.
+func (d *Dispatcher) supersedeQuery(ids []int64) string {
+	older := d.deliveriesUsing("o", "webhook_deliveries_agent") +
+		" ON o.endpoint_id = s.endpoint_id AND o.agent_id = s.agent_id AND o.version < s.version"
+	set := "status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
+	if d.db.Dialect == models.MySQL {
+		return "UPDATE webhook_deliveries AS s STRAIGHT_JOIN " + older + " SET " +
+			prefixed("o.", set) +
+			" WHERE s.id IN " + inList(ids) + " AND o.status = ?"
+	}
+	return "UPDATE webhook_deliveries SET " + set + " WHERE id IN (SELECT o.id FROM webhook_deliveries AS s CROSS JOIN " +
+		older + " WHERE s.id IN " + inList(ids) + " AND o.status = ?)"
+}
+
+// prefixed qualifies every column of a SET list ("a = ?, b = NULL") with
+// prefix.
+func prefixed(prefix, set string) string {
+	parts := strings.Split(set, ", ")
+	for i, p := range parts {
+		parts[i] = prefix + p
+	}
+	return strings.Join(parts, ", ")
 }
 
 // trackHealth keeps each endpoint's failing_since (set on the first
@@ -272,8 +309,8 @@ func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w 
 	}
 	failEps = slices.DeleteFunc(failEps, func(id int64) bool { return slices.Contains(okEps, id) })
 	if len(okEps) > 0 {
-		if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN ? AND failing_since IS NOT NULL",
-			okEps).Error; err != nil {
+		if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN " + inList(okEps) +
+			" AND failing_since IS NOT NULL").Error; err != nil {
 			return fmt.Errorf("clear endpoint failures: %w", err)
 		}
 	}
@@ -291,16 +328,16 @@ func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w 
 // noteFailures sets failing_since on endpoints that just failed, and
 // disables those failing for DisableAfter.
 func (d *Dispatcher) noteFailures(tx *gorm.DB, ids []int64, now time.Time, w *written) error {
-	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = ? WHERE id IN ? AND failing_since IS NULL",
-		now, ids).Error; err != nil {
+	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = ? WHERE id IN "+inList(ids)+" AND failing_since IS NULL",
+		now).Error; err != nil {
 		return fmt.Errorf("note endpoint failures: %w", err)
 	}
 	var expired []struct {
 		ID           int64
 		FailingSince time.Time
 	}
-	if err := tx.Raw("SELECT id, failing_since FROM webhook_endpoints WHERE id IN ? AND enabled = ? AND failing_since <= ?",
-		ids, true, now.Add(-d.cfg.DisableAfter)).Scan(&expired).Error; err != nil {
+	if err := tx.Raw("SELECT id, failing_since FROM webhook_endpoints WHERE id IN "+inList(ids)+" AND enabled = ? AND failing_since <= ?",
+		true, now.Add(-d.cfg.DisableAfter)).Scan(&expired).Error; err != nil {
 		return fmt.Errorf("find failing endpoints: %w", err)
 	}
 	for _, e := range expired {
