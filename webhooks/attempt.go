@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,9 @@ const maxKeptBody = 1024
 // maxDrainedBody is how much more of an answer is read so that the
 // connection can be reused.
 const maxDrainedBody = 64 << 10
+
+// keptBodies recycles the buffers answers are read into.
+var keptBodies = sync.Pool{New: func() any { return new([maxKeptBody]byte) }}
 
 // userAgent identifies Outdial to receivers.
 const userAgent = "Outdial-Webhooks/1"
@@ -102,9 +106,14 @@ func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, er
 		return answer{}, d.describe(ctx, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptBody))
+	kept := keptBodies.Get().(*[maxKeptBody]byte)
+	defer keptBodies.Put(kept)
+	n, _ := io.ReadFull(resp.Body, kept[:])
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainedBody))
-	a := answer{status: resp.StatusCode, body: strings.ToValidUTF8(string(body), "\uFFFD")}
+	a := answer{status: resp.StatusCode}
+	if n > 0 {
+		a.body = strings.ToValidUTF8(string(kept[:n]), "\uFFFD")
+	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), at)
 	}

@@ -122,11 +122,23 @@ func (d *Dispatcher) selectDue(tx *gorm.DB, retries bool, limit int, exclude []i
 		}
 	}
 	q, args := d.dueQuery(retries, limit, only, now)
-	var rows []dueRow
-	if err := tx.Raw(q, args...).Scan(&rows).Error; err != nil {
+	rows, err := tx.Raw(q, args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("select due deliveries: %w", err)
 	}
-	return rows, nil
+	defer rows.Close()
+	out := make([]dueRow, 0, limit)
+	for rows.Next() {
+		var r dueRow
+		if err := rows.Scan(&r.ID, &r.EndpointID, &r.EventID, &r.AgentID, &r.Version, &r.AttemptCount, &r.LeaseOwner); err != nil {
+			return nil, fmt.Errorf("select due deliveries: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select due deliveries: %w", err)
+	}
+	return out, nil
 }
 
 // otherEndpoints returns the usable endpoints other than exclude.
@@ -276,20 +288,10 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
 			ids = append(ids, r.EventID)
 		}
 	}
-	type eventRow struct {
-		ID        int64
-		MessageID string
-		Payload   string
-	}
-	events := make(map[int64]eventRow, len(ids))
+	events := make(map[int64]event, len(ids))
 	for chunk := range slices.Chunk(ids, batchSize) {
-		var rows []eventRow
-		if err := d.db.WithContext(ctx).Raw("SELECT id, message_id, payload FROM webhook_events WHERE id IN " + inList(chunk)).
-			Scan(&rows).Error; err != nil {
-			return nil, fmt.Errorf("load events: %w", err)
-		}
-		for _, e := range rows {
-			events[e.ID] = e
+		if err := d.loadEvents(ctx, chunk, events); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]*job, len(c.leased))
@@ -297,12 +299,41 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
 	for i, r := range c.leased {
 		e := events[r.EventID]
 		out[i] = &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount,
-			msgID: e.MessageID, body: []byte(e.Payload), ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
+			msgID: e.msgID, body: e.body, ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
 		if r.AgentID != nil && r.Version != nil {
 			out[i].agentID, out[i].version = *r.AgentID, *r.Version
 		}
 	}
 	return out, nil
+}
+
+// event is what a job needs of an event; deliveries of one event to
+// several endpoints share its body.
+type event struct {
+	msgID string
+	body  []byte
+}
+
+// loadEvents reads the events ids into events. It returns an error when
+// the database fails.
+func (d *Dispatcher) loadEvents(ctx context.Context, ids []int64, events map[int64]event) error {
+	rows, err := d.db.WithContext(ctx).Raw("SELECT id, message_id, payload FROM webhook_events WHERE id IN " + inList(ids)).Rows()
+	if err != nil {
+		return fmt.Errorf("load events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var e event
+		if err := rows.Scan(&id, &e.msgID, &e.body); err != nil {
+			return fmt.Errorf("load events: %w", err)
+		}
+		events[id] = e
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load events: %w", err)
+	}
+	return nil
 }
 
 // noteClaim counts and logs what a claim settled and took over.

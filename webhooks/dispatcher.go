@@ -121,10 +121,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // work runs the jobs of l until l is closed.
 func (d *Dispatcher) work(ctx context.Context, l *lane) {
+	latency := d.metrics.latency.WithLabelValues(l.name)
 	for j := l.take(); j != nil; j = l.take() {
 		r := d.handle(ctx, j)
 		if r.attempted {
-			d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
+			latency.Observe(r.took.Seconds())
 		}
 		l.finish(j, r.attempted, r.status != 0, r.took)
 		d.results <- r
