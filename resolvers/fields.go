@@ -73,7 +73,7 @@ func (r *capacityProfileResolver) Agents(ctx context.Context, obj *model.Capacit
 }
 
 func (r *capacityProfileResolver) AgentCount(ctx context.Context, obj *model.CapacityProfile) (int, error) {
-	return loadersFrom(ctx).capacityAgentCount.Load(ctx, obj.DBID)
+	return memberCount(ctx, loadersFrom(ctx).capacityAgents.Load, loadersFrom(ctx).capacityAgentCount.Load, obj.DBID)
 }
 
 func (r *capacityProfileResolver) OutboundProfiles(ctx context.Context, obj *model.CapacityProfile) ([]*model.OutboundProfile, error) {
@@ -111,7 +111,7 @@ func (r *queueResolver) Agents(ctx context.Context, obj *model.Queue, first *int
 }
 
 func (r *queueResolver) AgentCount(ctx context.Context, obj *model.Queue) (int, error) {
-	return loadersFrom(ctx).queueAgentCount.Load(ctx, obj.DBID)
+	return memberCount(ctx, loadersFrom(ctx).queueAgents.Load, loadersFrom(ctx).queueAgentCount.Load, obj.DBID)
 }
 
 func (r *queueResolver) OutboundProfiles(ctx context.Context, obj *model.Queue) ([]*model.OutboundProfile, error) {
@@ -143,6 +143,18 @@ func (r *viewerResolver) Agent(ctx context.Context, obj *model.Viewer) (*model.A
 func (r *abilityChangeResolver) Agent(ctx context.Context, obj *model.CallingAbilityChange) (*model.Agent, error) {
 	a, err := loadersFrom(ctx).agent.Load(ctx, obj.AgentID)
 	return toAgent(a), err
+}
+
+// memberCount counts the agents of a queue or capacity profile. For an
+// AGENT token only its own agent counts, as in the agents connection's
+// totalCount: a count must not tell it that other agents are there.
+func memberCount(ctx context.Context, load func(context.Context, memberKey) (calling.MemberPage, error),
+	count func(context.Context, int64) (int, error), owner int64) (int, error) {
+	if a, _ := actorFrom(ctx); a.Role == calling.RoleAgent {
+		mp, err := load(ctx, memberKey{owner: owner, page: calling.Page{First: 1}})
+		return len(mp.Agents), err
+	}
+	return count(ctx, owner)
 }
 
 // memberConnection resolves the agents of a queue or capacity profile.
