@@ -62,6 +62,9 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []in
 	if len(c.leased) == 0 {
 		return c.found, nil
 	}
+	// The leases are taken: finish even if ctx ends now, so that the
+	// deliveries are queued (and released at shutdown), not left leased.
+	ctx = context.WithoutCancel(ctx)
 	jobs, err := d.jobs(ctx, c)
 	if err != nil {
 		d.release(ctx, rowIDs(c.leased))

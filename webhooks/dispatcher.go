@@ -218,7 +218,7 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 		found, err := d.claim(ctx, l, need, exclude)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
-				d.log.Error("claiming webhook deliveries failed", "lane", l.name, "err", err)
+				d.log.Warn("claiming webhook deliveries failed; trying again at the next wake or poll", "lane", l.name, "err", err)
 			}
 			return
 		}
