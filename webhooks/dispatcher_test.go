@@ -402,6 +402,9 @@ func TestEndpointDisabledAfterFailingForDays(t *testing.T) {
 	if e.DisabledReason == nil || !strings.Contains(*e.DisabledReason, "5 days") {
 		t.Errorf("disabled reason %v, want one saying it failed for 5 days", e.DisabledReason)
 	}
+	if e.FailingSince != nil {
+		t.Errorf("failing_since %v kept on the disabled endpoint: re-enabling it would disable it again at once", e.FailingSince)
+	}
 	for _, del := range []int64{id, pending} {
 		if got := b.delivery(del); got.Status != StatusFailed {
 			t.Errorf("delivery %d is %s, want FAILED with its endpoint", del, got.Status)

@@ -1,7 +1,8 @@
 // Package webhooks delivers Outdial's events to webhook endpoints: the
 // outbox (events and deliveries written in the caller's transaction), the
-// dispatcher (claim, send, retry, supersede), Standard Webhooks signing and
-// the URL guard.
+// dispatcher (claim, send, retry, supersede), Standard Webhooks signing,
+// the URL guard, and the feed of ability changes behind the GraphQL
+// subscription.
 package webhooks
 
 import (

@@ -328,8 +328,8 @@ func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w 
 // noteFailures sets failing_since on endpoints that just failed, and
 // disables those failing for DisableAfter.
 func (d *Dispatcher) noteFailures(tx *gorm.DB, ids []int64, now time.Time, w *written) error {
-	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = ? WHERE id IN "+inList(ids)+" AND failing_since IS NULL",
-		now).Error; err != nil {
+	if err := tx.Exec("UPDATE webhook_endpoints SET failing_since = ? WHERE id IN "+inList(ids)+
+		" AND failing_since IS NULL AND enabled = ?", now, true).Error; err != nil {
 		return fmt.Errorf("note endpoint failures: %w", err)
 	}
 	var expired []struct {
@@ -351,9 +351,11 @@ func (d *Dispatcher) noteFailures(tx *gorm.DB, ids []int64, now time.Time, w *wr
 }
 
 // disable turns the endpoint id off with reason and fails its pending
-// deliveries.
+// deliveries. It clears failing_since, so that re-enabling the endpoint
+// starts a new count.
 func (d *Dispatcher) disable(tx *gorm.DB, id int64, reason string, now time.Time, w *written) error {
-	res := tx.Exec("UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = ?",
+	res := tx.Exec("UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, failing_since = NULL, updated_at = ?"+
+		" WHERE id = ? AND enabled = ?",
 		false, reason, now, id, true)
 	if res.Error != nil {
 		return fmt.Errorf("disable endpoint: %w", res.Error)
@@ -386,6 +388,10 @@ func appendNew(ids []int64, id int64) []int64 {
 	return append(ids, id)
 }
 
+// maxFailureLogs bounds the deliveries failed for good logged one by one
+// per write; the rest are counted in one line.
+const maxFailureLogs = 20
+
 // noteWritten counts, logs and acts on what a write recorded.
 func (d *Dispatcher) noteWritten(w written) {
 	m := d.metrics.deliveries
@@ -393,7 +399,11 @@ func (d *Dispatcher) noteWritten(w written) {
 	m.WithLabelValues(outcomeRetry).Add(float64(w.retried))
 	m.WithLabelValues(outcomeFailed).Add(float64(w.failed))
 	m.WithLabelValues(outcomeSuperseded).Add(float64(w.superseded))
-	for _, r := range w.failedForGood {
+	for i, r := range w.failedForGood {
+		if i == maxFailureLogs {
+			d.log.Warn("more webhook deliveries failed for good", "deliveries", len(w.failedForGood)-i)
+			break
+		}
 		d.log.Warn("webhook delivery failed for good", "delivery", r.job.id, "endpoint", r.job.endpointID,
 			"attempts", r.job.attempts+1, "status", r.status, "err", r.errText)
 	}
