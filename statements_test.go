@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+)
+
+// agentsPageQuery is the dashboard's agent list (DESIGN.md, performance
+// targets): every nested field must load in one statement per page.
+const agentsPageQuery = `{ agents(first: 100) { nodes {
+	queues { name } capacityProfiles { name } personalNumber { e164 }
+	callingAbility { callerIds { phoneNumber { e164 } outboundProfile { name } } } } } }`
+
+// maxAgentsPageStatements bounds the statements of agentsPageQuery: the
+// token lookup, the page, the queues, the capacity profiles, the personal
+// numbers, the abilities, their caller IDs' numbers and their profiles
+// (8), with a little room.
+const maxAgentsPageStatements = 10
+
+// TestAgentsPageStatementCount checks that the agent list costs the same
+// small number of SQL statements for 10 agents as for 100 (no N+1).
+func TestAgentsPageStatementCount(t *testing.T) {
+	t.Parallel()
+	e, counter := setupCounted(t)
+
+	var numbers []string
+	for i := range 4 {
+		numbers = append(numbers, e.addNumberID(fmt.Sprintf("+1 425 555 01%02d", i), "MAKE_CALLS"))
+	}
+	queues := []string{e.queueID("Sales", "VOICE"), e.queueID("Support", "VOICE"), e.queueID("Chat", "MESSAGING")}
+	capacities := []string{e.capacityID("Voice 1"), e.capacityID("Voice 2"), e.capacityID("Idle")}
+	e.profileID("Sales", queues[0], capacities[0], numbers[:2], true)
+	e.profileID("Support", queues[1], capacities[1], numbers[2:], false)
+
+	made := 0
+	addAgents := func(n int) {
+		for range n {
+			i := made
+			made++
+			id := e.createAgentID(fmt.Sprintf("Agent %03d", i), fmt.Sprintf("agent%03d@example.com", i), i%7 != 6)
+			// Varied states: in one or both profiles, in a queue only, in nothing, with a personal number.
+			switch i % 5 {
+			case 0:
+				e.join(queues[0], capacities[0], id)
+			case 1:
+				e.join(queues[0], capacities[0], id)
+				e.join(queues[1], capacities[1], id)
+			case 2:
+				e.join(queues[2], capacities[1], id)
+			case 3:
+				e.join(queues[1], capacities[2], id)
+			}
+			if i%3 == 0 && i%7 != 6 {
+				e.assign(id, e.addNumberID(fmt.Sprintf("+1 206 555 %04d", i)))
+				if i%2 == 0 {
+					e.mustMutate("upgradeCallingPlan", upgrade, map[string]any{"id": e.personalOf(id), "caps": []string{"MAKE_CALLS"}}, nil)
+				}
+			}
+		}
+	}
+	// The webhook dispatcher and the subscription feed share the database
+	// and run statements of their own (after each commit, and when they
+	// poll): measure once they are quiet, three times, and keep the least
+	// (they can only add statements).
+	measure := func() int64 {
+		e.query(agentsPageQuery, nil, nil) // the token's lastUsedAt is written at most once a minute
+		best := int64(-1)
+		for range 3 {
+			quiet(t, counter)
+			counter.Reset()
+			var data struct {
+				Agents struct {
+					Nodes []struct {
+						CallingAbility struct{ CallerIds []any }
+					}
+				}
+			}
+			e.query(agentsPageQuery, nil, &data)
+			n := counter.Count()
+			if len(data.Agents.Nodes) != made {
+				t.Fatalf("the page holds %d agents, want %d", len(data.Agents.Nodes), made)
+			}
+			callers := map[int]int{} // agents by number of caller IDs
+			for _, a := range data.Agents.Nodes {
+				callers[min(len(a.CallingAbility.CallerIds), 3)]++
+			}
+			if callers[0] == 0 || callers[2]+callers[3] == 0 {
+				t.Fatalf("the agents are not in varied states: %v agents by caller IDs", callers)
+			}
+			if best < 0 || n < best {
+				best = n
+			}
+		}
+		return best
+	}
+
+	addAgents(10)
+	at10 := measure()
+	addAgents(90)
+	at100 := measure()
+	t.Logf("agents(first:100) with nested fields: %d SQL statements for 10 agents, %d for 100", at10, at100)
+	if at10 != at100 || at100 > maxAgentsPageStatements {
+		t.Fatalf("%d statements for 10 agents, %d for 100; want the same number, at most %d", at10, at100, maxAgentsPageStatements)
+	}
+}
+
+// personalOf returns the ID of an agent's personal number.
+func (e *testEnv) personalOf(agent string) string {
+	e.t.Helper()
+	var data struct {
+		Agent struct{ PersonalNumber idOnly }
+	}
+	e.query(`query($id: ID!) { agent(id: $id) { personalNumber { id } } }`, map[string]any{"id": agent}, &data)
+	return data.Agent.PersonalNumber.ID
+}
