@@ -275,3 +275,31 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		t.Errorf("with retries hanging, the healthy endpoint waited %v, want well under the %v timeout", second, cfg.Timeout)
 	}
 }
+
+func TestBackedUpEndpointIsLeftOutOfClaims(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
+	healthy := newReceiver(t, nil)
+	h := b.endpoint(hang.url("/"))
+	cfg := b.config()
+	cfg.Timeout = 2 * time.Second
+	cfg.FirstAttemptWorkers, cfg.RetryWorkers, cfg.BatchSize = 2, 1, 4
+	// The hanging endpoint's deliveries are older: they come first in due order.
+	b.enqueue(agentEvents(30, 1)...)
+	b.endpoint(healthy.url("/"))
+	b.clock.Advance(time.Second)
+	b.start(cfg)
+	start := time.Now()
+	b.enqueue(agentEvents(10, 2)...) // 10 to each endpoint
+	waitFor(t, "the healthy endpoint's deliveries", func() bool { return healthy.count() == 10 })
+	if took := time.Since(start); took >= cfg.Timeout/2 {
+		t.Errorf("the healthy endpoint waited %v behind a backed-up one (timeout %v)", took, cfg.Timeout)
+	}
+	var leased int64
+	b.db.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND lease_owner IS NOT NULL", h.ID).Count(&leased)
+	if leased > 12 {
+		t.Errorf("%d of the backed-up endpoint's 40 deliveries are claimed, want no more than its queue holds (8) and a batch", leased)
+	}
+	t.Logf("%d of the backed-up endpoint's deliveries claimed; the healthy one got its 10 in %v", leased, time.Since(start))
+}
