@@ -51,7 +51,7 @@ func TestKill9LosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	b.endpoint(rc.url("/"))

@@ -58,7 +58,7 @@ func testTwoDispatchers(t *testing.T, url string) {
 			overlap++
 		}
 		mu.Unlock()
-		time.Sleep(100 * time.Microsecond)
+		time.Sleep(time.Millisecond) // long enough for both dispatchers to take part
 		mu.Lock()
 		inFlight[key]--
 		mu.Unlock()
@@ -190,7 +190,12 @@ func TestShutdownReleasesClaimedDeliveries(t *testing.T) {
 	<-started // one attempt in flight, nine claimed and queued
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	time.Sleep(20 * time.Millisecond) // let the shutdown begin while the attempt hangs
+	waitFor(t, "the shutdown to begin while the attempt hangs", func() bool {
+		l := d.lanes[0]
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.closed
+	})
 	close(release)
 	<-stopped
 
