@@ -37,9 +37,9 @@ const (
 // Config tunes a Dispatcher. The zero value of every field means its
 // default.
 type Config struct {
-	// RetrySchedule is the delay before each retry; default
-	// DefaultRetrySchedule (5s,5m,30m,2h,5h,10h,10h). Each delay gets up to
-	// 20% random jitter on top.
+	// RetrySchedule is the delay before each retry; nil means
+	// DefaultRetrySchedule (5s,5m,30m,2h,5h,10h,10h), an empty slice no
+	// retry at all. Each delay gets up to 20% random jitter on top.
 	RetrySchedule []time.Duration
 	// Timeout bounds one attempt, connect to last byte kept; default 10s.
 	Timeout time.Duration
