@@ -36,7 +36,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 
 	"outdial/calling"
 	"outdial/internal/loadtest"
@@ -200,13 +200,16 @@ func compareDatabase(raw string) (string, func(), error) {
 	if name == "" || strings.ContainsAny(name, "`/") {
 		return "", nil, fmt.Errorf("name a database in %s", models.RedactURL(raw))
 	}
-	server := *u
-	server.Path = "/"
-	dsn, err := models.MySQLDSN(server.String())
+	dsn, err := models.MySQLDSN(raw)
 	if err != nil {
 		return "", nil, err
 	}
-	conn, err := sql.Open("mysql", dsn)
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg.DBName = "" // connect to the server: the database may not exist yet
+	conn, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return "", nil, err
 	}
