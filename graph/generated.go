@@ -30,11 +30,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
-	Agent() AgentResolver
 	ApiToken() ApiTokenResolver
-	CallerId() CallerIdResolver
 	CallingAbilityChange() CallingAbilityChangeResolver
-	CallingBlocker() CallingBlockerResolver
 	CapacityProfile() CapacityProfileResolver
 	Mutation() MutationResolver
 	OutboundProfile() OutboundProfileResolver
@@ -477,25 +474,11 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
-type AgentResolver interface {
-	CapacityProfiles(ctx context.Context, obj *model.Agent) ([]*model.CapacityProfile, error)
-	Queues(ctx context.Context, obj *model.Agent) ([]*model.Queue, error)
-	PersonalNumber(ctx context.Context, obj *model.Agent) (*model.PhoneNumber, error)
-	CallingAbility(ctx context.Context, obj *model.Agent) (*model.CallingAbility, error)
-}
 type ApiTokenResolver interface {
 	Agent(ctx context.Context, obj *model.APIToken) (*model.Agent, error)
 }
-type CallerIdResolver interface {
-	PhoneNumber(ctx context.Context, obj *model.CallerID) (*model.PhoneNumber, error)
-
-	OutboundProfile(ctx context.Context, obj *model.CallerID) (*model.OutboundProfile, error)
-}
 type CallingAbilityChangeResolver interface {
 	Agent(ctx context.Context, obj *model.CallingAbilityChange) (*model.Agent, error)
-}
-type CallingBlockerResolver interface {
-	OutboundProfile(ctx context.Context, obj *model.CallingBlocker) (*model.OutboundProfile, error)
 }
 type CapacityProfileResolver interface {
 	Agents(ctx context.Context, obj *model.CapacityProfile, first *int, after *string) (*model.AgentConnection, error)
@@ -4472,7 +4455,7 @@ func (ec *executionContext) _Agent_capacityProfiles(ctx context.Context, field g
 			return ec.fieldContext_Agent_capacityProfiles(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Agent().CapacityProfiles(ctx, obj)
+			return obj.CapacityProfiles()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.CapacityProfile) graphql.Marshaler {
@@ -4487,7 +4470,7 @@ func (ec *executionContext) fieldContext_Agent_capacityProfiles(_ context.Contex
 		Object:     "Agent",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CapacityProfile(ctx, field)
 		},
@@ -4504,7 +4487,7 @@ func (ec *executionContext) _Agent_queues(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Agent_queues(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Agent().Queues(ctx, obj)
+			return obj.Queues()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
@@ -4519,7 +4502,7 @@ func (ec *executionContext) fieldContext_Agent_queues(_ context.Context, field g
 		Object:     "Agent",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Queue(ctx, field)
 		},
@@ -4536,7 +4519,7 @@ func (ec *executionContext) _Agent_personalNumber(ctx context.Context, field gra
 			return ec.fieldContext_Agent_personalNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Agent().PersonalNumber(ctx, obj)
+			return obj.PersonalNumber()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumber) graphql.Marshaler {
@@ -4551,7 +4534,7 @@ func (ec *executionContext) fieldContext_Agent_personalNumber(_ context.Context,
 		Object:     "Agent",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PhoneNumber(ctx, field)
 		},
@@ -4568,7 +4551,7 @@ func (ec *executionContext) _Agent_callingAbility(ctx context.Context, field gra
 			return ec.fieldContext_Agent_callingAbility(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Agent().CallingAbility(ctx, obj)
+			return obj.CallingAbility()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CallingAbility) graphql.Marshaler {
@@ -4583,7 +4566,7 @@ func (ec *executionContext) fieldContext_Agent_callingAbility(_ context.Context,
 		Object:     "Agent",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CallingAbility(ctx, field)
 		},
@@ -5650,7 +5633,7 @@ func (ec *executionContext) _CallerId_phoneNumber(ctx context.Context, field gra
 			return ec.fieldContext_CallerId_phoneNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CallerId().PhoneNumber(ctx, obj)
+			return obj.PhoneNumber()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumber) graphql.Marshaler {
@@ -5665,7 +5648,7 @@ func (ec *executionContext) fieldContext_CallerId_phoneNumber(_ context.Context,
 		Object:     "CallerId",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PhoneNumber(ctx, field)
 		},
@@ -5705,7 +5688,7 @@ func (ec *executionContext) _CallerId_outboundProfile(ctx context.Context, field
 			return ec.fieldContext_CallerId_outboundProfile(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CallerId().OutboundProfile(ctx, obj)
+			return obj.OutboundProfile()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OutboundProfile) graphql.Marshaler {
@@ -5720,7 +5703,7 @@ func (ec *executionContext) fieldContext_CallerId_outboundProfile(_ context.Cont
 		Object:     "CallerId",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OutboundProfile(ctx, field)
 		},
@@ -6104,7 +6087,7 @@ func (ec *executionContext) _CallingBlocker_outboundProfile(ctx context.Context,
 			return ec.fieldContext_CallingBlocker_outboundProfile(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CallingBlocker().OutboundProfile(ctx, obj)
+			return obj.OutboundProfile()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OutboundProfile) graphql.Marshaler {
@@ -6119,7 +6102,7 @@ func (ec *executionContext) fieldContext_CallingBlocker_outboundProfile(_ contex
 		Object:     "CallingBlocker",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OutboundProfile(ctx, field)
 		},
@@ -14925,56 +14908,52 @@ func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, ob
 		case "id":
 			out.Values[i] = ec._Agent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Agent_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "email":
 			out.Values[i] = ec._Agent_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "unifiedRoutingEnabled":
 			out.Values[i] = ec._Agent_unifiedRoutingEnabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "capacityProfiles":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Agent_capacityProfiles(ctx, field, obj)
-				})
+			out.Values[i] = ec._Agent_capacityProfiles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "queues":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Agent_queues(ctx, field, obj)
-				})
+			out.Values[i] = ec._Agent_queues(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "personalNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Agent_personalNumber(ctx, field, obj)
-				})
+			out.Values[i] = ec._Agent_personalNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "callingAbility":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Agent_callingAbility(ctx, field, obj)
-				})
+			out.Values[i] = ec._Agent_callingAbility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createdAt":
 			out.Values[i] = ec._Agent_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Agent_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15499,41 +15478,39 @@ func (ec *executionContext) _CallerId(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CallerId")
 		case "phoneNumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CallerId_phoneNumber(ctx, field, obj)
-				})
+			out.Values[i] = ec._CallerId_phoneNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "source":
 			out.Values[i] = ec._CallerId_source(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "outboundProfile":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CallerId_outboundProfile(ctx, field, obj)
-				})
+			out.Values[i] = ec._CallerId_outboundProfile(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "workItemLimit":
 			out.Values[i] = ec._CallerId_workItemLimit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "resetFrequency":
 			out.Values[i] = ec._CallerId_resetFrequency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "blockAssignment":
 			out.Values[i] = ec._CallerId_blockAssignment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "callerIdName":
 			out.Values[i] = ec._CallerId_callerIdName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15663,19 +15640,18 @@ func (ec *executionContext) _CallingBlocker(ctx context.Context, sel ast.Selecti
 		case "code":
 			out.Values[i] = ec._CallingBlocker_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "message":
 			out.Values[i] = ec._CallingBlocker_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "outboundProfile":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CallingBlocker_outboundProfile(ctx, field, obj)
-				})
+			out.Values[i] = ec._CallingBlocker_outboundProfile(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -60,7 +60,7 @@ func (h *api) authenticate(next http.Handler) http.Handler {
 
 // newRequestContext returns ctx with the actor and fresh dataloaders.
 func (h *api) newRequestContext(ctx context.Context, actor calling.Actor) context.Context {
-	return withLoaders(withActor(ctx, actor), newLoaders(h.svc, actor))
+	return withLoaders(withActor(ctx, actor), newLoaders(ctx, h.svc, actor))
 }
 
 // writeError writes a GraphQL response with one error and no data.

@@ -57,11 +57,12 @@ func toOutboundProfile(p *models.OutboundProfile) *model.OutboundProfile {
 		CallerIDName: p.CallerIDName, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
-func toAgent(a *models.Agent) *model.Agent {
+// toAgent converts an agent whose relations load through rel.
+func toAgent(a *models.Agent, rel model.Relations) *model.Agent {
 	if a == nil {
 		return nil
 	}
-	return &model.Agent{ID: calling.GlobalID(calling.KindAgent, a.ID), DBID: a.ID, Name: a.Name, Email: a.Email,
+	return &model.Agent{Rel: rel, ID: calling.GlobalID(calling.KindAgent, a.ID), DBID: a.ID, Name: a.Name, Email: a.Email,
 		UnifiedRoutingEnabled: a.UnifiedRoutingEnabled, PersonalNumberID: a.PersonalNumberID,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
@@ -83,37 +84,38 @@ func toAuditEntry(e *models.AuditEntry) *model.AuditEntry {
 		Actor: e.Actor, Action: e.Action, TargetID: e.TargetID, Details: e.Details}
 }
 
-// toCallingAbility decodes a stored ability snapshot.
-func toCallingAbility(row *models.CallingAbility) (*model.CallingAbility, error) {
+// toCallingAbility decodes a stored ability snapshot whose relations load
+// through rel.
+func toCallingAbility(row *models.CallingAbility, rel model.Relations) (*model.CallingAbility, error) {
 	var ab calling.Ability
 	if err := json.Unmarshal([]byte(row.Snapshot), &ab); err != nil {
 		return nil, fmt.Errorf("decode ability of agent %d: %w", row.AgentID, err)
 	}
-	return abilityToModel(ab, row.Version, row.ChangedAt), nil
+	return abilityToModel(ab, row.Version, row.ChangedAt, rel), nil
 }
 
 // abilityToModel converts an ability with its version and change time.
-func abilityToModel(ab calling.Ability, version int64, changedAt time.Time) *model.CallingAbility {
+func abilityToModel(ab calling.Ability, version int64, changedAt time.Time, rel model.Relations) *model.CallingAbility {
 	out := &model.CallingAbility{CanMakeCalls: ab.CanMakeCalls, Version: int(version), ChangedAt: changedAt,
 		CallerIds: make([]*model.CallerID, len(ab.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(ab.Blockers))}
 	for i, c := range ab.CallerIDs {
-		out.CallerIds[i] = toCallerID(c)
+		out.CallerIds[i] = toCallerID(c, rel)
 	}
 	for i, b := range ab.Blockers {
-		out.Blockers[i] = toBlocker(b)
+		out.Blockers[i] = toBlocker(b, rel)
 	}
 	return out
 }
 
-func toCallerID(c calling.CallerID) *model.CallerID {
-	return &model.CallerID{PhoneNumberID: c.PhoneNumberID, OutboundProfileID: c.OutboundProfileID,
+func toCallerID(c calling.CallerID, rel model.Relations) *model.CallerID {
+	return &model.CallerID{Rel: rel, PhoneNumberID: c.PhoneNumberID, OutboundProfileID: c.OutboundProfileID,
 		Source: model.CallerIDSource(c.Source), WorkItemLimit: c.WorkItemLimit,
 		ResetFrequency: model.ResetFrequency(c.ResetFrequency), BlockAssignment: c.BlockAssignment,
 		CallerIDName: c.CallerIDName}
 }
 
-func toBlocker(b calling.Blocker) *model.CallingBlocker {
-	return &model.CallingBlocker{Code: model.CallingBlockerCode(b.Code), Message: b.Message, OutboundProfileID: b.OutboundProfileID}
+func toBlocker(b calling.Blocker, rel model.Relations) *model.CallingBlocker {
+	return &model.CallingBlocker{Rel: rel, Code: model.CallingBlockerCode(b.Code), Message: b.Message, OutboundProfileID: b.OutboundProfileID}
 }
 
 // toRefusals turns domain refusals into payload userErrors.

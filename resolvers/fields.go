@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"outdial/calling"
 	"outdial/graph/model"
@@ -10,62 +9,12 @@ import (
 
 // The nested fields of the node types: one loader call each.
 
-func (r *agentResolver) CapacityProfiles(ctx context.Context, obj *model.Agent) ([]*model.CapacityProfile, error) {
-	rows, err := loadersFrom(ctx).agentCapacityProfiles.Load(ctx, obj.DBID)
-	return convertAll(rows, toCapacityProfile), err
-}
-
-func (r *agentResolver) Queues(ctx context.Context, obj *model.Agent) ([]*model.Queue, error) {
-	rows, err := loadersFrom(ctx).agentQueues.Load(ctx, obj.DBID)
-	return convertAll(rows, toQueue), err
-}
-
-func (r *agentResolver) PersonalNumber(ctx context.Context, obj *model.Agent) (*model.PhoneNumber, error) {
-	if obj.PersonalNumberID == nil {
-		return nil, nil
-	}
-	n, err := loadersFrom(ctx).phoneNumber.Load(ctx, *obj.PersonalNumberID)
-	return toPhoneNumber(n), err
-}
-
-func (r *agentResolver) CallingAbility(ctx context.Context, obj *model.Agent) (*model.CallingAbility, error) {
-	ab, err := loadersFrom(ctx).ability.Load(ctx, obj.DBID)
-	if err == nil && ab == nil {
-		err = fmt.Errorf("agent %d has no stored calling ability", obj.DBID)
-	}
-	return ab, err
-}
-
 func (r *apiTokenResolver) Agent(ctx context.Context, obj *model.APIToken) (*model.Agent, error) {
 	if obj.AgentID == nil {
 		return nil, nil
 	}
 	a, err := loadersFrom(ctx).agent.Load(ctx, *obj.AgentID)
-	return visibleAgent(ctx, toAgent(a)), err
-}
-
-func (r *callerIDResolver) PhoneNumber(ctx context.Context, obj *model.CallerID) (*model.PhoneNumber, error) {
-	n, err := loadersFrom(ctx).phoneNumber.Load(ctx, obj.PhoneNumberID)
-	if err == nil && n == nil {
-		err = fmt.Errorf("caller ID number %d no longer exists", obj.PhoneNumberID)
-	}
-	return toPhoneNumber(n), err
-}
-
-func (r *callerIDResolver) OutboundProfile(ctx context.Context, obj *model.CallerID) (*model.OutboundProfile, error) {
-	p, err := loadersFrom(ctx).outboundProfile.Load(ctx, obj.OutboundProfileID)
-	if err == nil && p == nil {
-		err = fmt.Errorf("caller ID profile %d no longer exists", obj.OutboundProfileID)
-	}
-	return toOutboundProfile(p), err
-}
-
-func (r *blockerResolver) OutboundProfile(ctx context.Context, obj *model.CallingBlocker) (*model.OutboundProfile, error) {
-	if obj.OutboundProfileID == nil {
-		return nil, nil
-	}
-	p, err := loadersFrom(ctx).outboundProfile.Load(ctx, *obj.OutboundProfileID)
-	return toOutboundProfile(p), err
+	return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
 }
 
 func (r *capacityProfileResolver) Agents(ctx context.Context, obj *model.CapacityProfile, first *int, after *string) (*model.AgentConnection, error) {
@@ -98,7 +47,7 @@ func (r *outboundProfileResolver) PhoneNumbers(ctx context.Context, obj *model.O
 
 func (r *phoneNumberResolver) PersonalAgent(ctx context.Context, obj *model.PhoneNumber) (*model.Agent, error) {
 	a, err := loadersFrom(ctx).personalAgent.Load(ctx, obj.DBID)
-	return visibleAgent(ctx, toAgent(a)), err
+	return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
 }
 
 func (r *phoneNumberResolver) OutboundProfiles(ctx context.Context, obj *model.PhoneNumber) ([]*model.OutboundProfile, error) {
@@ -137,12 +86,12 @@ func (r *viewerResolver) Agent(ctx context.Context, obj *model.Viewer) (*model.A
 		return nil, nil
 	}
 	a, err := loadersFrom(ctx).agent.Load(ctx, *obj.AgentID)
-	return toAgent(a), err
+	return loadersFrom(ctx).toAgent(a), err
 }
 
 func (r *abilityChangeResolver) Agent(ctx context.Context, obj *model.CallingAbilityChange) (*model.Agent, error) {
 	a, err := loadersFrom(ctx).agent.Load(ctx, obj.AgentID)
-	return toAgent(a), err
+	return loadersFrom(ctx).toAgent(a), err
 }
 
 // memberCount counts the agents of a queue or capacity profile. For an
@@ -168,7 +117,7 @@ func memberConnection(ctx context.Context, load func(context.Context, memberKey)
 	if err != nil {
 		return nil, err
 	}
-	pg := newPage(mp.Agents, mp.HasNext, p, agentKey, toAgent)
+	pg := newPage(mp.Agents, mp.HasNext, p, agentKey, loadersFrom(ctx).toAgent)
 	n, err := total(ctx, func() (int, error) {
 		if a, _ := actorFrom(ctx); a.Role == calling.RoleAgent {
 			return len(mp.Agents), nil

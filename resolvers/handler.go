@@ -97,7 +97,7 @@ func (h *api) websocketInit(ctx context.Context, payload transport.InitPayload) 
 		return ctx, nil, errUnauthenticated
 	}
 	// A subscription lives long: no loader cache across its events.
-	return withLoaderFactory(withActor(ctx, actor), func() *loaders { return newLoaders(h.svc, actor) }), nil, nil
+	return withLoaderFactory(withActor(ctx, actor), func() *loaders { return newLoaders(ctx, h.svc, actor) }), nil, nil
 }
 
 // complexity makes a connection cost its page size times its selection, and

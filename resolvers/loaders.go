@@ -17,6 +17,8 @@ import (
 // through one of them, so a page of n objects costs one statement per
 // field, not n.
 type loaders struct {
+	ctx context.Context // the request's
+
 	phoneNumber     *dataloadgen.Loader[int64, *models.PhoneNumber]
 	queue           *dataloadgen.Loader[int64, *models.Queue]
 	capacityProfile *dataloadgen.Loader[int64, *models.CapacityProfile]
@@ -67,8 +69,9 @@ func newLoader[K comparable, V any](fetch func(context.Context, []K) ([]V, error
 	}, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(calling.MaxListLen))
 }
 
-// newLoaders returns the loaders of one request made by actor.
-func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
+// newLoaders returns the loaders of one request made by actor; their
+// statements run under ctx.
+func newLoaders(ctx context.Context, s *calling.Service, actor calling.Actor) *loaders {
 	var onlyAgent *int64
 	if actor.Role == calling.RoleAgent {
 		onlyAgent = actor.AgentID
@@ -77,14 +80,15 @@ func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
 			onlyAgent = &none
 		}
 	}
-	return &loaders{
-		phoneNumber:           newLoader(s.PhoneNumbersByID),
-		queue:                 newLoader(s.QueuesByID),
-		capacityProfile:       newLoader(s.CapacityProfilesByID),
-		outboundProfile:       newLoader(s.OutboundProfilesByID),
-		agent:                 newLoader(s.AgentsByID),
-		apiToken:              newLoader(s.APITokensByID),
-		ability:               newAbilityLoader(s),
+	l := &loaders{
+		ctx:             ctx,
+		phoneNumber:     newLoader(s.PhoneNumbersByID),
+		queue:           newLoader(s.QueuesByID),
+		capacityProfile: newLoader(s.CapacityProfilesByID),
+		outboundProfile: newLoader(s.OutboundProfilesByID),
+		agent:           newLoader(s.AgentsByID),
+		apiToken:        newLoader(s.APITokensByID),
+
 		personalAgent:         newLoader(s.PersonalAgentsOfNumbers),
 		agentQueues:           newLoader(s.QueuesOfAgents),
 		agentCapacityProfiles: newLoader(s.CapacityProfilesOfAgents),
@@ -106,12 +110,14 @@ func newLoaders(s *calling.Service, actor calling.Actor) *loaders {
 		event:          newLoader(s.WebhookEventsByID),
 		attempts:       newLoader(s.AttemptsOfDeliveries),
 	}
+	l.ability = l.newAbilityLoader(s)
+	return l
 }
 
 // newAbilityLoader returns the loader of stored abilities, decoded: an
 // ability that cannot be decoded is an error for its agent only, and nil
 // stands for an agent without a stored ability.
-func newAbilityLoader(s *calling.Service) *dataloadgen.Loader[int64, *model.CallingAbility] {
+func (l *loaders) newAbilityLoader(s *calling.Service) *dataloadgen.Loader[int64, *model.CallingAbility] {
 	return dataloadgen.NewLoader(func(ctx context.Context, keys []int64) ([]*model.CallingAbility, []error) {
 		rows, err := s.AbilitiesByAgentID(ctx, keys)
 		if err != nil {
@@ -120,7 +126,7 @@ func newAbilityLoader(s *calling.Service) *dataloadgen.Loader[int64, *model.Call
 		out, errs := make([]*model.CallingAbility, len(keys)), make([]error, len(keys))
 		for i, row := range rows {
 			if row != nil {
-				out[i], errs[i] = toCallingAbility(row)
+				out[i], errs[i] = toCallingAbility(row, l)
 			}
 		}
 		return out, errs
@@ -287,7 +293,7 @@ func prefetchAgents(ctx context.Context, s *calling.Service, agents []*model.Age
 			l.ability.Prime(ids[i], nil)
 			continue
 		}
-		ab, err := toCallingAbility(row)
+		ab, err := toCallingAbility(row, l)
 		if err != nil {
 			continue // not primed: the field resolver reports it for this agent
 		}

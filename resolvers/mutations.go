@@ -363,7 +363,7 @@ func (r *mutationResolver) CreateAgent(ctx context.Context, input model.CreateAg
 		return nil, err
 	}
 	a, err := r.svc.CreateAgent(ctx, actor, agentInput(&input))
-	node, ue, err := outcome(a, err, toAgent)
+	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
 	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
 }
 
@@ -386,7 +386,7 @@ func (r *mutationResolver) UpsertAgents(ctx context.Context, input model.UpsertA
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpsertAgentsPayload{Agents: convertAll(agents, toAgent), UserErrors: []*model.UserError{}}, nil
+	return &model.UpsertAgentsPayload{Agents: convertAll(agents, loadersFrom(ctx).toAgent), UserErrors: []*model.UserError{}}, nil
 }
 
 func (r *mutationResolver) UpdateAgent(ctx context.Context, input model.UpdateAgentInput) (*model.AgentPayload, error) {
@@ -400,7 +400,7 @@ func (r *mutationResolver) UpdateAgent(ctx context.Context, input model.UpdateAg
 	}
 	a, err := r.svc.UpdateAgent(ctx, actor, calling.UpdateAgentInput{ID: id, Name: input.Name.Value(),
 		UnifiedRoutingEnabled: input.UnifiedRoutingEnabled.Value()})
-	node, ue, err := outcome(a, err, toAgent)
+	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
 	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
 }
 
@@ -417,7 +417,7 @@ func (r *mutationResolver) AssignPersonalNumber(ctx context.Context, input model
 		return nil, err
 	}
 	a, err := r.svc.AssignPersonalNumber(ctx, actor, in)
-	node, ue, err := outcome(a, err, toAgent)
+	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
 	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
 }
 
@@ -431,7 +431,7 @@ func (r *mutationResolver) UnassignPersonalNumber(ctx context.Context, input mod
 		return nil, err
 	}
 	a, err := r.svc.UnassignPersonalNumber(ctx, actor, id)
-	node, ue, err := outcome(a, err, toAgent)
+	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
 	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
 }
 

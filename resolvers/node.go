@@ -64,7 +64,7 @@ func (r *queryResolver) nodeThunk(ctx context.Context, id string) (func() (model
 		return nodeOf(l.outboundProfile.LoadThunk(ctx, dbID), toOutboundProfile), nil
 	case calling.KindAgent:
 		return nodeOf(l.agent.LoadThunk(ctx, dbID), func(a *models.Agent) *model.Agent {
-			return visibleAgent(ctx, toAgent(a))
+			return visibleAgent(ctx, loadersFrom(ctx).toAgent(a))
 		}), nil
 	case calling.KindAPIToken:
 		return nodeOf(l.apiToken.LoadThunk(ctx, dbID), toAPIToken), nil

@@ -140,7 +140,7 @@ func (r *queryResolver) Agents(ctx context.Context, first *int, after *string, f
 	if a.Role == calling.RoleAgent {
 		f.OnlyAgentID = a.AgentID
 	}
-	pg, n, err := listPage(ctx, r.svc.Agents(ctx, f), first, after, agentKey, toAgent)
+	pg, n, err := listPage(ctx, r.svc.Agents(ctx, f), first, after, agentKey, loadersFrom(ctx).toAgent)
 	if err != nil {
 		return nil, err
 	}
@@ -182,10 +182,10 @@ func (r *queryResolver) Agent(ctx context.Context, id *string, email *string) (*
 			return nil, err
 		}
 		a, err := loadersFrom(ctx).agent.Load(ctx, dbID)
-		return visibleAgent(ctx, toAgent(a)), err
+		return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
 	}
 	a, err := r.svc.AgentByEmail(ctx, *email)
-	return visibleAgent(ctx, toAgent(a)), err
+	return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
 }
 
 func (r *queryResolver) CallingSummary(ctx context.Context) (*model.CallingSummary, error) {

@@ -20,10 +20,7 @@ type Resolver struct {
 	feed *webhooks.Feed
 }
 
-func (r *Resolver) Agent() graph.AgentResolver                   { return &agentResolver{r} }
-func (r *Resolver) ApiToken() graph.ApiTokenResolver             { return &apiTokenResolver{r} }
-func (r *Resolver) CallerId() graph.CallerIdResolver             { return &callerIDResolver{r} }
-func (r *Resolver) CallingBlocker() graph.CallingBlockerResolver { return &blockerResolver{r} }
+func (r *Resolver) ApiToken() graph.ApiTokenResolver { return &apiTokenResolver{r} }
 func (r *Resolver) CapacityProfile() graph.CapacityProfileResolver {
 	return &capacityProfileResolver{r}
 }
@@ -43,10 +40,7 @@ func (r *Resolver) CallingAbilityChange() graph.CallingAbilityChangeResolver {
 type (
 	mutationResolver        struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
-	agentResolver           struct{ *Resolver }
 	apiTokenResolver        struct{ *Resolver }
-	callerIDResolver        struct{ *Resolver }
-	blockerResolver         struct{ *Resolver }
 	capacityProfileResolver struct{ *Resolver }
 	outboundProfileResolver struct{ *Resolver }
 	phoneNumberResolver     struct{ *Resolver }

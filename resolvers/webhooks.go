@@ -239,7 +239,7 @@ func (r *endpointResolver) Agents(ctx context.Context, obj *model.WebhookEndpoin
 	rows, err := l.agent.LoadAll(ctx, ids)
 	out := make([]*model.Agent, 0, len(rows))
 	for _, a := range rows {
-		if v := visibleAgent(ctx, toAgent(a)); v != nil {
+		if v := visibleAgent(ctx, loadersFrom(ctx).toAgent(a)); v != nil {
 			out = append(out, v)
 		}
 	}
@@ -440,7 +440,8 @@ func (r *subscriptionResolver) abilityChange(ctx context.Context, ev webhooks.Fe
 	if err := json.Unmarshal([]byte(ev.Payload), &body); err != nil {
 		return nil, err
 	}
-	current, err := stateToModel(body.Data.AbilityState, body.Timestamp)
+	rel := loadersFrom(ctx)
+	current, err := stateToModel(body.Data.AbilityState, body.Timestamp, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -450,15 +451,16 @@ func (r *subscriptionResolver) abilityChange(ctx context.Context, ev webhooks.Fe
 		if err != nil {
 			return nil, err
 		}
-		if change.Previous, err = stateToModel(*p, at); err != nil {
+		if change.Previous, err = stateToModel(*p, at, rel); err != nil {
 			return nil, err
 		}
 	}
 	return change, nil
 }
 
-// stateToModel converts an ability state in wire form.
-func stateToModel(st calling.AbilityState, changedAt time.Time) (*model.CallingAbility, error) {
+// stateToModel converts an ability state in wire form, whose relations
+// load through rel.
+func stateToModel(st calling.AbilityState, changedAt time.Time, rel model.Relations) (*model.CallingAbility, error) {
 	out := &model.CallingAbility{CanMakeCalls: st.CanMakeCalls, Version: int(st.Version), ChangedAt: changedAt,
 		CallerIds: make([]*model.CallerID, len(st.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(st.Blockers))}
 	for i, c := range st.CallerIDs {
@@ -470,12 +472,12 @@ func stateToModel(st calling.AbilityState, changedAt time.Time) (*model.CallingA
 		if err != nil {
 			return nil, err
 		}
-		out.CallerIds[i] = &model.CallerID{PhoneNumberID: number, OutboundProfileID: profile,
+		out.CallerIds[i] = &model.CallerID{Rel: rel, PhoneNumberID: number, OutboundProfileID: profile,
 			Source: model.CallerIDSource(c.Source), WorkItemLimit: c.WorkItemLimit,
 			ResetFrequency: model.ResetFrequency(c.ResetFrequency), BlockAssignment: c.BlockAssignment, CallerIDName: c.CallerIDName}
 	}
 	for i, b := range st.Blockers {
-		out.Blockers[i] = &model.CallingBlocker{Code: model.CallingBlockerCode(b.Code), Message: b.Message}
+		out.Blockers[i] = &model.CallingBlocker{Rel: rel, Code: model.CallingBlockerCode(b.Code), Message: b.Message}
 		if b.OutboundProfileID != nil {
 			profile, err := calling.ParseID(calling.KindOutboundProfile, *b.OutboundProfileID)
 			if err != nil {
