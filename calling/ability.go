@@ -251,7 +251,7 @@ func callerIDKeys(ids []CallerID) []string {
 	for i, c := range ids {
 		name := "<nil>"
 		if c.CallerIDName != nil {
-			name = strconvQuote(*c.CallerIDName)
+			name = fmt.Sprintf("%q", *c.CallerIDName)
 		}
 		keys[i] = fmt.Sprintf("%d|%s|%d|%d|%s|%t|%s", c.PhoneNumberID, c.Source, c.OutboundProfileID,
 			c.WorkItemLimit, c.ResetFrequency, c.BlockAssignment, name)
@@ -272,5 +272,3 @@ func blockerKeys(bs []Blocker) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

@@ -146,9 +146,7 @@ func (s *Service) DeleteCapacityProfile(ctx context.Context, actor Actor, id int
 		if used > 0 {
 			return outcome{}, refuse(CodeInUse, fmt.Sprintf("Capacity profile %q is used by %d outbound profile(s): delete them or give them another capacity profile first.", cp.Name, used), "id")
 		}
-		if err := t.tx.Where("capacity_profile_id = ?", cp.ID).Delete(&models.CapacityProfileMember{}).Error; err != nil {
-			return outcome{}, fmt.Errorf("delete capacity profile members: %w", err)
-		}
+		// Its memberships go with it (ON DELETE CASCADE).
 		if err := t.tx.Delete(cp).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete capacity profile: %w", err)
 		}

@@ -146,9 +146,7 @@ func (s *Service) DeleteQueue(ctx context.Context, actor Actor, id int64) error 
 		if used > 0 {
 			return outcome{}, refuse(CodeInUse, fmt.Sprintf("Queue %q is used by %d outbound profile(s): delete them or give them another queue first.", q.Name, used), "id")
 		}
-		if err := t.tx.Where("queue_id = ?", q.ID).Delete(&models.QueueMember{}).Error; err != nil {
-			return outcome{}, fmt.Errorf("delete queue members: %w", err)
-		}
+		// Its memberships go with it (ON DELETE CASCADE).
 		if err := t.tx.Delete(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete queue: %w", err)
 		}

@@ -58,7 +58,7 @@ func Open(rawURL string) (*DB, error) {
 	case strings.HasPrefix(rawURL, "mysql://"):
 		return openMySQL(rawURL, cfg)
 	default:
-		return nil, fmt.Errorf("database URL %q: want sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname", redactURL(rawURL))
+		return nil, fmt.Errorf("database URL %q: want sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname", RedactURL(rawURL))
 	}
 }
 
@@ -125,11 +125,11 @@ func openMySQL(rawURL string, cfg *gorm.Config) (*DB, error) {
 		return nil, err
 	}
 	if dsn, err = withReadCommitted(dsn); err != nil {
-		return nil, fmt.Errorf("open mysql %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("open mysql %s: %w", RedactURL(rawURL), err)
 	}
 	g, err := gorm.Open(mysqldriver.Open(dsn), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open mysql %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("open mysql %s: %w", RedactURL(rawURL), err)
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -168,8 +168,8 @@ func withReadCommitted(dsn string) (string, error) {
 	return c.FormatDSN(), nil
 }
 
-// redactURL hides the password of a database URL for messages and logs.
-func redactURL(raw string) string {
+// RedactURL hides the password of a database URL for messages and logs.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw
@@ -179,9 +179,6 @@ func redactURL(raw string) string {
 	}
 	return u.String()
 }
-
-// RedactURL is redactURL for callers that log the configured URL.
-func RedactURL(raw string) string { return redactURL(raw) }
 
 // Close closes the connection pool.
 func (db *DB) Close() error {

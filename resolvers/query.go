@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"errors"
 
 	"outdial/calling"
 	"outdial/graph/model"
@@ -268,5 +267,3 @@ func decodeIDs(kind calling.Kind, ids []string, field string) ([]int64, error) {
 	}
 	return out, nil
 }
-
-var errNoNode = errors.New("no such node")
