@@ -1,0 +1,1075 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"outdial/calling"
+)
+
+// Acceptance tests of the webhooks through the API (RULES.md §4): the real
+// server, GraphQL over HTTP, real receivers that verify every signature
+// with the Standard Webhooks library.
+
+const (
+	createEndpointFull = `mutation($url: String!, $types: [WebhookEventType!], $agents: [ID!], $desc: String) {
+		createWebhookEndpoint(input: {url: $url, eventTypes: $types, agentIds: $agents, description: $desc}) {
+			webhookEndpoint { id url description enabled disabledReason eventTypes agents { id } }
+			secret userErrors { field message code } } }`
+	updateEndpointM = `mutation($id: ID!, $url: String, $desc: String, $types: [WebhookEventType!], $agents: [ID!], $enabled: Boolean) {
+		updateWebhookEndpoint(input: {id: $id, url: $url, description: $desc, eventTypes: $types, agentIds: $agents, enabled: $enabled}) {
+			webhookEndpoint { id url description enabled disabledReason eventTypes agents { id } }
+			userErrors { field message code } } }`
+	deleteEndpointM = `mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { deletedId userErrors { field message code } } }`
+	rotateSecretM   = `mutation($id: ID!, $overlap: Int) { rotateWebhookSecret(input: {id: $id, overlapSeconds: $overlap}) {
+		webhookEndpoint { id } secret userErrors { field message code } } }`
+	sendTestM = `mutation($id: ID!) { sendTestWebhook(input: {id: $id}) {
+		webhookDelivery { id status endpoint { id } event { messageId type payload } } userErrors { field message code } } }`
+	redeliverM = `mutation($id: ID!) { redeliverWebhook(input: {id: $id}) {
+		webhookDelivery { id status endpoint { id } event { messageId type payload } } userErrors { field message code } } }`
+	deliveriesQ = `query($f: WebhookDeliveryFilter) { webhookDeliveries(first: 100, filter: $f) { totalCount nodes {
+		id status attemptCount nextAttemptAt endpoint { id }
+		event { id messageId type payload } attempts { attemptedAt statusCode durationMs error responseBody } } } }`
+)
+
+// retrySchedule sets the server's webhook retry schedule.
+func retrySchedule(delays ...time.Duration) func(*config) {
+	return func(c *config) { c.WebhookRetrySchedule = delays }
+}
+
+// endpointNode is a WebhookEndpoint as these tests read it.
+type endpointNode struct {
+	ID             string
+	URL            string
+	Description    *string
+	Enabled        bool
+	DisabledReason *string
+	EventTypes     []string
+	Agents         []idOnly
+}
+
+// deliveryNode is a WebhookDelivery as these tests read it.
+type deliveryNode struct {
+	ID            string
+	Status        string
+	AttemptCount  int
+	NextAttemptAt *string
+	Endpoint      idOnly
+	Event         struct{ ID, MessageID, Type, Payload string }
+	Attempts      []struct {
+		AttemptedAt  time.Time
+		StatusCode   *int
+		DurationMs   int
+		Error        *string
+		ResponseBody *string
+	}
+}
+
+// statusCodes returns the status codes of d's attempts (0: no answer).
+func (d deliveryNode) statusCodes() []int {
+	out := []int{}
+	for _, a := range d.Attempts {
+		if a.StatusCode == nil {
+			out = append(out, 0)
+		} else {
+			out = append(out, *a.StatusCode)
+		}
+	}
+	return out
+}
+
+// createHook registers an endpoint as token (the admin when empty) and
+// hands its secret to rc; it returns the endpoint and its secret.
+func (e *testEnv) createHook(token string, rc *hookReceiver, vars map[string]any) (endpointNode, string) {
+	e.t.Helper()
+	if token == "" {
+		token = e.admin
+	}
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	if _, ok := vars["url"]; !ok {
+		vars["url"] = rc.url("/hooks")
+	}
+	var p struct {
+		WebhookEndpoint endpointNode
+		Secret          string
+	}
+	if errs := e.mutateAs(token, "createWebhookEndpoint", createEndpointFull, vars, &p); len(errs) > 0 {
+		e.t.Fatalf("createWebhookEndpoint refused: %+v", errs)
+	}
+	if rc != nil {
+		rc.setSecrets(p.Secret)
+	}
+	return p.WebhookEndpoint, p.Secret
+}
+
+// mutateAs is mutate with another token.
+func (e *testEnv) mutateAs(token, field, query string, vars map[string]any, out any) []userError {
+	e.t.Helper()
+	var data map[string]json.RawMessage
+	e.queryAs(token, query, vars, &data)
+	var payload struct {
+		UserErrors []userError `json:"userErrors"`
+	}
+	if err := json.Unmarshal(data[field], &payload); err != nil {
+		e.t.Fatalf("decode %s payload %s: %v", field, data[field], err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data[field], out); err != nil {
+			e.t.Fatalf("decode %s payload: %v", field, err)
+		}
+	}
+	return payload.UserErrors
+}
+
+// refusedAs is refused with another token: the mutation must be refused
+// with code and leave the database exactly as it was.
+func (e *testEnv) refusedAs(token, code, field, query string, vars map[string]any) userError {
+	e.t.Helper()
+	before := snapshot(e.t, e.app.db)
+	errs := e.mutateAs(token, field, query, vars, nil)
+	if len(errs) == 0 {
+		e.t.Fatalf("%s succeeded; want %s", field, code)
+	}
+	if errs[0].Code != code {
+		e.t.Fatalf("%s refused with %+v; want %s", field, errs, code)
+	}
+	if after := snapshot(e.t, e.app.db); !reflect.DeepEqual(before, after) {
+		e.t.Fatalf("%s was refused (%s) but changed the database:\n%s", field, code, diffSnapshots(before, after))
+	}
+	return errs[0]
+}
+
+// deliveries reads up to 100 deliveries (newest first) with a filter, as
+// token (the admin when empty).
+func (e *testEnv) deliveries(token string, filter map[string]any) ([]deliveryNode, int) {
+	e.t.Helper()
+	if token == "" {
+		token = e.admin
+	}
+	var data struct {
+		WebhookDeliveries struct {
+			TotalCount int
+			Nodes      []deliveryNode
+		}
+	}
+	e.queryAs(token, deliveriesQ, map[string]any{"f": filter}, &data)
+	return data.WebhookDeliveries.Nodes, data.WebhookDeliveries.TotalCount
+}
+
+// settledDeliveries waits until the endpoint has at least n deliveries,
+// all of them settled, and returns them; it fails the test when there
+// are more than n.
+func (e *testEnv) settledDeliveries(endpoint string, n int, settled func(deliveryNode) bool) []deliveryNode {
+	e.t.Helper()
+	var ds []deliveryNode
+	waitUntil(e.t, fmt.Sprintf("%d settled deliveries of endpoint %s", n, endpoint), waitTimeout, func() bool {
+		ds, _ = e.deliveries("", map[string]any{"endpointId": endpoint})
+		if len(ds) < n {
+			return false
+		}
+		for _, d := range ds {
+			if !settled(d) {
+				return false
+			}
+		}
+		return true
+	})
+	if len(ds) != n {
+		var types []string
+		for _, d := range ds {
+			types = append(types, d.Event.Type)
+		}
+		e.t.Fatalf("endpoint %s has %d deliveries %v, want %d", endpoint, len(ds), types, n)
+	}
+	return ds
+}
+
+func succeeded(d deliveryNode) bool { return d.Status == "SUCCEEDED" }
+
+// endpointIDs lists the IDs of webhookEndpoints as token.
+func (e *testEnv) endpointIDs(token string) []string {
+	e.t.Helper()
+	var data struct {
+		WebhookEndpoints struct {
+			TotalCount int
+			Nodes      []idOnly
+		}
+	}
+	e.queryAs(token, `{ webhookEndpoints(first: 100) { totalCount nodes { id } } }`, nil, &data)
+	ids := []string{}
+	for _, n := range data.WebhookEndpoints.Nodes {
+		ids = append(ids, n.ID)
+	}
+	if len(ids) != data.WebhookEndpoints.TotalCount {
+		e.t.Fatalf("webhookEndpoints: %d nodes, totalCount %d", len(ids), data.WebhookEndpoints.TotalCount)
+	}
+	return ids
+}
+
+// jsonEqual fails the test unless got (JSON) holds exactly want, with no
+// field more or less.
+func jsonEqual(t *testing.T, what string, got json.RawMessage, want any) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %s is not JSON: %v", what, got, err)
+	}
+	raw, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s:\n got %s\nwant %s", what, got, raw)
+	}
+}
+
+// envelope is a webhook body split into its three fields.
+type hookBody struct {
+	Type      string
+	Timestamp string
+	Data      json.RawMessage
+}
+
+// decodeBody checks a body is exactly {type, timestamp, data} with an RFC
+// 3339 timestamp close to now, and returns it.
+func decodeBody(t *testing.T, r hookRequest) hookBody {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(r.Body, &fields); err != nil {
+		t.Fatalf("body %s: %v", r.Body, err)
+	}
+	keys := []string{}
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"data", "timestamp", "type"}) {
+		t.Errorf("body fields %v, want data, timestamp, type: %s", keys, r.Body)
+	}
+	var b hookBody
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := time.Parse(time.RFC3339, b.Timestamp)
+	if err != nil {
+		t.Errorf("timestamp %q is not RFC 3339: %v", b.Timestamp, err)
+	} else if d := r.Arrived.Sub(ts); d < -time.Minute || d > time.Minute {
+		t.Errorf("timestamp %s is %s away from the time it arrived", b.Timestamp, d)
+	}
+	return b
+}
+
+var (
+	msgIDPattern     = regexp.MustCompile(`^msg_[0-9A-Za-z]+$`)
+	signaturePattern = regexp.MustCompile(`^v1,[A-Za-z0-9+/]+={0,2}$`)
+)
+
+// checkHeaders checks the Standard Webhooks headers of a request: the
+// library verified the signature already.
+func checkHeaders(t *testing.T, r hookRequest) {
+	t.Helper()
+	if !msgIDPattern.MatchString(r.ID) {
+		t.Errorf("webhook-id %q: want msg_…", r.ID)
+	}
+	ts, err := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+	if err != nil {
+		t.Errorf("webhook-timestamp %q is not Unix seconds", r.Header.Get("webhook-timestamp"))
+	} else if d := r.Arrived.Sub(time.Unix(ts, 0)); d < -time.Minute || d > time.Minute {
+		t.Errorf("webhook-timestamp %d is %s away from the time it arrived", ts, d)
+	}
+	for _, sig := range strings.Fields(r.Header.Get("webhook-signature")) {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sig, "v1,"))
+		if !signaturePattern.MatchString(sig) || err != nil || len(raw) != 32 {
+			t.Errorf("webhook-signature part %q: want v1,<base64 of an HMAC-SHA256>", sig)
+		}
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("content-type %q, want application/json", ct)
+	}
+}
+
+// TestWebhookBodyFields follows an agent that gains caller IDs (through a
+// profile with a callerIdName and capacity settings, then a personal
+// number governed by the default profile) and checks every field of every
+// body the receiver gets against RULES.md §4, the headers, and that each
+// body is byte for byte the payload the API shows.
+func TestWebhookBodyFields(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	rc := newHookReceiver(t, nil)
+	ep, _ := e.createHook("", rc, nil)
+	got := 0
+	// next waits for the webhooks of one mutation, so that no version
+	// overtakes an older one (which would then be SUPERSEDED).
+	next := func(n int) []hookRequest {
+		got += n
+		return rc.waitRequests(got)[got-n:]
+	}
+
+	n1 := e.addNumberID("+1 425 555 0100", "RECEIVE_CALLS", "MAKE_CALLS")
+	personal := e.addNumberID("+1 206 555 0123")
+	queue := e.queueID("Outbound sales", "VOICE")
+	var cp struct{ CapacityProfile idOnly }
+	e.mustMutate("createCapacityProfile", createCapacity,
+		map[string]any{"name": "Outbound voice", "limit": 3, "reset": "END_OF_DAY", "block": true}, &cp)
+	var prof struct{ OutboundProfile idOnly }
+	e.mustMutate("createOutboundProfile", createProfile, map[string]any{"name": "Outbound sales", "q": queue,
+		"cp": cp.CapacityProfile.ID, "nums": []string{n1}, "def": true, "cnam": "CONTOSO SALES"}, &prof)
+	profile := prof.OutboundProfile.ID
+
+	aiko := e.createAgentID("Aiko Tanaka", "Aiko.Tanaka@Example.com", true)
+	v1 := next(1)[0]
+	e.join("", cp.CapacityProfile.ID, aiko)
+	v2 := next(1)[0]
+	notInQueue := e.ability(aiko).Blockers[0].Message
+	e.join(queue, "", aiko)
+	v3 := next(1)[0]
+	e.assign(aiko, personal) // no MAKE_CALLS yet: no change, no webhook
+	e.mustMutate("upgradeCallingPlan", upgrade, map[string]any{"id": personal, "caps": []string{"MAKE_CALLS"}}, nil)
+	both := next(2)
+	var test struct{ WebhookDelivery deliveryNode }
+	e.mustMutate("sendTestWebhook", sendTestM, map[string]any{"id": ep.ID}, &test)
+	testReq := next(1)[0]
+
+	var v4, plan hookRequest
+	for _, r := range both {
+		if decodeBody(t, r).Type == "phone_number.calling_plan.changed" {
+			plan = r
+		} else {
+			v4 = r
+		}
+	}
+	if plan.Body == nil || v4.Body == nil {
+		t.Fatalf("the upgrade sent %d webhooks but not one of each type", len(both))
+	}
+
+	agent := map[string]any{"id": aiko, "email": "aiko.tanaka@example.com", "name": "Aiko Tanaka"}
+	viaProfile := map[string]any{"phoneNumber": "+14255550100", "phoneNumberId": n1, "source": "OUTBOUND_PROFILE",
+		"outboundProfileId": profile, "outboundProfileName": "Outbound sales", "workItemLimit": 3,
+		"resetFrequency": "END_OF_DAY", "blockAssignment": true, "callerIdName": "CONTOSO SALES"}
+	viaPersonal := map[string]any{"phoneNumber": "+12065550123", "phoneNumberId": personal, "source": "PERSONAL_NUMBER",
+		"outboundProfileId": profile, "outboundProfileName": "Outbound sales", "workItemLimit": 3,
+		"resetFrequency": "END_OF_DAY", "blockAssignment": true, "callerIdName": "CONTOSO SALES"}
+	notInQueueBlocker := map[string]any{"code": "NOT_IN_PROFILE_QUEUE", "message": notInQueue, "outboundProfileId": profile}
+	v2State := map[string]any{"version": 2, "canMakeCalls": false, "callerIds": []any{}, "blockers": []any{notInQueueBlocker}}
+	v3State := map[string]any{"version": 3, "canMakeCalls": true, "callerIds": []any{viaProfile}, "blockers": []any{}}
+	noProfile := map[string]any{"code": "NO_OUTBOUND_PROFILE", "message": e.blockerMessage(v1), "outboundProfileId": nil}
+	v1State := map[string]any{"version": 1, "canMakeCalls": false, "callerIds": []any{}, "blockers": []any{noProfile}}
+
+	cases := []struct {
+		name     string
+		req      hookRequest
+		wireType string
+		data     any
+	}{
+		{"v1", v1, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 1, "canMakeCalls": false,
+			"callerIds": []any{}, "blockers": []any{noProfile}, "previous": nil}},
+		{"v2", v2, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 2, "canMakeCalls": false,
+			"callerIds": []any{}, "blockers": []any{notInQueueBlocker}, "previous": v1State}},
+		{"v3", v3, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 3, "canMakeCalls": true,
+			"callerIds": []any{viaProfile}, "blockers": []any{}, "previous": v2State}},
+		{"v4", v4, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 4, "canMakeCalls": true,
+			"callerIds": []any{viaPersonal, viaProfile}, "blockers": []any{}, "previous": v3State}},
+		{"plan", plan, "phone_number.calling_plan.changed", map[string]any{
+			"phoneNumber": map[string]any{"id": personal, "e164": "+12065550123"},
+			"callingPlan": []string{"RECEIVE_CALLS", "MAKE_CALLS"}, "previous": []string{"RECEIVE_CALLS"}}},
+		{"test", testReq, "webhook.test", map[string]any{"endpointId": ep.ID}},
+	}
+	payloads := map[string]string{}
+	ds, _ := e.deliveries("", map[string]any{"endpointId": ep.ID})
+	for _, d := range ds {
+		payloads[d.Event.MessageID] = d.Event.Payload
+	}
+	ids := map[string]bool{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkHeaders(t, c.req)
+			b := decodeBody(t, c.req)
+			if b.Type != c.wireType {
+				t.Errorf("type %q, want %q", b.Type, c.wireType)
+			}
+			jsonEqual(t, c.name+" data", b.Data, c.data)
+			if p, ok := payloads[c.req.ID]; !ok || p != string(c.req.Body) {
+				t.Errorf("the body received is not byte for byte the event's payload:\n body    %s\n payload %s", c.req.Body, p)
+			}
+			if ids[c.req.ID] {
+				t.Errorf("webhook-id %s sent for two events", c.req.ID)
+			}
+			ids[c.req.ID] = true
+		})
+	}
+}
+
+// blockerMessage returns the message of the first blocker of an ability
+// body.
+func (e *testEnv) blockerMessage(r hookRequest) string {
+	e.t.Helper()
+	var b struct {
+		Data struct{ Blockers []struct{ Message string } }
+	}
+	if err := json.Unmarshal(r.Body, &b); err != nil || len(b.Data.Blockers) == 0 || b.Data.Blockers[0].Message == "" {
+		e.t.Fatalf("body without a blocker message: %s", r.Body)
+	}
+	return b.Data.Blockers[0].Message
+}
+
+// TestWebhookRetriesThroughAPI checks retries as the API shows them: a
+// receiver answering 500 twice gets the delivery on the third attempt with
+// the same webhook-id; one that keeps failing ends FAILED after the last
+// retry; one that answers 410 has its endpoint disabled, and re-enabling
+// it resumes delivery of new events.
+func TestWebhookRetriesThroughAPI(t *testing.T) {
+	t.Parallel()
+	const step = 100 * time.Millisecond
+	short := retrySchedule(step, step, step)
+
+	t.Run("500 twice, then 204", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, allowLoopback, short)
+		rc := newHookReceiver(t, func(_ string, nth int) int {
+			if nth <= 2 {
+				return http.StatusInternalServerError
+			}
+			return http.StatusNoContent
+		})
+		ep, _ := e.createHook("", rc, nil)
+		e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+		reqs := rc.waitRequests(3)
+		for i, r := range reqs {
+			checkHeaders(t, r) // each attempt has its own timestamp, close to when it arrived
+			if r.ID != reqs[0].ID || !bytes.Equal(r.Body, reqs[0].Body) {
+				t.Errorf("attempt %d: webhook-id %s, want %s with the same body", i+1, r.ID, reqs[0].ID)
+			}
+			if i > 0 && r.Arrived.Sub(reqs[i-1].Arrived) < step*9/10 {
+				t.Errorf("attempt %d came %s after the previous one; the schedule says %s", i+1, r.Arrived.Sub(reqs[i-1].Arrived), step)
+			}
+		}
+		d := e.settledDeliveries(ep.ID, 1, succeeded)[0]
+		if !slices.Equal(d.statusCodes(), []int{500, 500, 204}) || d.AttemptCount != 3 || d.NextAttemptAt != nil ||
+			d.Event.MessageID != reqs[0].ID {
+			t.Fatalf("delivery %s: %d attempts %v, next %v; want SUCCEEDED after attempts 500, 500, 204 of %s",
+				d.Status, d.AttemptCount, d.statusCodes(), d.NextAttemptAt, reqs[0].ID)
+		}
+		for i := 1; i < len(d.Attempts); i++ {
+			if !d.Attempts[i].AttemptedAt.After(d.Attempts[i-1].AttemptedAt) {
+				t.Errorf("attempts are not oldest first: %+v", d.Attempts)
+			}
+		}
+	})
+
+	t.Run("always 500: FAILED after the last retry", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, allowLoopback, short)
+		rc := newHookReceiver(t, func(string, int) int { return http.StatusInternalServerError })
+		ep, _ := e.createHook("", rc, nil)
+		e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+		d := e.settledDeliveries(ep.ID, 1, func(d deliveryNode) bool { return d.Status == "FAILED" })[0]
+		if !slices.Equal(d.statusCodes(), []int{500, 500, 500, 500}) || d.AttemptCount != 4 || d.NextAttemptAt != nil {
+			t.Fatalf("delivery %s: %d attempts %v, next %v; want FAILED after 4 attempts of 500", d.Status, d.AttemptCount, d.statusCodes(), d.NextAttemptAt)
+		}
+		time.Sleep(3 * step) // longer than any retry delay: nothing more comes
+		if n := len(rc.requests()); n != 4 {
+			t.Errorf("the receiver got %d requests, want 4", n)
+		}
+	})
+
+	t.Run("410 disables, enabling resumes", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, allowLoopback, short)
+		var gone atomic.Bool
+		gone.Store(true)
+		rc := newHookReceiver(t, func(string, int) int {
+			if gone.Load() {
+				return http.StatusGone
+			}
+			return http.StatusNoContent
+		})
+		ep, _ := e.createHook("", rc, nil)
+		aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+		d := e.settledDeliveries(ep.ID, 1, func(d deliveryNode) bool { return d.Status == "FAILED" })[0]
+		if !slices.Equal(d.statusCodes(), []int{410}) {
+			t.Fatalf("delivery %s after attempts %v; want FAILED after one 410", d.Status, d.statusCodes())
+		}
+		var node struct{ Node endpointNode }
+		endpointQ := `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { id enabled disabledReason } } }`
+		e.query(endpointQ, map[string]any{"id": ep.ID}, &node)
+		if node.Node.Enabled || node.Node.DisabledReason == nil || !strings.Contains(*node.Node.DisabledReason, "410") {
+			t.Fatalf("endpoint after 410 = %+v; want disabled with a reason naming 410", node.Node)
+		}
+
+		// Disabled: a new event gets no delivery.
+		e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": false}, nil)
+		if _, n := e.deliveries("", map[string]any{"endpointId": ep.ID}); n != 1 {
+			t.Fatalf("a disabled endpoint has %d deliveries, want still 1", n)
+		}
+
+		gone.Store(false)
+		var up struct{ WebhookEndpoint endpointNode }
+		e.mustMutate("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "enabled": true}, &up)
+		if !up.WebhookEndpoint.Enabled || up.WebhookEndpoint.DisabledReason != nil {
+			t.Fatalf("endpoint after re-enabling = %+v; want enabled, no disabledReason", up.WebhookEndpoint)
+		}
+		e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": true}, nil)
+		ds := e.settledDeliveries(ep.ID, 2, func(d deliveryNode) bool { return d.Status != "PENDING" })
+		if ds[0].Status != "SUCCEEDED" || !slices.Equal(ds[0].statusCodes(), []int{204}) {
+			t.Fatalf("newest delivery after re-enabling: %s after attempts %v; want SUCCEEDED", ds[0].Status, ds[0].statusCodes())
+		}
+		reqs := rc.requests()
+		last := decodeBody(t, reqs[len(reqs)-1])
+		var data struct{ Version int }
+		_ = json.Unmarshal(last.Data, &data)
+		if len(reqs) != 2 || data.Version != 3 {
+			t.Fatalf("the receiver got %d requests, the last of version %d; want 2, the last of version 3 (none while disabled)", len(reqs), data.Version)
+		}
+	})
+}
+
+// TestWebhookSecretShownOnce checks that the signing secret comes back
+// from createWebhookEndpoint and rotateWebhookSecret only: no field of the
+// schema exposes it and no answer carries it later; and that a VIEWER
+// token may not create an endpoint or rotate its secret.
+func TestWebhookSecretShownOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	rc := newHookReceiver(t, nil)
+	ep, secret := e.createHook("", rc, map[string]any{"desc": "Agent app"})
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if !strings.HasPrefix(secret, "whsec_") || err != nil || len(raw) < 24 || len(raw) > 64 {
+		t.Fatalf("secret %q: want whsec_ and the base64 of 24 to 64 bytes", secret)
+	}
+	var rot struct{ Secret string }
+	e.mustMutate("rotateWebhookSecret", rotateSecretM, map[string]any{"id": ep.ID, "overlap": 60}, &rot)
+	if rot.Secret == secret || !strings.HasPrefix(rot.Secret, "whsec_") {
+		t.Fatalf("rotated secret %q", rot.Secret)
+	}
+
+	for _, typ := range []string{"WebhookEndpoint", "WebhookEndpointPayload", "WebhookDelivery", "WebhookEvent", "DeletePayload", "WebhookDeliveryPayload"} {
+		var schema struct {
+			Type struct{ Fields []struct{ Name string } } `json:"__type"`
+		}
+		e.query(`query($t: String!) { __type(name: $t) { fields { name } } }`, map[string]any{"t": typ}, &schema)
+		if len(schema.Type.Fields) == 0 {
+			t.Fatalf("type %s has no fields", typ)
+		}
+		for _, f := range schema.Type.Fields {
+			if strings.Contains(strings.ToLower(f.Name), "secret") {
+				t.Errorf("%s.%s exposes a secret", typ, f.Name)
+			}
+		}
+	}
+	e.mustMutate("sendTestWebhook", sendTestM, map[string]any{"id": ep.ID}, nil)
+	e.settledDeliveries(ep.ID, 1, succeeded)
+	for _, q := range []string{
+		`{ webhookEndpoints(first: 10) { nodes { id url description eventTypes enabled disabledReason createdAt updatedAt agents { id }
+			deliveries(first: 10) { nodes { id event { payload } attempts { responseBody error } } } } } }`,
+		`{ webhookDeliveries { nodes { id event { payload messageId } attempts { responseBody error } } } }`,
+		`{ auditLog(first: 100) { nodes { action details } } }`,
+	} {
+		r := e.do(e.admin, q, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s: %+v", q, r.Errors)
+		}
+		for _, s := range []string{secret, rot.Secret, strings.TrimPrefix(secret, "whsec_"), strings.TrimPrefix(rot.Secret, "whsec_")} {
+			if strings.Contains(string(r.Data), s) {
+				t.Errorf("a secret is readable through %s", q)
+			}
+		}
+	}
+
+	_, viewer := e.token("dashboard", "VIEWER", "")
+	e.rejected(viewer, "FORBIDDEN", 0, createEndpointFull, map[string]any{"url": rc.url("/viewer")})
+	e.rejected(viewer, "FORBIDDEN", 0, rotateSecretM, map[string]any{"id": ep.ID})
+	if ids := e.endpointIDs(viewer); !slices.Equal(ids, []string{ep.ID}) {
+		t.Errorf("a VIEWER reads endpoints %v, want [%s]", ids, ep.ID)
+	}
+}
+
+// TestWebhookURLRules checks the URL rules of createWebhookEndpoint:
+// INVALID_URL for malformed URLs, URL_NOT_ALLOWED for literal loopback,
+// private, CGNAT and link-local addresses unless WEBHOOK_ALLOWED_CIDRS
+// lets them through. Every refusal leaves the database unchanged.
+func TestWebhookURLRules(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, c := range []struct{ code, url string }{
+		{"INVALID_URL", "ftp://example.com/hooks"},
+		{"INVALID_URL", "https:///hooks"},
+		{"INVALID_URL", "http://"},
+		{"INVALID_URL", "https://user:pass@example.com/hooks"},
+		{"INVALID_URL", "https://example.com/" + strings.Repeat("a", 2048)},
+		{"INVALID_URL", "example.com/hooks"},
+		{"URL_NOT_ALLOWED", "http://127.0.0.1:8080/hooks"},
+		{"URL_NOT_ALLOWED", "http://[::1]/hooks"},
+		{"URL_NOT_ALLOWED", "https://10.0.0.1/hooks"},
+		{"URL_NOT_ALLOWED", "https://100.64.0.1/hooks"},
+		{"URL_NOT_ALLOWED", "http://169.254.169.254/latest/meta-data"},
+	} {
+		t.Run(c.code+" "+c.url[:min(len(c.url), 40)], func(t *testing.T) {
+			ue := e.as(t).refused(c.code, "createWebhookEndpoint", createEndpointFull, map[string]any{"url": c.url})
+			if !slices.Equal(ue.Field, []string{"input", "url"}) {
+				t.Errorf("field %v, want [input url]", ue.Field)
+			}
+		})
+	}
+	// The same rules on update.
+	ep, _ := e.createHook("", nil, map[string]any{"url": "https://hooks.example.com/outdial"})
+	e.refused("URL_NOT_ALLOWED", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": "http://10.1.2.3/"})
+	e.refused("INVALID_URL", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": "ftp://example.com/"})
+
+	allowed := setup(t, allowLoopback)
+	for _, url := range []string{"http://127.0.0.1:8080/hooks", "http://127.0.0.2/hooks"} {
+		got, _ := allowed.createHook("", nil, map[string]any{"url": url})
+		if got.URL != url || !got.Enabled {
+			t.Errorf("with WEBHOOK_ALLOWED_CIDRS=127.0.0.0/8, %s gave %+v", url, got)
+		}
+	}
+	allowed.refused("URL_NOT_ALLOWED", "createWebhookEndpoint", createEndpointFull, map[string]any{"url": "http://[::1]/hooks"})
+}
+
+// TestWebhookAgentToken checks what an AGENT token may do with endpoints:
+// create, update, test, rotate and delete its own agent's (agentIds empty
+// means its own agent), and nothing else (OUT_OF_SCOPE, nothing changed);
+// it sees only its own endpoints and their deliveries.
+func TestWebhookAgentToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	_, tok := e.token("aiko's app", "AGENT", aiko)
+	rcMine, rcBen, rcAll := newHookReceiver(t, nil), newHookReceiver(t, nil), newHookReceiver(t, nil)
+
+	mine, _ := e.createHook(tok, rcMine, map[string]any{"types": []string{"AGENT_CALLING_ABILITY_CHANGED", "WEBHOOK_TEST"}})
+	if len(mine.Agents) != 1 || mine.Agents[0].ID != aiko {
+		t.Fatalf("an AGENT's endpoint without agentIds is for agents %v, want [%s]", mine.Agents, aiko)
+	}
+	bens, _ := e.createHook("", rcBen, map[string]any{"agents": []string{ben}})
+	all, _ := e.createHook("", rcAll, nil)
+
+	out := func(field, query string, vars map[string]any) {
+		t.Helper()
+		e.refusedAs(tok, "OUT_OF_SCOPE", field, query, vars)
+	}
+	url := rcMine.url("/other")
+	out("createWebhookEndpoint", createEndpointFull, map[string]any{"url": url, "agents": []string{ben}})
+	out("createWebhookEndpoint", createEndpointFull, map[string]any{"url": url, "agents": []string{aiko, ben}})
+	out("createWebhookEndpoint", createEndpointFull, map[string]any{"url": url, "types": []string{"PHONE_NUMBER_CALLING_PLAN_CHANGED"}})
+	out("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": mine.ID, "agents": []string{ben}})
+	out("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": mine.ID, "types": []string{"PHONE_NUMBER_CALLING_PLAN_CHANGED"}})
+	for _, other := range []string{bens.ID, all.ID} {
+		out("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": other, "desc": "mine now"})
+		out("deleteWebhookEndpoint", deleteEndpointM, map[string]any{"id": other})
+		out("sendTestWebhook", sendTestM, map[string]any{"id": other})
+		out("rotateWebhookSecret", rotateSecretM, map[string]any{"id": other})
+	}
+
+	// Its own endpoint: update, test, rotate.
+	var up struct{ WebhookEndpoint endpointNode }
+	if errs := e.mutateAs(tok, "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": mine.ID, "desc": "Aiko's phone"}, &up); len(errs) > 0 {
+		t.Fatalf("an AGENT updating its own endpoint: %+v", errs)
+	}
+	if up.WebhookEndpoint.Description == nil || *up.WebhookEndpoint.Description != "Aiko's phone" {
+		t.Fatalf("updated endpoint = %+v", up.WebhookEndpoint)
+	}
+	if errs := e.mutateAs(tok, "sendTestWebhook", sendTestM, map[string]any{"id": mine.ID}, nil); len(errs) > 0 {
+		t.Fatalf("an AGENT testing its own endpoint: %+v", errs)
+	}
+	r := rcMine.waitRequests(1)[0]
+	if decodeBody(t, r).Type != "webhook.test" {
+		t.Fatalf("own endpoint got %s", r.Body)
+	}
+	var rot struct{ Secret string }
+	if errs := e.mutateAs(tok, "rotateWebhookSecret", rotateSecretM, map[string]any{"id": mine.ID, "overlap": 0}, &rot); len(errs) > 0 || rot.Secret == "" {
+		t.Fatalf("an AGENT rotating its own endpoint's secret: %+v", errs)
+	}
+	rcMine.setSecrets(rot.Secret)
+
+	// A change of both agents: each endpoint gets what it may.
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": false}, nil)
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": ben, "unified": false}, nil)
+	e.settledDeliveries(mine.ID, 2, succeeded) // the test and Aiko's change
+	e.settledDeliveries(bens.ID, 1, succeeded)
+	e.settledDeliveries(all.ID, 2, succeeded)
+
+	if ids := e.endpointIDs(tok); !slices.Equal(ids, []string{mine.ID}) {
+		t.Errorf("the AGENT token sees endpoints %v, want only [%s]", ids, mine.ID)
+	}
+	if ids := e.endpointIDs(e.admin); len(ids) != 3 {
+		t.Errorf("the admin sees endpoints %v, want 3", ids)
+	}
+	ds, n := e.deliveries(tok, nil)
+	if n != 2 || len(ds) != 2 {
+		t.Errorf("the AGENT token sees %d deliveries (totalCount %d), want its endpoint's 2", len(ds), n)
+	}
+	for _, d := range ds {
+		if d.Endpoint.ID != mine.ID {
+			t.Errorf("the AGENT token sees a delivery to endpoint %s", d.Endpoint.ID)
+		}
+	}
+	if _, n := e.deliveries(tok, map[string]any{"endpointId": all.ID}); n != 0 {
+		t.Errorf("the AGENT token sees %d deliveries of the every-agent endpoint", n)
+	}
+	allDeliveries, _ := e.deliveries("", map[string]any{"endpointId": all.ID})
+	out("redeliverWebhook", redeliverM, map[string]any{"id": allDeliveries[0].ID})
+
+	// Delete its own: gone from its list.
+	var del struct{ DeletedID string }
+	if errs := e.mutateAs(tok, "deleteWebhookEndpoint", deleteEndpointM, map[string]any{"id": mine.ID}, &del); len(errs) > 0 || del.DeletedID != mine.ID {
+		t.Fatalf("an AGENT deleting its own endpoint: %+v %+v", errs, del)
+	}
+	if ids := e.endpointIDs(tok); len(ids) != 0 {
+		t.Errorf("after deleting its endpoint the AGENT token sees %v", ids)
+	}
+}
+
+// TestWebhookEndpointFilters checks who gets what: an endpoint for
+// PHONE_NUMBER_CALLING_PLAN_CHANGED only gets no ability event, one for
+// some agents gets only their ability events (and no phone number event),
+// and a disabled one gets nothing.
+func TestWebhookEndpointFilters(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	number := e.addNumberID("+1 425 555 0100", "RECEIVE_CALLS", "MAKE_CALLS")
+	queue := e.queueID("Outbound", "VOICE")
+	cp := e.capacityID("Voice")
+	e.profileID("Outbound sales", queue, cp, []string{number}, false)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	e.join(queue, cp, aiko, ben)
+
+	rcAll, rcPlan, rcAiko, rcOff := newHookReceiver(t, nil), newHookReceiver(t, nil), newHookReceiver(t, nil), newHookReceiver(t, nil)
+	all, _ := e.createHook("", rcAll, nil)
+	plan, _ := e.createHook("", rcPlan, map[string]any{"types": []string{"PHONE_NUMBER_CALLING_PLAN_CHANGED"}})
+	onlyAiko, _ := e.createHook("", rcAiko, map[string]any{"agents": []string{aiko}})
+	off, _ := e.createHook("", rcOff, nil)
+	var up struct{ WebhookEndpoint endpointNode }
+	e.mustMutate("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": off.ID, "enabled": false}, &up)
+	if up.WebhookEndpoint.Enabled || up.WebhookEndpoint.DisabledReason != nil {
+		t.Fatalf("disabled by hand: %+v; want enabled false and no disabledReason", up.WebhookEndpoint)
+	}
+
+	// One mutation, three events: the number's plan, and both agents lose
+	// their caller ID.
+	e.mustMutate("downgradeCallingPlan", downgrade, map[string]any{"id": number, "caps": []string{"MAKE_CALLS"}}, nil)
+	types := func(rc *hookReceiver) []string {
+		var out []string
+		for _, r := range rc.requests() {
+			b := decodeBody(t, r)
+			var d struct{ Agent struct{ ID string } }
+			_ = json.Unmarshal(b.Data, &d)
+			out = append(out, strings.TrimSpace(b.Type+" "+d.Agent.ID))
+		}
+		slices.Sort(out)
+		return out
+	}
+	e.settledDeliveries(all.ID, 3, succeeded)
+	e.settledDeliveries(plan.ID, 1, succeeded)
+	e.settledDeliveries(onlyAiko.ID, 1, succeeded)
+	abilityOf := func(agent string) string { return "agent.calling_ability.changed " + agent }
+	want := []string{abilityOf(aiko), abilityOf(ben), "phone_number.calling_plan.changed"}
+	slices.Sort(want)
+	if got := types(rcAll); !slices.Equal(got, want) {
+		t.Errorf("the every-event endpoint got %v, want %v", got, want)
+	}
+	if got := types(rcPlan); !slices.Equal(got, []string{"phone_number.calling_plan.changed"}) {
+		t.Errorf("the plan-only endpoint got %v", got)
+	}
+	if got := types(rcAiko); !slices.Equal(got, []string{abilityOf(aiko)}) {
+		t.Errorf("the endpoint for Aiko got %v", got)
+	}
+	idOf := func(rc *hookReceiver, agent string) string {
+		for _, r := range rc.requests() {
+			if bytes.Contains(r.Body, []byte(agent)) {
+				return r.ID
+			}
+		}
+		return ""
+	}
+	if a, b := idOf(rcAll, aiko), idOf(rcAiko, aiko); a == "" || a != b {
+		t.Errorf("Aiko's change came to two endpoints as %q and %q; want the same webhook-id", a, b)
+	}
+	if _, n := e.deliveries("", map[string]any{"endpointId": off.ID}); n != 0 || len(rcOff.requests()) != 0 {
+		t.Errorf("the disabled endpoint has %d deliveries and got %d requests; want none", n, len(rcOff.requests()))
+	}
+}
+
+// TestWebhookUpdateEndpoint checks updateWebhookEndpoint: a new URL gets
+// the next events, empty eventTypes and agentIds lift the filters, a
+// null description clears it.
+func TestWebhookUpdateEndpoint(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	rcOld, rcNew := newHookReceiver(t, nil), newHookReceiver(t, nil)
+	ep, secret := e.createHook("", rcOld, map[string]any{"agents": []string{aiko}, "desc": "old",
+		"types": []string{"PHONE_NUMBER_CALLING_PLAN_CHANGED"}})
+	rcNew.setSecrets(secret)
+
+	var up struct{ WebhookEndpoint endpointNode }
+	e.mustMutate("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": rcNew.url("/v2"),
+		"types": []string{}, "agents": []string{}, "desc": nil}, &up)
+	got := up.WebhookEndpoint
+	if got.URL != rcNew.url("/v2") || len(got.EventTypes) != 0 || len(got.Agents) != 0 || got.Description != nil || !got.Enabled {
+		t.Fatalf("updated endpoint = %+v; want the new URL, no filters, no description", got)
+	}
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": ben, "unified": false}, nil)
+	ds := e.settledDeliveries(ep.ID, 1, succeeded)
+	if len(rcOld.requests()) != 0 || len(rcNew.requests()) != 1 || ds[0].Event.Type != "AGENT_CALLING_ABILITY_CHANGED" {
+		t.Fatalf("after the update the old URL got %d requests, the new one %d (%s); want 0 and Ben's change",
+			len(rcOld.requests()), len(rcNew.requests()), ds[0].Event.Type)
+	}
+	e.refused("INVALID_INPUT", "rotateWebhookSecret", rotateSecretM, map[string]any{"id": ep.ID, "overlap": -1})
+	e.refused("INVALID_INPUT", "rotateWebhookSecret", rotateSecretM, map[string]any{"id": ep.ID, "overlap": 8 * 86400})
+	e.refused("NOT_FOUND", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "agents": []string{calling.GlobalID(calling.KindAgent, 999999)}})
+}
+
+// TestWebhookDeleteEndpoint checks that deleting an endpoint fails its
+// pending deliveries, which stay readable, and that it disappears from
+// webhookEndpoints and node().
+func TestWebhookDeleteEndpoint(t *testing.T) {
+	t.Parallel()
+	// A failed attempt is retried in an hour: the delivery stays PENDING.
+	e := setup(t, allowLoopback, retrySchedule(time.Hour))
+	rc := newHookReceiver(t, func(string, int) int { return http.StatusServiceUnavailable })
+	ep, _ := e.createHook("", rc, nil)
+	keep, _ := e.createHook("", newHookReceiver(t, nil), nil)
+	e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	d := e.settledDeliveries(ep.ID, 1, func(d deliveryNode) bool { return d.AttemptCount == 1 })[0]
+	if d.Status != "PENDING" || d.NextAttemptAt == nil {
+		t.Fatalf("delivery after a 503 = %+v; want PENDING with a next attempt", d)
+	}
+
+	var del struct{ DeletedID string }
+	e.mustMutate("deleteWebhookEndpoint", deleteEndpointM, map[string]any{"id": ep.ID}, &del)
+	if del.DeletedID != ep.ID {
+		t.Fatalf("deletedId %q, want %q", del.DeletedID, ep.ID)
+	}
+	ds, _ := e.deliveries("", map[string]any{"endpointId": ep.ID})
+	if len(ds) != 1 || ds[0].Status != "FAILED" || ds[0].NextAttemptAt != nil {
+		t.Fatalf("deliveries of the deleted endpoint = %+v; want the one FAILED", ds)
+	}
+	if ids := e.endpointIDs(e.admin); !slices.Equal(ids, []string{keep.ID}) {
+		t.Errorf("webhookEndpoints after the delete = %v, want [%s]", ids, keep.ID)
+	}
+	var node struct{ Node *idOnly }
+	e.query(`query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": ep.ID}, &node)
+	if node.Node != nil {
+		t.Errorf("node(id:) still finds the deleted endpoint")
+	}
+	e.settledDeliveries(keep.ID, 1, succeeded)
+	e.refused("NOT_FOUND", "deleteWebhookEndpoint", deleteEndpointM, map[string]any{"id": ep.ID})
+	e.refused("NOT_FOUND", "sendTestWebhook", sendTestM, map[string]any{"id": ep.ID})
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("the deleted endpoint's receiver got %d requests, want 1", n)
+	}
+}
+
+// TestWebhookRotateSecret checks that during a rotation's overlap every
+// delivery carries two signatures, one verifiable with the new secret and
+// the other with the old one, and that a rotation without overlap signs
+// with the new secret only.
+func TestWebhookRotateSecret(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	rc := newHookReceiver(t, nil)
+	ep, old := e.createHook("", rc, nil)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	rc.waitRequests(1)
+
+	var rot struct{ Secret string }
+	e.mustMutate("rotateWebhookSecret", rotateSecretM, map[string]any{"id": ep.ID, "overlap": 3600}, &rot)
+	rc.setSecrets(old, rot.Secret)
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": false}, nil)
+	r := rc.waitRequests(2)[1]
+	if got := verifiedBy(t, r, old, rot.Secret); !slices.Equal(got, []string{"new", "old"}) && !slices.Equal(got, []string{"old", "new"}) {
+		t.Errorf("during the overlap the signatures verify with %v; want one with each secret", got)
+	}
+
+	var rot2 struct{ Secret string }
+	e.mustMutate("rotateWebhookSecret", rotateSecretM, map[string]any{"id": ep.ID, "overlap": 0}, &rot2)
+	rc.setSecrets(rot2.Secret)
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": true}, nil)
+	r = rc.waitRequests(3)[2]
+	if got := verifiedBy(t, r, rot.Secret, rot2.Secret); !slices.Equal(got, []string{"new"}) {
+		t.Errorf("after a rotation without overlap the signatures verify with %v; want the new secret only", got)
+	}
+}
+
+// verifiedBy verifies each signature of a request on its own with the
+// Standard Webhooks library and says which secret verified it: "old",
+// "new", or "none".
+func verifiedBy(t *testing.T, r hookRequest, old, new string) []string {
+	t.Helper()
+	var out []string
+	for _, sig := range strings.Fields(r.Header.Get("webhook-signature")) {
+		h := r.Header.Clone()
+		h.Set("webhook-signature", sig)
+		who := "none"
+		for name, secret := range map[string]string{"old": old, "new": new} {
+			wh, err := standardwebhooks.NewWebhook(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wh.Verify(r.Body, h) == nil {
+				if who != "none" {
+					t.Fatalf("signature %s verifies with both secrets", sig)
+				}
+				who = name
+			}
+		}
+		out = append(out, who)
+	}
+	return out
+}
+
+// TestWebhookTestAndRedeliver checks sendTestWebhook (webhook.test to that
+// endpoint only) and redeliverWebhook (a new delivery of the same event:
+// the receiver gets the same webhook-id and body again).
+func TestWebhookTestAndRedeliver(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	rc1, rc2 := newHookReceiver(t, nil), newHookReceiver(t, nil)
+	ep1, _ := e.createHook("", rc1, nil)
+	ep2, _ := e.createHook("", rc2, nil)
+
+	var test struct{ WebhookDelivery deliveryNode }
+	e.mustMutate("sendTestWebhook", sendTestM, map[string]any{"id": ep1.ID}, &test)
+	td := test.WebhookDelivery
+	if td.Endpoint.ID != ep1.ID || td.Event.Type != "WEBHOOK_TEST" || (td.Status != "PENDING" && td.Status != "SUCCEEDED") {
+		t.Fatalf("test delivery = %+v", td)
+	}
+	r := rc1.waitRequests(1)[0]
+	jsonEqual(t, "webhook.test data", decodeBody(t, r).Data, map[string]any{"endpointId": ep1.ID})
+	if r.ID != td.Event.MessageID || string(r.Body) != td.Event.Payload {
+		t.Errorf("received %s %s; want the test event %s %s", r.ID, r.Body, td.Event.MessageID, td.Event.Payload)
+	}
+	e.settledDeliveries(ep1.ID, 1, succeeded)
+	if _, n := e.deliveries("", map[string]any{"endpointId": ep2.ID}); n != 0 || len(rc2.requests()) != 0 {
+		t.Errorf("the other endpoint has %d deliveries and got %d requests; want none", n, len(rc2.requests()))
+	}
+
+	var again struct{ WebhookDelivery deliveryNode }
+	e.mustMutate("redeliverWebhook", redeliverM, map[string]any{"id": td.ID}, &again)
+	ad := again.WebhookDelivery
+	if ad.ID == td.ID || ad.Endpoint.ID != ep1.ID || ad.Event.MessageID != td.Event.MessageID {
+		t.Fatalf("redelivery = %+v; want a new delivery of message %s to %s", ad, td.Event.MessageID, ep1.ID)
+	}
+	r2 := rc1.waitRequests(2)[1]
+	if r2.ID != r.ID || !bytes.Equal(r2.Body, r.Body) {
+		t.Errorf("the redelivery came as %s %s; want %s with the same body", r2.ID, r2.Body, r.ID)
+	}
+	ds := e.settledDeliveries(ep1.ID, 2, succeeded)
+	if ds[0].ID != ad.ID || ds[1].ID != td.ID {
+		t.Errorf("deliveries newest first = %s, %s; want %s, %s", ds[0].ID, ds[1].ID, ad.ID, td.ID)
+	}
+
+	// An agent event too, and refusals that change nothing.
+	e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	first := rc2.waitRequests(1)[0]
+	ds2 := e.settledDeliveries(ep2.ID, 1, succeeded)
+	e.mustMutate("redeliverWebhook", redeliverM, map[string]any{"id": ds2[0].ID}, nil)
+	if r := rc2.waitRequests(2)[1]; r.ID != first.ID || !bytes.Equal(r.Body, first.Body) {
+		t.Errorf("the redelivered ability event came as %s; want %s with the same body", r.ID, first.ID)
+	}
+	e.settledDeliveries(ep2.ID, 2, succeeded)
+	e.mustMutate("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep2.ID, "enabled": false}, nil)
+	e.refused("INVALID_INPUT", "sendTestWebhook", sendTestM, map[string]any{"id": ep2.ID})
+	e.refused("INVALID_INPUT", "redeliverWebhook", redeliverM, map[string]any{"id": ds2[0].ID})
+}
+
+// TestWebhookDeliveryFilters checks the filters of webhookDeliveries
+// (endpointId, status, eventType, agentId, and together) and
+// WebhookEndpoint.deliveries(status:).
+func TestWebhookDeliveryFilters(t *testing.T) {
+	t.Parallel()
+	// Failed attempts are retried in an hour: their deliveries stay PENDING.
+	e := setup(t, allowLoopback, retrySchedule(time.Hour))
+	ok, _ := e.createHook("", newHookReceiver(t, nil), nil)
+	bad, _ := e.createHook("", newHookReceiver(t, func(string, int) int { return http.StatusInternalServerError }), nil)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	number := e.addNumberID("+1 425 555 0100")
+	e.mustMutate("upgradeCallingPlan", upgrade, map[string]any{"id": number, "caps": []string{"MAKE_CALLS"}}, nil)
+	e.settledDeliveries(ok.ID, 3, succeeded)
+	e.settledDeliveries(bad.ID, 3, func(d deliveryNode) bool { return d.AttemptCount == 1 && d.Status == "PENDING" })
+
+	for _, c := range []struct {
+		name   string
+		filter map[string]any
+		want   int
+		check  func(deliveryNode) bool
+	}{
+		{"endpointId", map[string]any{"endpointId": ok.ID}, 3, func(d deliveryNode) bool { return d.Endpoint.ID == ok.ID }},
+		{"status SUCCEEDED", map[string]any{"status": "SUCCEEDED"}, 3, func(d deliveryNode) bool { return d.Endpoint.ID == ok.ID }},
+		{"status PENDING", map[string]any{"status": "PENDING"}, 3, func(d deliveryNode) bool { return d.Endpoint.ID == bad.ID }},
+		{"status FAILED", map[string]any{"status": "FAILED"}, 0, nil},
+		{"eventType ability", map[string]any{"eventType": "AGENT_CALLING_ABILITY_CHANGED"}, 4,
+			func(d deliveryNode) bool { return d.Event.Type == "AGENT_CALLING_ABILITY_CHANGED" }},
+		{"eventType plan", map[string]any{"eventType": "PHONE_NUMBER_CALLING_PLAN_CHANGED"}, 2,
+			func(d deliveryNode) bool { return d.Event.Type == "PHONE_NUMBER_CALLING_PLAN_CHANGED" }},
+		{"eventType test", map[string]any{"eventType": "WEBHOOK_TEST"}, 0, nil},
+		{"agentId", map[string]any{"agentId": aiko}, 2, func(d deliveryNode) bool { return strings.Contains(d.Event.Payload, aiko) }},
+		{"endpointId, status, eventType and agentId", map[string]any{"endpointId": bad.ID, "status": "PENDING",
+			"eventType": "AGENT_CALLING_ABILITY_CHANGED", "agentId": ben}, 1,
+			func(d deliveryNode) bool { return d.Endpoint.ID == bad.ID && strings.Contains(d.Event.Payload, ben) }},
+		{"no match", map[string]any{"endpointId": ok.ID, "status": "PENDING"}, 0, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ds, n := e.as(t).deliveries("", c.filter)
+			if n != c.want || len(ds) != c.want {
+				t.Fatalf("%d deliveries (totalCount %d), want %d", len(ds), n, c.want)
+			}
+			for _, d := range ds {
+				if !c.check(d) {
+					t.Errorf("delivery %+v does not match the filter", d)
+				}
+			}
+		})
+	}
+
+	var data struct {
+		WebhookEndpoints struct {
+			Nodes []struct {
+				ID                         string
+				Pending, Succeeded, Anyway struct {
+					TotalCount int
+					Nodes      []struct{ Status string }
+				}
+			}
+		}
+	}
+	e.query(`{ webhookEndpoints(first: 10) { nodes { id
+		pending: deliveries(first: 10, status: PENDING) { totalCount nodes { status } }
+		succeeded: deliveries(first: 10, status: SUCCEEDED) { totalCount nodes { status } }
+		anyway: deliveries(first: 10) { totalCount nodes { status } } } } }`, nil, &data)
+	want := map[string][3]int{ok.ID: {0, 3, 3}, bad.ID: {3, 0, 3}}
+	for _, n := range data.WebhookEndpoints.Nodes {
+		got := [3]int{n.Pending.TotalCount, n.Succeeded.TotalCount, n.Anyway.TotalCount}
+		if got != want[n.ID] || len(n.Pending.Nodes) != got[0] || len(n.Succeeded.Nodes) != got[1] {
+			t.Errorf("endpoint %s deliveries PENDING/SUCCEEDED/all = %v, want %v", n.ID, got, want[n.ID])
+		}
+		for _, d := range n.Pending.Nodes {
+			if d.Status != "PENDING" {
+				t.Errorf("deliveries(status: PENDING) lists a %s one", d.Status)
+			}
+		}
+	}
+}
