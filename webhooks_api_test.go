@@ -644,6 +644,29 @@ func TestWebhookURLRules(t *testing.T) {
 	allowed.refused("URL_NOT_ALLOWED", "createWebhookEndpoint", createEndpointFull, map[string]any{"url": "http://[::1]/hooks"})
 }
 
+// TestWebhookHostNameCheckedAtConnect checks that a URL with a host name
+// is accepted at creation and its address is checked when an attempt
+// connects: localhost resolves to loopback, so without
+// WEBHOOK_ALLOWED_CIDRS the attempt fails with no answer and the receiver
+// never gets a request.
+func TestWebhookHostNameCheckedAtConnect(t *testing.T) {
+	t.Parallel()
+	e := setup(t, retrySchedule(time.Hour))
+	rc := newHookReceiver(t, nil)
+	url := strings.Replace(rc.url("/hooks"), "127.0.0.1", "localhost", 1)
+	ep, _ := e.createHook("", rc, map[string]any{"url": url})
+	e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	d := e.settledDeliveries(ep.ID, 1, func(d deliveryNode) bool { return d.AttemptCount == 1 })[0]
+	a := d.Attempts[0]
+	if d.Status != "PENDING" || a.StatusCode != nil || a.Error == nil || *a.Error == "" {
+		t.Fatalf("delivery to %s: %s, attempt %+v; want a failed attempt without an answer, and a retry", url, d.Status, a)
+	}
+	t.Logf("attempt error: %s", *a.Error)
+	if n := len(rc.requests()); n != 0 {
+		t.Errorf("the receiver behind localhost got %d requests", n)
+	}
+}
+
 // TestWebhookAgentToken checks what an AGENT token may do with endpoints:
 // create, update, test, rotate and delete its own agent's (agentIds empty
 // means its own agent), and nothing else (OUT_OF_SCOPE, nothing changed);
