@@ -711,6 +711,11 @@ func TestWebhookAgentToken(t *testing.T) {
 	if up.WebhookEndpoint.Description == nil || *up.WebhookEndpoint.Description != "Aiko's phone" {
 		t.Fatalf("updated endpoint = %+v", up.WebhookEndpoint)
 	}
+	// An empty agentIds means its own agent, as on creation.
+	if errs := e.mutateAs(tok, "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": mine.ID, "agents": []string{}}, &up); len(errs) > 0 ||
+		len(up.WebhookEndpoint.Agents) != 1 || up.WebhookEndpoint.Agents[0].ID != aiko {
+		t.Fatalf("an AGENT updating its endpoint with agentIds []: %+v %+v", errs, up.WebhookEndpoint)
+	}
 	if errs := e.mutateAs(tok, "sendTestWebhook", sendTestM, map[string]any{"id": mine.ID}, nil); len(errs) > 0 {
 		t.Fatalf("an AGENT testing its own endpoint: %+v", errs)
 	}

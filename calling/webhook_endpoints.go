@@ -220,7 +220,8 @@ type UpdateWebhookEndpointInput struct {
 
 // UpdateWebhookEndpoint changes an endpoint. Disabling it fails its pending
 // deliveries; enabling it clears disabledReason and resumes deliveries of
-// new events. Refusals: as CreateWebhookEndpoint.
+// new events. For an AGENT token, empty agentIds means its own agent, as
+// on creation. Refusals: as CreateWebhookEndpoint.
 func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in UpdateWebhookEndpointInput) (*Endpoint, error) {
 	var c checker
 	var url string
@@ -252,10 +253,14 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 			ep.Row.EventTypes = strings.Join(types, ",")
 		}
 		if in.AgentIDs != nil {
-			if _, err := findAgents(t, in.AgentIDs, "agentIds"); err != nil {
+			agents := in.AgentIDs
+			if len(agents) == 0 && actor.Role == RoleAgent && actor.AgentID != nil {
+				agents = []int64{*actor.AgentID} // as on creation: its own agent
+			}
+			if _, err := findAgents(t, agents, "agentIds"); err != nil {
 				return outcome{}, err
 			}
-			ep.AgentIDs = uniqueSorted(in.AgentIDs)
+			ep.AgentIDs = uniqueSorted(agents)
 		}
 		if actor.Role == RoleAgent {
 			if err := checkAgentScope(actor, ep.AgentIDs, webhooks.SplitTypes(ep.Row.EventTypes)); err != nil {
