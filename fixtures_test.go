@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"testing"
@@ -234,28 +231,9 @@ func (e *testEnv) get(path string, token string) (int, []byte) {
 // statements (the race detector says so).
 func setupCounted(t *testing.T) (*testEnv, *dbtest.Counter) {
 	t.Helper()
-	cfg := config{DatabaseURL: dbtest.URL(t), AdminToken: testAdminToken,
-		WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: 5 * time.Second}
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := newApp(ctx, cfg, log)
-	if err != nil {
-		t.Fatalf("start app: %v", err)
-	}
-	counter := dbtest.CountStatements(t, a.db)
-	if err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	done, stop := a.startWorkers(ctx)
-	srv := httptest.NewServer(a.routes())
-	t.Cleanup(func() {
-		srv.Close()
-		stop()
-		cancel()
-		<-done
-		a.close()
-	})
-	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken}, counter
+	var counter *dbtest.Counter
+	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db) })
+	return e, counter
 }
 
 // quiet waits until no statement has run on the database for 40ms (the

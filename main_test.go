@@ -35,6 +35,13 @@ type testEnv struct {
 // database: SQLite, or MySQL when TEST_MYSQL_URL is set.
 func setup(t *testing.T, opts ...func(*config)) *testEnv {
 	t.Helper()
+	return start(t, nil, opts...)
+}
+
+// start is setup with a hook that runs on the app before anything else
+// touches its database (no worker runs yet).
+func start(t *testing.T, before func(*app), opts ...func(*config)) *testEnv {
+	t.Helper()
 	cfg := config{DatabaseURL: dbtest.URL(t), AdminToken: testAdminToken,
 		WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: 5 * time.Second}
 	for _, o := range opts {
@@ -45,6 +52,9 @@ func setup(t *testing.T, opts ...func(*config)) *testEnv {
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("start app: %v", err)
+	}
+	if before != nil {
+		before(a)
 	}
 	if err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -155,8 +165,14 @@ type userError struct {
 // into out and returns its userErrors.
 func (e *testEnv) mutate(field, query string, vars map[string]any, out any) []userError {
 	e.t.Helper()
+	return e.mutateAs(e.admin, field, query, vars, out)
+}
+
+// mutateAs is mutate with another token.
+func (e *testEnv) mutateAs(token, field, query string, vars map[string]any, out any) []userError {
+	e.t.Helper()
 	var data map[string]json.RawMessage
-	e.query(query, vars, &data)
+	e.queryAs(token, query, vars, &data)
 	var payload struct {
 		UserErrors []userError `json:"userErrors"`
 	}

@@ -117,25 +117,6 @@ func (e *testEnv) createHook(token string, rc *hookReceiver, vars map[string]any
 	return p.WebhookEndpoint, p.Secret
 }
 
-// mutateAs is mutate with another token.
-func (e *testEnv) mutateAs(token, field, query string, vars map[string]any, out any) []userError {
-	e.t.Helper()
-	var data map[string]json.RawMessage
-	e.queryAs(token, query, vars, &data)
-	var payload struct {
-		UserErrors []userError `json:"userErrors"`
-	}
-	if err := json.Unmarshal(data[field], &payload); err != nil {
-		e.t.Fatalf("decode %s payload %s: %v", field, data[field], err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data[field], out); err != nil {
-			e.t.Fatalf("decode %s payload: %v", field, err)
-		}
-	}
-	return payload.UserErrors
-}
-
 // refusedAs is refused with another token: the mutation must be refused
 // with code and leave the database exactly as it was.
 func (e *testEnv) refusedAs(token, code, field, query string, vars map[string]any) userError {
