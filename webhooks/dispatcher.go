@@ -28,7 +28,7 @@ type Dispatcher struct {
 	metrics *metrics
 	owner   string // lease_owner of this process
 	lanes   []*lane
-	results chan *result
+	results *resultQueue
 
 	mu         sync.Mutex
 	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -59,7 +59,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter),
 			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter),
 		},
-		results:    make(chan *result, 2*workers),
+		results:    newResultQueue(),
 		delivered:  map[epAgent]int64{},
 		disabledAt: map[int64]time.Time{},
 	}
@@ -113,7 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer cancel()
 	d.release(shutdown, queued)
 	workers.Wait()
-	close(d.results)
+	d.results.close()
 	<-writer
 	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
 	return nil
@@ -127,9 +127,19 @@ func (d *Dispatcher) work(ctx context.Context, l *lane) {
 		if r.attempted {
 			latency.Observe(r.took.Seconds())
 		}
-		l.finish(j, r.attempted, r.status != 0, r.took)
-		d.results <- r
+		idle := l.finish(j, r.attempted, r.status != 0, r.took)
+		d.results.put(r, idle && !d.busy())
 	}
+}
+
+// busy reports whether any lane holds deliveries, queued or in flight.
+func (d *Dispatcher) busy() bool {
+	for _, l := range d.lanes {
+		if l.holds() {
+			return true
+		}
+	}
+	return false
 }
 
 // handle attempts j unless its endpoint was disabled since it was claimed

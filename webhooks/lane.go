@@ -159,8 +159,9 @@ func (l *lane) noteDrain(q *epQueue) {
 }
 
 // finish ends j's turn: answered says whether an HTTP answer came back,
-// took how long the attempt lasted. It adapts the endpoint's limit.
-func (l *lane) finish(j *job, attempted, answered bool, took time.Duration) {
+// took how long the attempt lasted. It adapts the endpoint's limit, and
+// reports whether the lane now holds no delivery.
+func (l *lane) finish(j *job, attempted, answered bool, took time.Duration) (empty bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.held, j.id)
@@ -175,6 +176,14 @@ func (l *lane) finish(j *job, attempted, answered bool, took time.Duration) {
 	}
 	l.noteDrain(q)
 	l.cond.Broadcast()
+	return len(l.held) == 0
+}
+
+// holds reports whether the lane holds deliveries, queued or in flight.
+func (l *lane) holds() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.held) > 0
 }
 
 // saturation is how many queued jobs of q are enough: more would only

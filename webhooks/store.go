@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,25 +17,96 @@ import (
 // maxWriteBatch bounds the results written in one transaction.
 const maxWriteBatch = 512
 
-// writeLoop records results as they come, many per transaction: whatever
-// has arrived while the previous transaction ran. It returns once in is
+// writeDelay is how long the writer lets results gather while deliveries
+// are still in flight, so that a busy dispatcher records them in a few
+// large transactions (whose cost is mostly per transaction on SQLite)
+// rather than in many small ones. An idle dispatcher writes at once.
+const writeDelay = 5 * time.Millisecond
+
+// resultQueue hands the workers' results to the writer. Workers never
+// wait on it: it holds at most the deliveries the lanes held.
+type resultQueue struct {
+	mu     sync.Mutex
+	items  []*result
+	closed bool
+	ready  chan struct{} // results arrived, enough of them, or the queue closed
+}
+
+func newResultQueue() *resultQueue { return &resultQueue{ready: make(chan struct{}, 1)} }
+
+// put queues r. It wakes the writer when r is the first result, fills a
+// batch, or is the last one expected (idle: no delivery is in flight).
+func (q *resultQueue) put(r *result, idle bool) {
+	q.mu.Lock()
+	q.items = append(q.items, r)
+	n := len(q.items)
+	q.mu.Unlock()
+	if n == 1 || n >= maxWriteBatch || idle {
+		signal(q.ready)
+	}
+}
+
+// close wakes the writer for the last time.
+func (q *resultQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	signal(q.ready)
+}
+
+// state returns how many results are queued and whether the queue is
+// closed.
+func (q *resultQueue) state() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), q.closed
+}
+
+// takeAll removes and returns up to maxWriteBatch queued results.
+func (q *resultQueue) takeAll() []*result {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.items), maxWriteBatch)
+	batch := slices.Clone(q.items[:n])
+	q.items = slices.Delete(q.items, 0, n)
+	return batch
+}
+
+// writeLoop records the results of q, many per transaction, until q is
 // closed and drained.
-func (d *Dispatcher) writeLoop(in <-chan *result) {
-	for r := range in {
-		batch := []*result{r}
-	fill:
-		for len(batch) < maxWriteBatch {
-			select {
-			case r, ok := <-in:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
+func (d *Dispatcher) writeLoop(q *resultQueue) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		n, closed := q.state()
+		if n == 0 {
+			if closed {
+				return
 			}
+			<-q.ready
+			continue
 		}
-		d.flush(batch)
+		if n < maxWriteBatch && !closed && d.busy() {
+			timer.Reset(writeDelay)
+			d.gather(q, timer)
+			timer.Stop()
+		}
+		d.flush(q.takeAll())
+	}
+}
+
+// gather waits until q has a full batch, the dispatcher is idle, q is
+// closed, or timer fires.
+func (d *Dispatcher) gather(q *resultQueue, timer *time.Timer) {
+	for {
+		select {
+		case <-q.ready:
+		case <-timer.C:
+			return
+		}
+		if n, closed := q.state(); n >= maxWriteBatch || closed || !d.busy() {
+			return
+		}
 	}
 }
 
