@@ -32,10 +32,12 @@ type Dispatcher struct {
 
 	mu         sync.Mutex
 	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
+	settled    map[epAgent]int64   // newest version recorded as delivered (writer only)
 	disabledAt map[int64]time.Time // endpoints this process disabled, and when
 }
 
-// maxDelivered bounds Dispatcher.delivered; past it, it starts afresh.
+// maxDelivered bounds Dispatcher.delivered and settled; past it, each
+// starts afresh.
 const maxDelivered = 200_000
 
 // NewDispatcher returns a dispatcher for the deliveries of db and has
@@ -61,6 +63,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 		},
 		results:    newResultQueue(),
 		delivered:  map[epAgent]int64{},
+		settled:    map[epAgent]int64{},
 		disabledAt: map[int64]time.Time{},
 	}
 	if outbox != nil {

@@ -449,6 +449,35 @@ func TestNewerVersionSupersedesARetry(t *testing.T) {
 	}
 }
 
+// TestNewerVersionSupersedesARetryAfterASuccess covers a success whose
+// previous version is not the last one known delivered: version 1
+// succeeded, version 2 waits for a retry, version 3 succeeds.
+func TestNewerVersionSupersedesARetryAfterASuccess(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.endpoint(rc.url("/"))
+	b.start(b.config())
+	v1 := b.onlyDelivery(b.enqueue(abilityEvent(5, 1))[0].ID).ID
+	b.waitStatus(v1, StatusSucceeded, 1)
+	v2 := b.onlyDelivery(b.enqueue(abilityEvent(5, 2))[0].ID).ID
+	b.waitStatus(v2, StatusPending, 1)
+	v3 := b.onlyDelivery(b.enqueue(abilityEvent(5, 3))[0].ID).ID
+	b.waitStatus(v3, StatusSucceeded, 1)
+	if got := b.delivery(v2); got.Status != StatusSuperseded || got.AttemptCount != 1 {
+		t.Errorf("version 2: %s after %d attempts, want SUPERSEDED after 1", got.Status, got.AttemptCount)
+	}
+	if got := b.delivery(v1); got.Status != StatusSucceeded {
+		t.Errorf("version 1: %s, want SUCCEEDED still", got.Status)
+	}
+}
+
 func TestSupersededAtClaimTime(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

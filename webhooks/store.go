@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,7 @@ func (d *Dispatcher) flush(batch []*result) {
 		w, err := d.write(ctx, batch)
 		cancel()
 		if err == nil {
+			d.noteSettled(batch)
 			d.noteWritten(w)
 			return
 		}
@@ -313,36 +315,89 @@ func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (
 // epAgent names the deliveries of one agent's ability to one endpoint.
 type epAgent struct{ endpoint, agent int64 }
 
-// supersedeOlder marks SUPERSEDED, in one statement per chunk, every
-// pending delivery to the same endpoint of an older version of the same
-// agent as a success of batch.
+// supersedeOlder marks SUPERSEDED every pending delivery to the same
+// endpoint of an older version of the same agent as a success of batch.
+//
+// Once a success is recorded, no older version of its agent can be
+// pending at its endpoint: this statement superseded them, and versions
+// only grow. So a success whose previous version this process recorded as
+// succeeded (d.settled) needs no look at all, which is the common case;
+// one with a gap since the version known settled looks only above it; and
+// only a success with nothing known looks at the agent's whole history
+// at the endpoint.
 func (d *Dispatcher) supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
-	var ids []int64
+	var unknown []int64        // successes with nothing known of older versions
+	above := map[int64]int64{} // successes with a gap → the version known settled
 	for _, r := range batch {
-		if r.ok && r.job.agentID != 0 {
-			ids = append(ids, r.job.id)
+		if !r.ok || r.job.agentID == 0 {
+			continue
+		}
+		settled, ok := d.settled[epAgent{r.job.endpointID, r.job.agentID}]
+		switch {
+		case !ok:
+			unknown = append(unknown, r.job.id)
+		case settled < r.job.version-1:
+			above[r.job.id] = settled
 		}
 	}
-	for chunk := range slices.Chunk(ids, batchSize) {
-		res := tx.Exec(d.supersedeQuery(chunk), StatusSuperseded, now, StatusPending)
-		if res.Error != nil {
-			return fmt.Errorf("supersede older versions: %w", res.Error)
+	for chunk := range slices.Chunk(unknown, batchSize) {
+		if err := d.supersede(tx, chunk, nil, now, w); err != nil {
+			return err
 		}
-		w.superseded += res.RowsAffected
 	}
+	if len(above) == 0 {
+		return nil
+	}
+	return d.supersede(tx, slices.Collect(maps.Keys(above)), above, now, w)
+}
+
+// supersede runs supersedeQuery for the successes ids, looking above the
+// versions of above when it is not nil.
+func (d *Dispatcher) supersede(tx *gorm.DB, ids []int64, above map[int64]int64, now time.Time, w *written) error {
+	res := tx.Exec(d.supersedeQuery(ids, above), StatusSuperseded, now, StatusPending)
+	if res.Error != nil {
+		return fmt.Errorf("supersede older versions: %w", res.Error)
+	}
+	w.superseded += res.RowsAffected
 	return nil
 }
 
-// supersedeQuery returns the statement of supersedeOlder for the
-// successful deliveries ids; its arguments are the new status, the time
-// and the pending status. The successes drive the join (CROSS JOIN in
-// SQLite, STRAIGHT_JOIN in MySQL fix the order) and each finds its older
-// versions through (endpoint_id, agent_id, version). MySQL gets a
-// multi-table UPDATE: there a subquery on the updated table would have to
-// be a derived table, which MariaDB runs against every delivery.
-func (d *Dispatcher) supersedeQuery(ids []int64) string {
+// noteSettled remembers, once batch is recorded, the newest version of
+// each agent that succeeded at each endpoint. Only the writer goroutine
+// uses d.settled.
+func (d *Dispatcher) noteSettled(batch []*result) {
+	for _, r := range batch {
+		if !r.ok || r.job.agentID == 0 {
+			continue
+		}
+		if len(d.settled) >= maxDelivered {
+			clear(d.settled)
+		}
+		k := epAgent{r.job.endpointID, r.job.agentID}
+		d.settled[k] = max(d.settled[k], r.job.version)
+	}
+}
+
+// supersedeQuery returns the statement of supersede for the successful
+// deliveries ids; its arguments are the new status, the time and the
+// pending status. The successes drive the join (CROSS JOIN in SQLite,
+// STRAIGHT_JOIN in MySQL fix the order) and each finds its older versions
+// through (endpoint_id, agent_id, version), above the version above gives
+// it when above is not nil. MySQL gets a multi-table UPDATE: there a
+// subquery on the updated table would have to be a derived table, which
+// MariaDB runs against every delivery.
+func (d *Dispatcher) supersedeQuery(ids []int64, above map[int64]int64) string {
 	older := d.deliveriesUsing("o", "webhook_deliveries_agent") +
 		" ON o.endpoint_id = s.endpoint_id AND o.agent_id = s.agent_id AND o.version < s.version"
+	if above != nil {
+		var b strings.Builder
+		b.WriteString(" AND o.version > CASE s.id")
+		for _, id := range ids {
+			fmt.Fprintf(&b, " WHEN %d THEN %d", id, above[id])
+		}
+		b.WriteString(" END")
+		older += b.String()
+	}
 	set := "status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
 	if d.db.Dialect == models.MySQL {
 		return "UPDATE webhook_deliveries AS s STRAIGHT_JOIN " + older + " SET " +
