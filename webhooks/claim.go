@@ -104,10 +104,10 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 		}
 	}
 	c.failed, c.superseded = len(failed), len(superseded)
-	if err := settle(tx, failed, StatusFailed, now); err != nil {
+	if err := d.settle(tx, failed, StatusFailed, now); err != nil {
 		return c, err
 	}
-	if err := settle(tx, superseded, StatusSuperseded, now); err != nil {
+	if err := d.settle(tx, superseded, StatusSuperseded, now); err != nil {
 		return c, err
 	}
 	return c, d.lease(tx, rowIDs(c.leased), now)
@@ -257,9 +257,9 @@ func (d *Dispatcher) supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool
 }
 
 // settle gives the PENDING deliveries ids their final status.
-func settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
+func (d *Dispatcher) settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
 	for chunk := range slices.Chunk(ids, batchSize) {
-		err := tx.Exec("UPDATE webhook_deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL,"+
+		err := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL,"+
 			" next_attempt_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ?", status, now, StatusPending).Error
 		if err != nil {
 			return fmt.Errorf("mark deliveries %s: %w", status, err)
@@ -274,7 +274,7 @@ func settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
 func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
 	until := now.Add(d.cfg.LeaseDuration)
 	for chunk := range slices.Chunk(ids, batchSize) {
-		err := tx.Exec("UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,"+
+		err := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,"+
 			" updated_at = ? WHERE id IN "+inList(chunk), d.owner, until, until, now).Error
 		if err != nil {
 			return fmt.Errorf("lease deliveries: %w", err)

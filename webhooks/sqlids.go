@@ -36,3 +36,18 @@ func (d *Dispatcher) deliveriesUsing(alias, index string) string {
 	}
 	return "webhook_deliveries AS " + alias + " INDEXED BY " + index
 }
+
+// orFail returns the conflict clause of the multi-row INSERTs and UPDATEs
+// made inside a transaction: " OR FAIL" on SQLite, nothing on MySQL.
+// SQLite undoes a statement that fails (ABORT, the default) with a
+// statement journal, a copy of every page the statement changes, which
+// past 64 KiB goes to a temporary file opened, written and closed for
+// the statement; that was a tenth of a write's cost. FAIL keeps the rows
+// changed before the failure instead, which is the same here: every
+// caller rolls the whole transaction back on any error.
+func (d *Dispatcher) orFail() string {
+	if d.db.Dialect == models.SQLite {
+		return " OR FAIL"
+	}
+	return ""
+}

@@ -188,7 +188,7 @@ func (d *Dispatcher) insertAttempts(tx *gorm.DB, batch []*result) error {
 	}
 	for chunk := range slices.Chunk(attempted, rows) {
 		var sql strings.Builder
-		sql.WriteString("INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
+		sql.WriteString("INSERT" + d.orFail() + " INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
 		args := make([]any, 0, 3*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
@@ -274,7 +274,7 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 func (d *Dispatcher) finishDeliveries(tx *gorm.DB, ids []int64, status, bump string, now time.Time) (int64, error) {
 	var n int64
 	for chunk := range slices.Chunk(ids, batchSize) {
-		res := tx.Exec("UPDATE webhook_deliveries SET status = ?"+bump+", next_attempt_at = NULL, lease_owner = NULL,"+
+		res := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET status = ?"+bump+", next_attempt_at = NULL, lease_owner = NULL,"+
 			" lease_expires_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ? AND lease_owner = ?",
 			status, now, StatusPending, d.owner)
 		if res.Error != nil {
@@ -292,7 +292,7 @@ func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (
 	var n int64
 	for chunk := range slices.Chunk(retries, batchSize) {
 		var sql strings.Builder
-		sql.WriteString("UPDATE webhook_deliveries SET attempt_count = attempt_count + 1, next_attempt_at = CASE id")
+		sql.WriteString("UPDATE" + d.orFail() + " webhook_deliveries SET attempt_count = attempt_count + 1, next_attempt_at = CASE id")
 		args := make([]any, 0, 2*len(chunk)+5)
 		ids := make([]int64, len(chunk))
 		for i, r := range chunk {
@@ -404,7 +404,7 @@ func (d *Dispatcher) supersedeQuery(ids []int64, above map[int64]int64) string {
 			prefixed("o.", set) +
 			" WHERE s.id IN " + inList(ids) + " AND o.status = ?"
 	}
-	return "UPDATE webhook_deliveries SET " + set + " WHERE id IN (SELECT o.id FROM webhook_deliveries AS s CROSS JOIN " +
+	return "UPDATE OR FAIL webhook_deliveries SET " + set + " WHERE id IN (SELECT o.id FROM webhook_deliveries AS s CROSS JOIN " +
 		older + " WHERE s.id IN " + inList(ids) + " AND o.status = ?)"
 }
 
