@@ -242,10 +242,8 @@ func (d *Dispatcher) supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool
 		return nil, nil
 	}
 	var stale []int64
-	err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(ids)+" AND EXISTS ("+
-		"SELECT 1 FROM "+d.deliveriesUsing("n", "webhook_deliveries_agent")+
-		" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id"+
-		" AND n.version > d.version AND n.status = ?)", StatusSucceeded).Scan(&stale).Error
+	err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(ids)+" AND "+d.newerDelivered(), StatusSucceeded).
+		Scan(&stale).Error
 	if err != nil {
 		return nil, fmt.Errorf("find superseded deliveries: %w", err)
 	}
@@ -254,6 +252,24 @@ func (d *Dispatcher) supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool
 		out[id] = true
 	}
 	return out, nil
+}
+
+// newerDelivered is the condition that a newer version of delivery d's
+// agent reached its endpoint, its argument the succeeded status. SQLite
+// reads just the newer versions of (endpoint_id, agent_id, version).
+// MariaDB reads every version of the agent at the endpoint for that (it
+// seeks on the first two columns only), so there the newest delivered
+// version is looked up instead, newest first, which stops at the first
+// success: usually the version before d, whatever the agent's history.
+func (d *Dispatcher) newerDelivered() string {
+	if d.db.Dialect == models.MySQL {
+		return "(SELECT n.version FROM " + d.deliveriesUsing("n", "webhook_deliveries_agent") +
+			" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id AND n.status = ?" +
+			" ORDER BY n.version DESC LIMIT 1) > d.version"
+	}
+	return "EXISTS (SELECT 1 FROM " + d.deliveriesUsing("n", "webhook_deliveries_agent") +
+		" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id" +
+		" AND n.version > d.version AND n.status = ?)"
 }
 
 // settle gives the PENDING deliveries ids their final status.
