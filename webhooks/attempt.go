@@ -80,6 +80,9 @@ type answer struct {
 
 // send makes the HTTP request of one attempt at at, within the timeout. It
 // returns an error, fit for the attempt record, when no answer came.
+//
+// The request goes to the transport directly: http.Client would copy its
+// headers for redirects, which are never followed.
 func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, error) {
 	if j.ep.err != nil {
 		return answer{}, fmt.Errorf("cannot sign: %w", j.ep.err)
@@ -91,14 +94,8 @@ func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, er
 	if err != nil {
 		return answer{}, fmt.Errorf("bad URL: %w", unwrapURLError(err))
 	}
-	req.Header = http.Header{
-		"Content-Type":      {"application/json"},
-		"User-Agent":        {userAgent},
-		"Webhook-Id":        {j.msgID},
-		"Webhook-Timestamp": {strconv.FormatInt(at.Unix(), 10)},
-		"Webhook-Signature": {sig},
-	}
-	resp, err := d.client.Do(req)
+	req.Header = webhookHeader(j.msgID, at, sig)
+	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
 		return answer{}, d.describe(ctx, err)
 	}
@@ -115,6 +112,19 @@ func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, er
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), at)
 	}
 	return a, nil
+}
+
+// webhookHeader returns the headers of a webhook, their values in one
+// allocation.
+func webhookHeader(msgID string, at time.Time, sig string) http.Header {
+	v := []string{"application/json", userAgent, msgID, strconv.FormatInt(at.Unix(), 10), sig}
+	return http.Header{
+		"Content-Type":      v[0:1:1],
+		"User-Agent":        v[1:2:2],
+		"Webhook-Id":        v[2:3:3],
+		"Webhook-Timestamp": v[3:4:4],
+		"Webhook-Signature": v[4:5:5],
+	}
 }
 
 // describe turns a failed request's error into the attempt's error text.

@@ -21,14 +21,14 @@ import (
 // and the deliveries' new state in batches. A commit wakes it at once;
 // the database is polled as a fallback.
 type Dispatcher struct {
-	db      *models.DB
-	cfg     Config
-	log     *slog.Logger
-	client  *http.Client
-	metrics *metrics
-	owner   string // lease_owner of this process
-	lanes   []*lane
-	results *resultQueue
+	db        *models.DB
+	cfg       Config
+	log       *slog.Logger
+	transport *http.Transport // no redirect is followed: the client's work is not needed
+	metrics   *metrics
+	owner     string // lease_owner of this process
+	lanes     []*lane
+	results   *resultQueue
 
 	mu         sync.Mutex
 	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -56,7 +56,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	slowAfter := max(cfg.Timeout/4, time.Millisecond)
 	d := &Dispatcher{
 		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(),
-		client: newClient(newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers)),
+		transport: newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers),
 		lanes: []*lane{
 			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter),
 			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter),
