@@ -299,15 +299,33 @@ func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
 	return nil
 }
 
-// jobs loads the events of the leased deliveries of c and returns one job
-// per delivery. It returns an error when the database fails.
+// jobs returns one job per leased delivery of c, with its event from the
+// outbox's recent events or else from the database. It returns an error
+// when the database fails.
 func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
-	ids := make([]int64, 0, len(c.leased))
-	unique := make(map[int64]bool, len(c.leased))
-	for _, r := range c.leased {
-		if !unique[r.EventID] {
-			unique[r.EventID] = true
-			ids = append(ids, r.EventID)
+	out := make([]*job, len(c.leased))
+	claimedAt := time.Now()
+	var missed []int // indexes in out of the jobs whose event is to be read
+	for i, r := range c.leased {
+		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
+		if r.AgentID != nil && r.Version != nil {
+			j.agentID, j.version = *r.AgentID, *r.Version
+		}
+		var kept bool
+		if j.msgID, j.body, kept = d.recent.take(r.EventID, j.agentID, j.version); !kept {
+			missed = append(missed, i)
+		}
+		out[i] = j
+	}
+	if len(missed) == 0 {
+		return out, nil
+	}
+	var ids []int64
+	listed := make(map[int64]bool, len(missed))
+	for _, i := range missed {
+		if id := c.leased[i].EventID; !listed[id] {
+			listed[id] = true
+			ids = append(ids, id)
 		}
 	}
 	events := make(map[int64]event, len(ids))
@@ -316,15 +334,9 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
 			return nil, err
 		}
 	}
-	out := make([]*job, len(c.leased))
-	claimedAt := time.Now()
-	for i, r := range c.leased {
-		e := events[r.EventID]
-		out[i] = &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount,
-			msgID: e.msgID, body: e.body, ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
-		if r.AgentID != nil && r.Version != nil {
-			out[i].agentID, out[i].version = *r.AgentID, *r.Version
-		}
+	for _, i := range missed {
+		e := events[c.leased[i].EventID]
+		out[i].msgID, out[i].body = e.msgID, e.body
 	}
 	return out, nil
 }

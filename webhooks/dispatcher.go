@@ -29,6 +29,7 @@ type Dispatcher struct {
 	owner     string // lease_owner of this process
 	lanes     []*lane
 	results   *resultQueue
+	recent    *recentEvents // the outbox's recent events; nil without an outbox
 
 	mu         sync.Mutex
 	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -68,6 +69,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	}
 	if outbox != nil {
 		outbox.Listen(d.Wake)
+		d.recent = outbox.recent
 	}
 	return d, nil
 }

@@ -63,7 +63,8 @@ type envelope struct {
 // transaction and, once that transaction has committed, wakes whoever
 // listens (the dispatcher, the subscription broker).
 type Outbox struct {
-	now func() time.Time
+	now    func() time.Time
+	recent *recentEvents // what Enqueue recorded, for the dispatcher
 
 	mu        sync.Mutex
 	listeners []func()
@@ -71,7 +72,7 @@ type Outbox struct {
 
 // NewOutbox returns an outbox whose timestamps come from now.
 func NewOutbox(now func() time.Time) *Outbox {
-	return &Outbox{now: now}
+	return &Outbox{now: now, recent: newRecentEvents()}
 }
 
 // Listen registers f to be called after every commit that recorded events.
@@ -115,11 +116,13 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 	}
 	now := o.now()
 	rows := make([]models.WebhookEvent, len(events))
+	bodies := make([][]byte, len(events))
 	for i, e := range events {
 		body, err := json.Marshal(envelope{Type: e.Type, Timestamp: now.UTC().Format(TimestampLayout), Data: e.Data})
 		if err != nil {
 			return nil, fmt.Errorf("encode %s event: %w", e.Type, err)
 		}
+		bodies[i] = body
 		rows[i] = models.WebhookEvent{MessageID: NewMessageID(now), Type: e.Type, AgentID: e.AgentID,
 			Version: e.Version, Payload: string(body), OccurredAt: now}
 	}
@@ -131,6 +134,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 		return nil, err
 	}
 	var deliveries []models.WebhookDelivery
+	counts := make([]int, len(events))
 	for i, e := range events {
 		for _, ep := range endpoints {
 			if ep.matches(e) {
@@ -138,6 +142,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 					EndpointID: ep.id, EventID: rows[i].ID, AgentID: e.AgentID, Version: e.Version,
 					Status: StatusPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
 				})
+				counts[i]++
 			}
 		}
 	}
@@ -146,7 +151,23 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 			return nil, fmt.Errorf("store deliveries: %w", err)
 		}
 	}
+	o.keep(rows, bodies, counts)
 	return rows, nil
+}
+
+// keep hands the stored events that have deliveries to the dispatcher's
+// cache of recent events.
+func (o *Outbox) keep(rows []models.WebhookEvent, bodies [][]byte, counts []int) {
+	for i, r := range rows {
+		if counts[i] == 0 {
+			continue
+		}
+		e := &recentEvent{msgID: r.MessageID, body: bodies[i], left: counts[i]}
+		if r.AgentID != nil && r.Version != nil {
+			e.agentID, e.version = *r.AgentID, *r.Version
+		}
+		o.recent.add(r.ID, e)
+	}
 }
 
 // target is an enabled endpoint with its filters.
