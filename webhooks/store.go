@@ -324,7 +324,9 @@ type epAgent struct{ endpoint, agent int64 }
 // succeeded (d.settled) needs no look at all, which is the common case;
 // one with a gap since the version known settled looks only above it; and
 // only a success with nothing known looks at the agent's whole history
-// at the endpoint.
+// at the endpoint. (A redelivery of an old version, created after a newer
+// one succeeded, is pending below it: the claim supersedes it, see
+// supersededAmong.)
 func (d *Dispatcher) supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
 	var unknown []int64        // successes with nothing known of older versions
 	above := map[int64]int64{} // successes with a gap → the version known settled
