@@ -87,7 +87,10 @@ func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, er
 	if j.ep.err != nil {
 		return answer{}, fmt.Errorf("cannot sign: %w", j.ep.err)
 	}
-	sig := j.ep.signer.sign(j.msgID, at, j.body)
+	sig, err := j.ep.signer.sign(j.msgID, at, j.body)
+	if err != nil {
+		return answer{}, fmt.Errorf("cannot sign: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.ep.url, bytes.NewReader(j.body))
