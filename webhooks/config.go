@@ -28,7 +28,7 @@ const (
 	DefaultFirstAttemptWorkers = 32
 	DefaultRetryWorkers        = 8
 	DefaultBatchSize           = 256
-	DefaultLeaseDuration       = time.Minute
+	DefaultLeaseDuration       = 30 * time.Second
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
 	DefaultStatsInterval       = 5 * time.Second
@@ -55,7 +55,9 @@ type Config struct {
 	BatchSize int
 	// LeaseDuration is how long a claimed delivery stays reserved for this
 	// process (renewed while it waits); after it, anyone may take it over.
-	// Default 1 minute, and never less than three times Timeout.
+	// It bounds how long a killed process's deliveries wait before another
+	// process sends them. Default 30 seconds, and never less than three
+	// times Timeout.
 	LeaseDuration time.Duration
 	// PollInterval is how often the database is polled when nothing woke
 	// the dispatcher (due retries, other processes' commits); default 1s.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -30,6 +29,8 @@ type Dispatcher struct {
 	lanes     []*lane
 	results   *resultQueue
 	recent    *recentEvents // the outbox's recent events; nil without an outbox
+
+	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
 
 	mu         sync.Mutex
 	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -67,6 +68,8 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 		settled:    map[epAgent]int64{},
 		disabledAt: map[int64]time.Time{},
 	}
+	retryLane := d.lanes[1]
+	d.retryWake = newRetryWake(func() { signal(retryLane.wake) })
 	if outbox != nil {
 		outbox.Listen(d.Wake)
 		d.recent = outbox.recent
@@ -110,6 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	d.log.Info("webhook dispatcher started", "owner", d.owner)
 	<-ctx.Done()
 	loops.Wait()
+	d.retryWake.stop()
 	var queued []int64
 	for _, l := range d.lanes {
 		queued = append(queued, l.close()...)
@@ -232,7 +236,9 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 		}
 		found, err := d.claim(ctx, l, need, exclude)
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
+			// A claim cut short by shutdown fails with whatever the
+			// driver says about the cancelled transaction: not worth a warning.
+			if ctx.Err() == nil {
 				d.log.Warn("claiming webhook deliveries failed; trying again at the next wake or poll", "lane", l.name, "err", err)
 			}
 			return

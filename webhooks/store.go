@@ -138,6 +138,7 @@ func (d *Dispatcher) flush(batch []*result) {
 // written is what one write recorded.
 type written struct {
 	succeeded, retried, failed, superseded int64
+	nextRetry                              time.Time // the earliest retry scheduled; zero when none
 	notLeased                              int64 // results for deliveries no longer leased to us
 	failedForGood                          []*result
 	disabled                               []disabled
@@ -243,6 +244,9 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 			w.failedForGood = append(w.failedForGood, r)
 		default:
 			retries = append(retries, r)
+			if w.nextRetry.IsZero() || r.next.Before(w.nextRetry) {
+				w.nextRetry = r.next
+			}
 		}
 	}
 	steps := []struct {
@@ -523,6 +527,7 @@ const maxFailureLogs = 20
 
 // noteWritten counts, logs and acts on what a write recorded.
 func (d *Dispatcher) noteWritten(w written) {
+	d.retryWake.at(w.nextRetry, d.now())
 	m := d.metrics.deliveries
 	m.WithLabelValues(outcomeSucceeded).Add(float64(w.succeeded))
 	m.WithLabelValues(outcomeRetry).Add(float64(w.retried))
