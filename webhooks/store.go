@@ -139,7 +139,7 @@ func (d *Dispatcher) flush(batch []*result) {
 type written struct {
 	succeeded, retried, failed, superseded int64
 	nextRetry                              time.Time // the earliest retry scheduled; zero when none
-	notLeased                              int64 // results for deliveries no longer leased to us
+	notLeased                              int64     // results for deliveries no longer leased to us
 	failedForGood                          []*result
 	disabled                               []disabled
 }
