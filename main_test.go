@@ -25,7 +25,7 @@ const testAdminToken = "odt_test-admin-token"
 // testEnv is a running server on a fresh database, reached over HTTP like
 // any client would.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	app   *app
 	srv   *httptest.Server
 	admin string
@@ -33,14 +33,14 @@ type testEnv struct {
 
 // setup starts a server (the real routes, dispatcher included) on a new
 // database: SQLite, or MySQL when TEST_MYSQL_URL is set.
-func setup(t *testing.T, opts ...func(*config)) *testEnv {
+func setup(t testing.TB, opts ...func(*config)) *testEnv {
 	t.Helper()
 	return start(t, nil, opts...)
 }
 
 // start is setup with a hook that runs on the app before anything else
 // touches its database (no worker runs yet).
-func start(t *testing.T, before func(*app), opts ...func(*config)) *testEnv {
+func start(t testing.TB, before func(*app), opts ...func(*config)) *testEnv {
 	t.Helper()
 	cfg := config{DatabaseURL: dbtest.URL(t), AdminToken: testAdminToken,
 		WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: 5 * time.Second}
@@ -72,7 +72,7 @@ func start(t *testing.T, before func(*app), opts ...func(*config)) *testEnv {
 }
 
 // testWriter sends log lines to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -223,7 +223,7 @@ var snapshotTables = []string{
 }
 
 // snapshot reads every row of every table, as text, in a stable order.
-func snapshot(t *testing.T, db *models.DB) map[string][]string {
+func snapshot(t testing.TB, db *models.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, table := range snapshotTables {
