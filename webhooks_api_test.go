@@ -1087,3 +1087,48 @@ func TestWebhookDeliveryFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookAgentTokenNarrowedEndpoint: an endpoint that listened to
+// agents A and B, narrowed to A by an admin, becomes A's own; A's token
+// still sees nothing of B's deliveries on it (list, endpoint deliveries,
+// node) and cannot redeliver them.
+func TestWebhookAgentTokenNarrowedEndpoint(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
+	_, tok := e.token("aiko's app", "AGENT", aiko)
+	rc := newHookReceiver(t, nil)
+	both, _ := e.createHook("", rc, map[string]any{"agents": []string{aiko, ben}})
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": false}, nil)
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": ben, "unified": false}, nil)
+	all := e.settledDeliveries(both.ID, 2, succeeded)
+	e.mustMutate("updateWebhookEndpoint", updateEndpointM, map[string]any{"id": both.ID, "agents": []string{aiko}}, nil)
+
+	var bens deliveryNode
+	for _, d := range all {
+		if strings.Contains(d.Event.Payload, "ben@example.com") {
+			bens = d
+		}
+	}
+	if bens.ID == "" {
+		t.Fatalf("no delivery of Ben's change among %+v", all)
+	}
+	ds, n := e.deliveries(tok, nil)
+	if n != 1 || len(ds) != 1 || strings.Contains(ds[0].Event.Payload, "ben@example.com") {
+		t.Fatalf("Aiko's token sees %d deliveries (%+v); want only her own", n, ds)
+	}
+	var data struct {
+		Node     *struct{ ID string }
+		Endpoint struct {
+			Deliveries struct{ TotalCount int }
+		} `json:"endpoint"`
+	}
+	e.queryAs(tok, `query($d: ID!, $e: ID!) { node(id: $d) { id }
+		endpoint: node(id: $e) { ... on WebhookEndpoint { deliveries { totalCount } } } }`,
+		map[string]any{"d": bens.ID, "e": both.ID}, &data)
+	if data.Node != nil || data.Endpoint.Deliveries.TotalCount != 1 {
+		t.Fatalf("Aiko's token: node(Ben's delivery) = %+v, endpoint deliveries %d; want null and 1", data.Node, data.Endpoint.Deliveries.TotalCount)
+	}
+	e.refusedAs(tok, "OUT_OF_SCOPE", "redeliverWebhook", redeliverM, map[string]any{"id": bens.ID})
+}

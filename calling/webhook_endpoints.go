@@ -201,6 +201,17 @@ func findEndpoint(t *txn, actor Actor, id int64, path ...string) (*Endpoint, err
 	return ep, nil
 }
 
+// MaySeeDelivery reports whether actor may see a delivery (of an endpoint
+// it may see) about agentID (nil: not about an agent, e.g. webhook.test).
+// An AGENT token sees those about its own agent only, even on an endpoint
+// that once listened to other agents too.
+func MaySeeDelivery(actor Actor, agentID *int64) bool {
+	if actor.Role != RoleAgent || agentID == nil {
+		return true
+	}
+	return actor.AgentID != nil && *agentID == *actor.AgentID
+}
+
 // OwnsEndpoint reports whether an AGENT actor may manage an endpoint with
 // this agent filter (exactly its own agent).
 func OwnsEndpoint(actor Actor, agentIDs []int64) bool {
@@ -408,6 +419,9 @@ func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID 
 		ep, err := findEndpoint(t, actor, old.EndpointID, "id")
 		if err != nil {
 			return outcome{}, err
+		}
+		if !MaySeeDelivery(actor, old.AgentID) {
+			return outcome{}, refuse(CodeOutOfScope, "This delivery is about another agent.", "id")
 		}
 		if !ep.Row.Enabled {
 			return outcome{}, refuse(CodeInvalidInput, "The delivery's endpoint is disabled: enable it first.", "id")

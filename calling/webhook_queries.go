@@ -34,7 +34,7 @@ type DeliveryFilter struct {
 	EventType  *string
 	AgentID    *int64
 	// OnlyAgent restricts the list to the deliveries of one agent's own
-	// endpoints (AGENT tokens).
+	// endpoints that are about that agent or no agent (AGENT tokens).
 	OnlyAgent *int64
 }
 
@@ -55,7 +55,8 @@ func (s *Service) WebhookDeliveries(ctx context.Context, f DeliveryFilter) Liste
 			q = q.Where("agent_id = ?", *f.AgentID)
 		}
 		if f.OnlyAgent != nil {
-			q = q.Where("endpoint_id IN (SELECT id FROM webhook_endpoints WHERE "+ownEndpointsSQL+")", *f.OnlyAgent, *f.OnlyAgent)
+			q = q.Where("endpoint_id IN (SELECT id FROM webhook_endpoints WHERE "+ownEndpointsSQL+")", *f.OnlyAgent, *f.OnlyAgent).
+				Where("(agent_id IS NULL OR agent_id = ?)", *f.OnlyAgent)
 		}
 		return q
 	}}

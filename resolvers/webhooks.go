@@ -197,7 +197,7 @@ func (r *queryResolver) webhookNodeThunk(ctx context.Context, kind calling.Kind,
 			if err != nil || d == nil {
 				return nil, err
 			}
-			if ok, err := r.mayManage(ctx, a, d.EndpointID); !ok || err != nil {
+			if ok, err := r.mayManage(ctx, a, d.EndpointID); !ok || err != nil || !calling.MaySeeDelivery(a, d.AgentID) {
 				return nil, err
 			}
 			return toWebhookDelivery(d), nil
@@ -247,7 +247,8 @@ func (r *endpointResolver) Agents(ctx context.Context, obj *model.WebhookEndpoin
 }
 
 func (r *endpointResolver) Deliveries(ctx context.Context, obj *model.WebhookEndpoint, first *int, after *string, status *model.WebhookDeliveryStatus) (*model.WebhookDeliveryConnection, error) {
-	f := calling.DeliveryFilter{EndpointID: &obj.DBID}
+	a, _ := actorFrom(ctx)
+	f := calling.DeliveryFilter{EndpointID: &obj.DBID, OnlyAgent: onlyAgent(a)}
 	if status != nil {
 		s := string(*status)
 		f.Status = &s
