@@ -426,7 +426,17 @@ func TestQueryLimits(t *testing.T) {
 	complexMutation := `mutation { createAgent(input: {name: "Costly", email: "costly@example.com"}) { agent {
 		queues { agents(first: 100) { nodes { queues { agents(first: 100) { nodes { email } } } } } } } userErrors { code } } }`
 
+	// Each fragment spreads the next twice: 40 short lines that stand for
+	// 2^40 fields. Refused in one pass, before the complexity check walks it.
+	var bomb strings.Builder
+	bomb.WriteString("query { ...F0 }\n")
+	for i := range 40 {
+		fmt.Fprintf(&bomb, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	bomb.WriteString("fragment F40 on Query { viewer { role } }\n")
+
 	for _, c := range []struct{ name, query, about string }{
+		{"fragment bomb", bomb.String(), "fragments"},
 		{"over-complex query", complex, "complexity"},
 		{"over-complex mutation", complexMutation, "complexity"},
 		{"over-deep query", deepQuery, "deep"},

@@ -9,60 +9,85 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-const errDepthLimit = "DEPTH_LIMIT_EXCEEDED"
+const (
+	errDepthLimit = "DEPTH_LIMIT_EXCEEDED"
+	errSizeLimit  = "SIZE_LIMIT_EXCEEDED"
+)
 
-// depthLimit refuses, before anything runs, an operation whose selections
-// nest deeper than max.
-type depthLimit struct{ max int }
+// MaxExpandedFields bounds the fields of an operation once every fragment
+// spread is replaced by its fragment. Fragments can spread each other
+// twice over at each level, so a short document can stand for billions of
+// fields; the complexity check walks them all, so this check, which costs
+// one pass over the document, runs first.
+const MaxExpandedFields = 5000
 
-var _ graphql.OperationContextMutator = depthLimit{}
+// shapeLimit refuses, before anything runs (the complexity check
+// included), an operation whose selections nest deeper than maxDepth or
+// that expands to more than MaxExpandedFields fields.
+type shapeLimit struct{ maxDepth int }
 
-func (d depthLimit) ExtensionName() string { return "DepthLimit" }
+var _ interface {
+	graphql.OperationContextMutator
+	graphql.HandlerExtension
+} = shapeLimit{}
 
-func (d depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (shapeLimit) ExtensionName() string { return "ShapeLimit" }
 
-func (d depthLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l shapeLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	op := opCtx.Doc.Operations.ForName(opCtx.OperationName)
 	if op == nil {
 		return nil
 	}
-	if depth := selectionDepth(op.SelectionSet, d.max+1); depth > d.max {
-		err := gqlerror.Errorf("operation nests %d or more levels deep, which exceeds the limit of %d", depth, d.max)
+	s := measure(op.SelectionSet, map[string]shape{})
+	switch {
+	case s.depth > l.maxDepth:
+		err := gqlerror.Errorf("operation nests %d levels deep, which exceeds the limit of %d", s.depth, l.maxDepth)
 		errcode.Set(err, errDepthLimit)
+		return err
+	case s.fields > MaxExpandedFields:
+		err := gqlerror.Errorf("operation expands to more than %d fields once its fragments are spread", MaxExpandedFields)
+		errcode.Set(err, errSizeLimit)
 		return err
 	}
 	return nil
 }
 
-// selectionDepth returns the depth of set (fields inside fragments count
-// where they are spread), stopping once it reaches limit.
-func selectionDepth(set ast.SelectionSet, limit int) int {
-	if limit <= 0 {
-		return 0
-	}
-	max := 0
+// shape is the depth and the number of fields of a selection set with its
+// fragments spread.
+type shape struct {
+	depth  int
+	fields int
+}
+
+// measure returns the shape of set; fragments are measured once each
+// (memo), so the cost is linear in the document. Counts saturate at
+// MaxExpandedFields+1.
+func measure(set ast.SelectionSet, memo map[string]shape) shape {
+	var out shape
 	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
+		var s shape
+		switch x := sel.(type) {
 		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = 1
-			} else {
-				d = 1 + selectionDepth(s.SelectionSet, limit-1)
-			}
+			sub := measure(x.SelectionSet, memo)
+			s = shape{depth: 1 + sub.depth, fields: 1 + sub.fields}
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, limit)
+			s = measure(x.SelectionSet, memo)
 		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet, limit)
+			if x.Definition == nil {
+				continue
 			}
+			m, ok := memo[x.Name]
+			if !ok {
+				memo[x.Name] = shape{} // the validator refuses cycles; this ends one anyway
+				m = measure(x.Definition.SelectionSet, memo)
+				memo[x.Name] = m
+			}
+			s = m
 		}
-		if d > max {
-			max = d
-		}
-		if max >= limit {
-			return max
-		}
+		out.depth = max(out.depth, s.depth)
+		out.fields = min(out.fields+s.fields, MaxExpandedFields+1)
 	}
-	return max
+	return out
 }

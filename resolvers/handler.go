@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -80,8 +79,8 @@ func NewHandler(cfg Config) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 	srv.Use(extension.Introspection{})
+	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(depthLimit{max: cfg.DepthLimit})
 	return http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes)
 }
 
@@ -130,5 +129,3 @@ func complexity() graph.ComplexityRoot {
 	}
 	return c
 }
-
-var _ graphql.HandlerExtension = depthLimit{}
