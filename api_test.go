@@ -437,6 +437,8 @@ func TestQueryLimits(t *testing.T) {
 
 	for _, c := range []struct{ name, query, about string }{
 		{"fragment bomb", bomb.String(), "fragments"},
+		{"nested plain lists", `{ outboundProfiles { nodes { phoneNumbers { outboundProfiles { phoneNumbers {
+			outboundProfiles { phoneNumbers { e164 } } } } } } } }`, "complexity"},
 		{"over-complex query", complex, "complexity"},
 		{"over-complex mutation", complexMutation, "complexity"},
 		{"over-deep query", deepQuery, "deep"},
@@ -465,7 +467,7 @@ func TestQueryLimits(t *testing.T) {
 		})
 	}
 	// Just under the limits works.
-	e.query(`{ agents(first: 100) { nodes { queues { agents(first: 45) { nodes { email } } } } } }`, nil, nil)
+	e.query(`{ agents(first: 100) { nodes { queues { agents(first: 9) { nodes { email } } } } } }`, nil, nil)
 }
 
 // TestRequestBodyLimit checks that a request body over 1 MiB is refused

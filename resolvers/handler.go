@@ -99,8 +99,12 @@ func (h *api) websocketInit(ctx context.Context, payload transport.InitPayload) 
 	return withLoaderFactory(withActor(ctx, actor), func() *loaders { return newLoaders(ctx, h.svc, actor) }), nil, nil
 }
 
-// complexity makes a connection cost its page size times its selection, and
-// nodes(ids:) the number of IDs times its selection.
+// listSize is what a plain list (an agent's queues, a profile's numbers…)
+// counts for in the complexity limit: its typical length.
+const listSize = 5
+
+// complexity makes a connection cost its page size times its selection, a
+// plain list listSize times, and nodes(ids:) the number of IDs times.
 func complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
 	page := func(child int, first *int) int {
@@ -110,6 +114,13 @@ func complexity() graph.ComplexityRoot {
 		}
 		return 1 + n*child
 	}
+	// A plain list (no paging) costs as if it held listSize elements.
+	list := func(child int) int { return 1 + listSize*child }
+	c.Agent.Queues, c.Agent.CapacityProfiles = list, list
+	c.CallingAbility.CallerIds, c.CallingAbility.Blockers = list, list
+	c.PhoneNumber.OutboundProfiles, c.OutboundProfile.PhoneNumbers = list, list
+	c.Queue.OutboundProfiles, c.CapacityProfile.OutboundProfiles = list, list
+	c.WebhookEndpoint.Agents, c.WebhookDelivery.Attempts = list, list
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
 	c.Query.PhoneNumbers = func(child int, first *int, _ *string, _ *model.PhoneNumberFilter) int { return page(child, first) }
 	c.Query.Queues = func(child int, first *int, _ *string, _ *model.QueueFilter) int { return page(child, first) }
