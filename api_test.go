@@ -604,3 +604,26 @@ func TestHTTPSurface(t *testing.T) {
 		}
 	}
 }
+
+// TestMutationsInOneRequest: several mutations in one request each answer
+// with the state after themselves, not with what an earlier one loaded.
+func TestMutationsInOneRequest(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	var data struct {
+		U1, U2 struct {
+			Agent struct{ CallingAbility ability }
+		}
+	}
+	e.query(`mutation($id: ID!) {
+		u1: updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { agent { callingAbility { version blockers { code } } } }
+		u2: updateAgent(input: {id: $id, unifiedRoutingEnabled: true}) { agent { callingAbility { version blockers { code } } } } }`,
+		map[string]any{"id": aiko}, &data)
+	if v, b := data.U1.Agent.CallingAbility.Version, data.U1.Agent.CallingAbility.blockerCodes(); v != 2 || !slices.Equal(b, []string{"UNIFIED_ROUTING_DISABLED"}) {
+		t.Errorf("first mutation answered version %d %v; want 2 [UNIFIED_ROUTING_DISABLED]", v, b)
+	}
+	if v, b := data.U2.Agent.CallingAbility.Version, data.U2.Agent.CallingAbility.blockerCodes(); v != 3 || !slices.Equal(b, []string{"NO_OUTBOUND_PROFILE"}) {
+		t.Errorf("second mutation answered version %d %v; want 3 [NO_OUTBOUND_PROFILE]", v, b)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -78,10 +79,23 @@ func NewHandler(cfg Config) http.Handler {
 	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
+	srv.AroundRootFields(h.freshLoadersPerMutation)
 	srv.Use(extension.Introspection{})
 	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	return http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes)
+}
+
+// freshLoadersPerMutation gives each mutation of a request loaders of its
+// own: the mutations run one after the other, and what one changed must
+// not be answered from what the loaders read before it.
+func (h *api) freshLoadersPerMutation(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	if op := graphql.GetOperationContext(ctx); op.Operation != nil && op.Operation.Operation == ast.Mutation {
+		if a, ok := actorFrom(ctx); ok {
+			ctx = withLoaders(ctx, newLoaders(ctx, h.svc, a))
+		}
+	}
+	return next(ctx)
 }
 
 // websocketInit authenticates a WebSocket from its connection_init payload
