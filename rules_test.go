@@ -611,3 +611,23 @@ func TestInputLimitsAccepted(t *testing.T) {
 		t.Fatalf("callerIdName = %q", p.OutboundProfile.CallerIDName)
 	}
 }
+
+// TestOverflowToAnyNumber: a queue's overflow may transfer to any valid
+// external number, a mobile one included (only numbers added to Outdial
+// must be geographic or toll-free).
+func TestOverflowToAnyNumber(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	callerID := e.addNumberID("+1 425 555 0103", "MAKE_CALLS")
+	q := e.queueID("Support", "VOICE")
+	var out struct {
+		Queue struct {
+			Overflow struct{ TransferTo string }
+		}
+	}
+	e.mustMutate("setQueueOverflow", setOverflow, map[string]any{"q": q, "to": "+44 7911 123456", "num": callerID}, &out)
+	if out.Queue.Overflow.TransferTo != "+447911123456" {
+		t.Fatalf("overflow transferTo = %q, want +447911123456", out.Queue.Overflow.TransferTo)
+	}
+	e.refused("INVALID_PHONE_NUMBER", "setQueueOverflow", setOverflow, map[string]any{"q": q, "to": "+44 7911", "num": callerID})
+}

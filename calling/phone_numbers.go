@@ -41,14 +41,9 @@ func ParseNumber(raw string, path ...string) (ParsedNumber, error) {
 }
 
 func parseNumber(raw string, path ...string) (ParsedNumber, *Error) {
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > 40 {
-		return ParsedNumber{}, refuse(CodeInvalidPhoneNumber, "Give a phone number, e.g. +14255550100.", path...)
-	}
-	num, err := phonenumbers.Parse(s, DefaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return ParsedNumber{}, refuse(CodeInvalidPhoneNumber,
-			fmt.Sprintf("%q is not a valid phone number; write it in E.164, e.g. +14255550100.", raw), path...)
+	num, refusal := parseValid(raw, path...)
+	if refusal != nil {
+		return ParsedNumber{}, refusal
 	}
 	p := ParsedNumber{E164: phonenumbers.Format(num, phonenumbers.E164), CountryCode: phonenumbers.GetRegionCodeForNumber(num)}
 	switch t := phonenumbers.GetNumberType(num); t {
@@ -61,6 +56,20 @@ func parseNumber(raw string, path ...string) (ParsedNumber, *Error) {
 			fmt.Sprintf("%s is a %s number; only geographic and toll-free numbers can be added.", p.E164, numberTypeName(t)), path...)
 	}
 	return p, nil
+}
+
+// parseValid parses any valid phone number, of any type.
+func parseValid(raw string, path ...string) (*phonenumbers.PhoneNumber, *Error) {
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > 40 {
+		return nil, refuse(CodeInvalidPhoneNumber, "Give a phone number, e.g. +14255550100.", path...)
+	}
+	num, err := phonenumbers.Parse(s, DefaultRegion)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return nil, refuse(CodeInvalidPhoneNumber,
+			fmt.Sprintf("%q is not a valid phone number; write it in E.164, e.g. +14255550100.", raw), path...)
+	}
+	return num, nil
 }
 
 func numberTypeName(t phonenumbers.PhoneNumberType) string {

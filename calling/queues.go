@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"outdial/models"
 )
 
@@ -271,10 +273,12 @@ type SetQueueOverflowInput struct {
 // outbound call). Refusals: INVALID_PHONE_NUMBER, NOT_FOUND,
 // QUEUE_NOT_VOICE, NUMBER_NOT_OUTBOUND_ENABLED.
 func (s *Service) SetQueueOverflow(ctx context.Context, actor Actor, in SetQueueOverflowInput) (*models.Queue, error) {
-	target, refusal := parseNumber(in.TransferTo, "transferTo")
+	// The overflow goes to any external number, mobile ones included.
+	num, refusal := parseValid(in.TransferTo, "transferTo")
 	if refusal != nil {
 		return nil, refusal
 	}
+	transferTo := phonenumbers.Format(num, phonenumbers.E164)
 	var q *models.Queue
 	err := s.run(ctx, actor, "setQueueOverflow", func(t *txn) (outcome, error) {
 		var err error
@@ -292,12 +296,12 @@ func (s *Service) SetQueueOverflow(ctx context.Context, actor Actor, in SetQueue
 			return outcome{}, refuse(CodeNumberNotOutboundEnabled,
 				fmt.Sprintf("%s has no MAKE_CALLS in its calling plan: upgrade it first (the transfer is an outbound call).", n.E164), "callerIdNumberId")
 		}
-		q.OverflowTransferTo, q.OverflowCallerID, q.UpdatedAt = &target.E164, &n.ID, t.now
+		q.OverflowTransferTo, q.OverflowCallerID, q.UpdatedAt = &transferTo, &n.ID, t.now
 		if err := t.tx.Model(q).Select("overflow_transfer_to", "overflow_caller_id", "updated_at").Updates(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("update queue overflow: %w", err)
 		}
 		return outcome{target: GlobalID(KindQueue, q.ID),
-			details: map[string]any{"transferTo": target.E164, "callerId": GlobalID(KindPhoneNumber, n.ID)}}, nil
+			details: map[string]any{"transferTo": transferTo, "callerId": GlobalID(KindPhoneNumber, n.ID)}}, nil
 	})
 	if err != nil {
 		return nil, err
