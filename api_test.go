@@ -591,6 +591,11 @@ func TestHTTPSurface(t *testing.T) {
 	if status, _ := e.get("/graphql?query="+url.QueryEscape(`{ viewer { role } }`), ""); status != http.StatusUnauthorized {
 		t.Fatalf("GET without a token: HTTP %d, want 401", status)
 	}
+	// A subscription over POST is answered at once, not held open.
+	r := e.do(e.admin, `subscription { callingAbilityChanged { current { version } } }`, nil)
+	if r.Status != http.StatusBadRequest || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "WebSocket") {
+		t.Fatalf("subscription over POST: HTTP %d %+v; want 400 pointing at the WebSocket", r.Status, r.Errors)
+	}
 
 	for _, c := range []struct{ path, want string }{
 		{"/healthz", "ok"},

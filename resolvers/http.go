@@ -74,6 +74,11 @@ func (graphqlHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 		writeGraphQLErrors(w, status, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
 		return
 	}
+	if opCtx.Operation.Operation == ast.Subscription {
+		err := requestError(errors.New("subscriptions run over a WebSocket (graphql-transport-ws) on /graphql, not over GET or POST"))
+		writeGraphQLErrors(w, http.StatusBadRequest, &graphql.Response{Errors: gqlerror.List{err}})
+		return
+	}
 	if r.Method == http.MethodGet && opCtx.Operation.Operation != ast.Query {
 		w.Header().Set("Allow", http.MethodPost)
 		err := requestError(fmt.Errorf("GET runs queries only; send a %s with POST", opCtx.Operation.Operation))
