@@ -632,3 +632,20 @@ func TestMutationsInOneRequest(t *testing.T) {
 		t.Errorf("second mutation answered version %d %v; want 3 [NO_OUTBOUND_PROFILE]", v, b)
 	}
 }
+
+// TestSearchUnicodeCase: search ignores case beyond ASCII, on SQLite as on
+// MySQL.
+func TestSearchUnicodeCase(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.queueID("Ärzte Outbound", "VOICE")
+	e.createAgentID("Émile Zola", "emile@example.com", true)
+	var data struct {
+		Queues struct{ TotalCount int }
+		Agents struct{ TotalCount int }
+	}
+	e.query(`{ queues(filter: {search: "ärzte"}) { totalCount } agents(filter: {search: "ÉMILE"}) { totalCount } }`, nil, &data)
+	if data.Queues.TotalCount != 1 || data.Agents.TotalCount != 1 {
+		t.Fatalf("search found %d queues for \"ärzte\" and %d agents for \"ÉMILE\"; want 1 and 1", data.Queues.TotalCount, data.Agents.TotalCount)
+	}
+}
