@@ -35,10 +35,16 @@ func newRecentEvents() *recentEvents {
 	return &recentEvents{byID: map[int64]*recentEvent{}}
 }
 
-// add keeps e as event id.
+// add keeps e as event id. An event already kept under id (SQLite
+// reuses the IDs of a transaction that rolled back) is replaced, and no
+// longer counted; id then has two places in order, and leaves at the
+// first, a little early: that costs at most a database read.
 func (r *recentEvents) add(id int64, e *recentEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if old := r.byID[id]; old != nil {
+		r.bytes -= len(old.body)
+	}
 	r.byID[id] = e
 	r.order = append(r.order, id)
 	r.bytes += len(e.body)

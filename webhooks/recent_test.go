@@ -57,3 +57,21 @@ func TestEventsOfAnotherProcessAreReadBack(t *testing.T) {
 		t.Fatalf("receiver got %+v, want the event %s with its payload, signed", reqs, ev.MessageID)
 	}
 }
+
+// TestRecentEventsOverwrite: an ID kept again (SQLite reuses the IDs of a
+// rolled-back transaction) replaces the old event and its byte count.
+func TestRecentEventsOverwrite(t *testing.T) {
+	t.Parallel()
+	r := newRecentEvents()
+	r.add(1, &recentEvent{msgID: "msg_a", body: []byte("rolled back"), left: 1})
+	r.add(1, &recentEvent{msgID: "msg_b", body: []byte("kept"), left: 1})
+	if r.bytes != len("kept") {
+		t.Errorf("%d bytes counted after an overwrite, want %d (the new body only)", r.bytes, len("kept"))
+	}
+	if msgID, _, ok := r.take(1, 0, 0); !ok || msgID != "msg_b" {
+		t.Errorf("take(1) = %q, %v; want the newer event msg_b", msgID, ok)
+	}
+	if len(r.byID) != 0 || r.bytes != 0 {
+		t.Errorf("%d events (%d bytes) still counted after the last take, want none", len(r.byID), r.bytes)
+	}
+}
