@@ -121,7 +121,7 @@ func (d *Dispatcher) flush(batch []*result) {
 		w, err := d.write(ctx, batch)
 		cancel()
 		if err == nil {
-			d.noteSettled(batch)
+			d.noteSettled(w.held)
 			d.noteWritten(w)
 			return
 		}
@@ -137,7 +137,9 @@ func (d *Dispatcher) flush(batch []*result) {
 
 // written is what one write recorded.
 type written struct {
+	held                                   []*result // the results applied: their deliveries were still ours
 	succeeded, retried, failed, superseded int64
+	released                               int64     // deliveries given back for a new claim
 	nextRetry                              time.Time // the earliest retry scheduled; zero when none
 	notLeased                              int64     // results for deliveries no longer leased to us
 	failedForGood                          []*result
@@ -153,24 +155,80 @@ type disabled struct {
 
 // write records batch in one transaction: the attempts, the deliveries'
 // new state, the supersession of older versions, the endpoints' health.
-// It returns an error when the database fails; then nothing is written.
+// Only the results of deliveries this process still holds (PENDING and
+// leased to it) are recorded: one settled meanwhile (its endpoint
+// disabled or deleted) or taken over by another process after its lease
+// expired gets no attempt row and no new state from here. It returns an
+// error when the database fails; then nothing is written.
 func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error) {
 	now := d.now()
 	var w written
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		w = written{}
-		if err := d.insertAttempts(tx, batch); err != nil {
+		held, err := d.stillHeld(tx, batch)
+		if err != nil {
 			return err
 		}
-		if err := d.applyResults(tx, batch, now, &w); err != nil {
+		w = written{held: held, notLeased: notDropped(batch) - notDropped(held)}
+		if err := d.insertAttempts(tx, held); err != nil {
 			return err
 		}
-		if err := d.supersedeOlder(tx, batch, now, &w); err != nil {
+		if err := d.applyResults(tx, held, now, &w); err != nil {
 			return err
 		}
-		return d.trackHealth(tx, batch, now, &w)
+		if err := d.supersedeOlder(tx, held, now, &w); err != nil {
+			return err
+		}
+		return d.trackHealth(tx, held, now, &w)
 	})
 	return w, err
+}
+
+// notDropped counts the results of batch other than dropped jobs.
+func notDropped(batch []*result) int64 {
+	var n int64
+	for _, r := range batch {
+		if !r.dropped {
+			n++
+		}
+	}
+	return n
+}
+
+// stillHeld returns the results of batch whose deliveries are still
+// PENDING and leased to this process, locking them on MySQL so that
+// nobody settles them before the transaction ends (SQLite's write
+// transactions exclude each other already).
+func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) ([]*result, error) {
+	ids := make([]int64, len(batch))
+	for i, r := range batch {
+		ids[i] = r.job.id
+	}
+	lock := ""
+	if d.db.Dialect == models.MySQL {
+		lock = " FOR UPDATE"
+	}
+	mine := make(map[int64]bool, len(batch))
+	for chunk := range slices.Chunk(ids, batchSize) {
+		var found []int64
+		// 'PENDING' is a literal, as in the claim's statements.
+		if err := tx.Raw("SELECT id FROM webhook_deliveries WHERE id IN "+inList(chunk)+
+			" AND status = 'PENDING' AND lease_owner = ?"+lock, d.owner).Scan(&found).Error; err != nil {
+			return nil, fmt.Errorf("read the deliveries still leased: %w", err)
+		}
+		for _, id := range found {
+			mine[id] = true
+		}
+	}
+	if len(mine) == len(batch) {
+		return batch, nil
+	}
+	held := make([]*result, 0, len(mine))
+	for _, r := range batch {
+		if mine[r.job.id] {
+			held = append(held, r)
+		}
+	}
+	return held, nil
 }
 
 // insertAttempts records every attempt of batch, many rows per INSERT.
@@ -228,15 +286,16 @@ func placeholderOrNull(s string) string {
 }
 
 // applyResults moves each delivery of batch to its new state, provided
-// this process still holds its lease.
+// this process still holds its lease, and gives back the dropped ones.
 func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
-	var ok, final, stale []int64
+	var ok, final, stale, dropped []int64
 	var retries []*result
 	for _, r := range batch {
 		switch {
 		case r.superseded:
 			stale = append(stale, r.job.id)
 		case r.dropped:
+			dropped = append(dropped, r.job.id)
 		case r.ok:
 			ok = append(ok, r.job.id)
 		case r.next.IsZero():
@@ -270,7 +329,29 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 	n, err := d.reschedule(tx, retries, now)
 	w.retried += n
 	w.notLeased += int64(len(retries)) - n
+	if err != nil {
+		return err
+	}
+	n, err = d.giveBack(tx, dropped, now)
+	w.released += n
 	return err
+}
+
+// giveBack releases the leases of the deliveries ids, due now, so that a
+// claim takes them again with their endpoint's current state, and returns
+// how many were still leased to this process.
+func (d *Dispatcher) giveBack(tx *gorm.DB, ids []int64, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(ids, batchSize) {
+		res := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL,"+
+			" next_attempt_at = ?, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ? AND lease_owner = ?",
+			now, now, StatusPending, d.owner)
+		if res.Error != nil {
+			return n, fmt.Errorf("release deliveries: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }
 
 // finishDeliveries gives the deliveries ids a final status and returns how
@@ -548,5 +629,8 @@ func (d *Dispatcher) noteWritten(w written) {
 	}
 	if w.notLeased > 0 {
 		d.log.Info("webhook results not applied: the deliveries were settled or taken over meanwhile", "deliveries", w.notLeased)
+	}
+	if w.released > 0 {
+		d.Wake() // claim them again, with their endpoint as it is now
 	}
 }
