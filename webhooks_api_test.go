@@ -17,6 +17,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"outdial/models/dbtest"
 	"outdial/calling"
 )
 
@@ -1131,4 +1132,48 @@ func TestWebhookAgentTokenNarrowedEndpoint(t *testing.T) {
 		t.Fatalf("Aiko's token: node(Ben's delivery) = %+v, endpoint deliveries %d; want null and 1", data.Node, data.Endpoint.Deliveries.TotalCount)
 	}
 	e.refusedAs(tok, "OUT_OF_SCOPE", "redeliverWebhook", redeliverM, map[string]any{"id": bens.ID})
+}
+
+// TestWebhookEndpointsPageStatements: a page of endpoints with their
+// deliveries (and counts) costs the same statements for 2 endpoints as
+// for 6, not one per endpoint.
+func TestWebhookEndpointsPageStatements(t *testing.T) {
+	t.Parallel()
+	var counter *dbtest.Counter
+	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db) }, allowLoopback)
+	const query = `{ webhookEndpoints { nodes { id deliveries(first: 5) { totalCount nodes { id status } }
+		failed: deliveries(first: 5, status: FAILED) { totalCount } } } }`
+	count := func() int64 {
+		t.Helper()
+		quiet(t, counter)
+		var data struct {
+			WebhookEndpoints struct {
+				Nodes []struct {
+					Deliveries struct {
+						TotalCount int
+						Nodes      []struct{ ID, Status string }
+					}
+				}
+			}
+		}
+		e.query(query, nil, &data)
+		for _, n := range data.WebhookEndpoints.Nodes {
+			if n.Deliveries.TotalCount == 0 || len(n.Deliveries.Nodes) == 0 {
+				t.Fatalf("an endpoint without deliveries: %+v", data)
+			}
+		}
+		return counter.Count()
+	}
+	var counts []int64
+	for _, endpoints := range []int{2, 6} {
+		for len(e.endpointIDs(e.admin)) < endpoints {
+			e.createHook("", newHookReceiver(t, nil), nil)
+		}
+		e.createAgentID(fmt.Sprintf("Agent %d", endpoints), fmt.Sprintf("agent%d@example.com", endpoints), true)
+		counts = append(counts, count())
+	}
+	t.Logf("webhookEndpoints with deliveries: %d statements for 2 endpoints, %d for 6", counts[0], counts[1])
+	if counts[0] != counts[1] {
+		t.Fatalf("%d statements for 2 endpoints, %d for 6: one per endpoint", counts[0], counts[1])
+	}
 }

@@ -1,7 +1,11 @@
 package calling
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -122,4 +126,83 @@ func (s *Service) AbilityChangedAt(ctx context.Context, agentID, version int64) 
 		return time.Time{}, err
 	}
 	return rows[0].OccurredAt, nil
+}
+
+// DeliveryPage is one page of an endpoint's deliveries, newest first.
+type DeliveryPage struct {
+	Deliveries []models.WebhookDelivery
+	HasNext    bool
+}
+
+// DeliveriesOfEndpoints loads one page of the deliveries of each endpoint,
+// newest first, with f's status and OnlyAgent filters: one statement for
+// all endpoints, each part walking its endpoint's index from the newest.
+func (s *Service) DeliveriesOfEndpoints(ctx context.Context, ids []int64, p Page, f DeliveryFilter) ([]DeliveryPage, error) {
+	keys := uniqueSorted(ids)
+	cond, condArgs := "", []any{}
+	if p.After > 0 {
+		cond, condArgs = cond+" AND id < ?", append(condArgs, p.After)
+	}
+	if f.Status != nil {
+		cond, condArgs = cond+" AND status = ?", append(condArgs, *f.Status)
+	}
+	if f.OnlyAgent != nil {
+		cond, condArgs = cond+" AND (agent_id IS NULL OR agent_id = ?)", append(condArgs, *f.OnlyAgent)
+	}
+	parts := make([]string, len(keys))
+	var args []any
+	for i, id := range keys {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT * FROM webhook_deliveries WHERE endpoint_id = ?%s ORDER BY id DESC LIMIT ?) AS p%d", cond, i)
+		args = append(append(append(args, id), condArgs...), p.First+1)
+	}
+	var rows []models.WebhookDelivery
+	if len(keys) > 0 {
+		if err := s.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("page endpoint deliveries: %w", err)
+		}
+	}
+	byEndpoint := map[int64][]models.WebhookDelivery{}
+	for _, d := range rows {
+		byEndpoint[d.EndpointID] = append(byEndpoint[d.EndpointID], d)
+	}
+	out := make([]DeliveryPage, len(ids))
+	for i, id := range ids {
+		ds := byEndpoint[id]
+		slices.SortFunc(ds, func(a, b models.WebhookDelivery) int { return cmp.Compare(b.ID, a.ID) })
+		if len(ds) > p.First {
+			out[i] = DeliveryPage{Deliveries: ds[:p.First], HasNext: true}
+		} else {
+			out[i] = DeliveryPage{Deliveries: ds}
+		}
+	}
+	return out, nil
+}
+
+// CountDeliveriesOfEndpoints counts the deliveries of each endpoint with
+// f's status and OnlyAgent filters, in one statement.
+func (s *Service) CountDeliveriesOfEndpoints(ctx context.Context, ids []int64, f DeliveryFilter) ([]int, error) {
+	q := s.db.WithContext(ctx).Table("webhook_deliveries").Select("endpoint_id AS owner_id, COUNT(*) AS n").
+		Where("endpoint_id IN ?", uniqueSorted(ids)).Group("endpoint_id")
+	if f.Status != nil {
+		q = q.Where("status = ?", *f.Status)
+	}
+	if f.OnlyAgent != nil {
+		q = q.Where("(agent_id IS NULL OR agent_id = ?)", *f.OnlyAgent)
+	}
+	var rows []struct {
+		OwnerID int64
+		N       int
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count endpoint deliveries: %w", err)
+	}
+	byOwner := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		byOwner[r.OwnerID] = r.N
+	}
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = byOwner[id]
+	}
+	return out, nil
 }

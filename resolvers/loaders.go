@@ -45,6 +45,18 @@ type loaders struct {
 	delivery       *dataloadgen.Loader[int64, *models.WebhookDelivery]
 	event          *dataloadgen.Loader[int64, *models.WebhookEvent]
 	attempts       *dataloadgen.Loader[int64, []models.WebhookAttempt]
+	auditEntry     *dataloadgen.Loader[int64, *models.AuditEntry]
+
+	endpointDeliveries     *dataloadgen.Loader[deliveriesKey, calling.DeliveryPage]
+	endpointDeliveryCounts *dataloadgen.Loader[deliveriesKey, int]
+}
+
+// deliveriesKey names one page (Page zero for a count) of an endpoint's
+// deliveries with a status filter ("": any).
+type deliveriesKey struct {
+	endpoint int64
+	page     calling.Page
+	status   string
 }
 
 // memberKey names one page of the members of a queue or capacity profile.
@@ -109,6 +121,17 @@ func newLoaders(ctx context.Context, s *calling.Service, actor calling.Actor) *l
 		delivery:       newLoader(s.WebhookDeliveriesByID),
 		event:          newLoader(s.WebhookEventsByID),
 		attempts:       newLoader(s.AttemptsOfDeliveries),
+		auditEntry:     newLoader(s.AuditEntriesByID),
+		endpointDeliveries: newLoader(func(ctx context.Context, keys []deliveriesKey) ([]calling.DeliveryPage, error) {
+			return byDeliveryFilter(ctx, keys, onlyAgent, func(ids []int64, k deliveriesKey, f calling.DeliveryFilter) ([]calling.DeliveryPage, error) {
+				return s.DeliveriesOfEndpoints(ctx, ids, k.page, f)
+			})
+		}),
+		endpointDeliveryCounts: newLoader(func(ctx context.Context, keys []deliveriesKey) ([]int, error) {
+			return byDeliveryFilter(ctx, keys, onlyAgent, func(ids []int64, _ deliveriesKey, f calling.DeliveryFilter) ([]int, error) {
+				return s.CountDeliveriesOfEndpoints(ctx, ids, f)
+			})
+		}),
 	}
 	l.ability = l.newAbilityLoader(s)
 	return l
@@ -131,6 +154,36 @@ func (l *loaders) newAbilityLoader(s *calling.Service) *dataloadgen.Loader[int64
 		}
 		return out, errs
 	}, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(calling.MaxListLen))
+}
+
+// byDeliveryFilter fetches keys with one call of fetch per distinct page
+// and status (usually one: siblings share their arguments).
+func byDeliveryFilter[V any](ctx context.Context, keys []deliveriesKey, onlyAgent *int64,
+	fetch func(ids []int64, k deliveriesKey, f calling.DeliveryFilter) ([]V, error)) ([]V, error) {
+	groups := map[deliveriesKey][]int{}
+	for i, k := range keys {
+		g := deliveriesKey{page: k.page, status: k.status}
+		groups[g] = append(groups[g], i)
+	}
+	out := make([]V, len(keys))
+	for g, idx := range groups {
+		ids := make([]int64, len(idx))
+		for j, i := range idx {
+			ids[j] = keys[i].endpoint
+		}
+		f := calling.DeliveryFilter{OnlyAgent: onlyAgent}
+		if g.status != "" {
+			f.Status = &g.status
+		}
+		vs, err := fetch(ids, g, f)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = vs[j]
+		}
+	}
+	return out, nil
 }
 
 type pagesFunc func(ctx context.Context, owners []int64, p calling.Page, onlyAgent *int64) ([]calling.MemberPage, error)

@@ -69,13 +69,7 @@ func (r *queryResolver) nodeThunk(ctx context.Context, id string) (func() (model
 	case calling.KindAPIToken:
 		return nodeOf(l.apiToken.LoadThunk(ctx, dbID), toAPIToken), nil
 	case calling.KindAuditEntry:
-		return func() (model.Node, error) {
-			rows, err := r.svc.AuditEntriesByID(ctx, []int64{dbID})
-			if err != nil || rows[0] == nil {
-				return nil, err
-			}
-			return toAuditEntry(rows[0]), nil
-		}, nil
+		return nodeOf(l.auditEntry.LoadThunk(ctx, dbID), toAuditEntry), nil
 	default:
 		return r.webhookNodeThunk(ctx, kind, dbID), nil
 	}

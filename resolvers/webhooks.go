@@ -247,17 +247,26 @@ func (r *endpointResolver) Agents(ctx context.Context, obj *model.WebhookEndpoin
 }
 
 func (r *endpointResolver) Deliveries(ctx context.Context, obj *model.WebhookEndpoint, first *int, after *string, status *model.WebhookDeliveryStatus) (*model.WebhookDeliveryConnection, error) {
-	a, _ := actorFrom(ctx)
-	f := calling.DeliveryFilter{EndpointID: &obj.DBID, OnlyAgent: onlyAgent(a)}
-	if status != nil {
-		s := string(*status)
-		f.Status = &s
-	}
-	pg, n, err := listPage(ctx, r.svc.WebhookDeliveries(ctx, f), first, after, deliveryKey, toWebhookDelivery)
+	p, err := pageArgs(first, after)
 	if err != nil {
 		return nil, err
 	}
-	return deliveryConnection(pg, n), nil
+	key := deliveriesKey{endpoint: obj.DBID, page: p}
+	if status != nil {
+		key.status = string(*status)
+	}
+	l := loadersFrom(ctx)
+	dp, err := l.endpointDeliveries.Load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	n, err := total(ctx, func() (int, error) {
+		return l.endpointDeliveryCounts.Load(ctx, deliveriesKey{endpoint: obj.DBID, status: key.status})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deliveryConnection(newPage(dp.Deliveries, dp.HasNext, p, deliveryKey, toWebhookDelivery), n), nil
 }
 
 func (r *deliveryResolver) Endpoint(ctx context.Context, obj *model.WebhookDelivery) (*model.WebhookEndpoint, error) {
