@@ -17,8 +17,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"outdial/models/dbtest"
 	"outdial/calling"
+	"outdial/models/dbtest"
 )
 
 // Acceptance tests of the webhooks through the API (RULES.md §4): the real
