@@ -44,7 +44,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	listen := fs.String("listen", env("LISTEN_ADDR", defaultListenAddr), "HTTP address (LISTEN_ADDR)")
 	dbURL := fs.String("database", env("DATABASE_URL", defaultDatabaseURL),
 		"sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname (DATABASE_URL)")
-	admin := fs.String("admin-token", env("ADMIN_TOKEN", ""),
+	admin := fs.String("admin-token", getenv("ADMIN_TOKEN"), // exactly as given, not trimmed
 		"value of the ADMIN token named bootstrap; when unset and no token exists, one is generated and printed (ADMIN_TOKEN)")
 	cidrs := fs.String("webhook-allowed-cidrs", env("WEBHOOK_ALLOWED_CIDRS", ""),
 		"comma-separated CIDRs webhook URLs may reach despite the address rule, e.g. 127.0.0.0/8 (WEBHOOK_ALLOWED_CIDRS)")

@@ -39,9 +39,10 @@ func (a *app) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := a.db.Ready(ctx); err != nil {
+		// The reason stays in the log: /readyz needs no token.
 		a.log.Warn("not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+		_, _ = w.Write([]byte("not ready: the database does not answer or migrations are pending (see the server log)\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

@@ -146,9 +146,18 @@ func (s *Service) DeleteCapacityProfile(ctx context.Context, actor Actor, id int
 		if used > 0 {
 			return outcome{}, refuse(CodeInUse, fmt.Sprintf("Capacity profile %q is used by %d outbound profile(s): delete them or give them another capacity profile first.", cp.Name, used), "id")
 		}
+		members, err := t.agentsInCapacityProfiles(cp.ID)
+		if err != nil {
+			return outcome{}, err
+		}
 		// Its memberships go with it (ON DELETE CASCADE).
 		if err := t.tx.Delete(cp).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete capacity profile: %w", err)
+		}
+		// No outbound profile used it, so no ability changes; but a blocker
+		// message may say the agent is in no capacity profile now.
+		if err := t.refresh(members); err != nil {
+			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindCapacityProfile, cp.ID), details: map[string]any{"name": cp.Name}}, nil
 	})

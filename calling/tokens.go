@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -79,7 +78,7 @@ func (s *Service) EnsureBootstrapToken(ctx context.Context, adminToken string) (
 	system := Actor{Name: "system"}
 	generated := ""
 	err := s.run(ctx, system, "ensureBootstrapToken", func(t *txn) (outcome, error) {
-		value := strings.TrimSpace(adminToken)
+		value := adminToken // exactly as given (RULES.md §5)
 		if value == "" {
 			n, err := count(t, "api_tokens", "1 = 1")
 			if err != nil || n > 0 {
