@@ -13,11 +13,19 @@ import (
 
 // endpoint is what an attempt needs of a webhook endpoint.
 type endpoint struct {
-	id     int64
-	url    string
-	usable bool // enabled and not deleted
+	id int64
+	endpointState
 	signer signer
 	err    error // the secret cannot sign
+}
+
+// endpointState is what of an endpoint decides where and how a delivery
+// is sent: two readings of the endpoint that differ here mean jobs
+// claimed with the older one must not be sent with it.
+type endpointState struct {
+	url     string
+	usable  bool      // enabled and not deleted
+	secrets [2]string // the current secret and, during a rotation's overlap, the previous one
 }
 
 // dueRow is a due delivery as claimed.
@@ -48,6 +56,9 @@ type claimed struct {
 // reached become SUPERSEDED, in the same short transaction. It returns how
 // many due deliveries it found, and an error when the database fails.
 func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []int64) (int, error) {
+	// Read before the transaction: an endpoint change noted after it
+	// (Dispatcher.skip) may not be in what the transaction reads.
+	start := time.Now()
 	now := d.now()
 	var c claimed
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -65,7 +76,7 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []in
 	// The leases are taken: finish even if ctx ends now, so that the
 	// deliveries are queued (and released at shutdown), not left leased.
 	ctx = context.WithoutCancel(ctx)
-	jobs, err := d.jobs(ctx, c)
+	jobs, err := d.jobs(ctx, c, start)
 	if err != nil {
 		d.release(ctx, rowIDs(c.leased))
 		return 0, err
@@ -82,10 +93,10 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 		return claimed{}, err
 	}
 	c := claimed{found: len(rows), takenOver: map[string]int{}}
-	if c.endpoints, err = loadEndpoints(tx, rows, now); err != nil {
+	if c.endpoints, err = loadEndpoints(tx, endpointsOf(rows), now); err != nil {
 		return c, err
 	}
-	stale, err := d.supersededAmong(tx, rows)
+	stale, err := d.supersededAmong(tx, agentRows(rows))
 	if err != nil {
 		return c, err
 	}
@@ -203,53 +214,65 @@ func retryCounts(schedule int) []int64 {
 	return counts
 }
 
-// loadEndpoints reads the endpoints of rows, with the signer of each: the
-// current secret and, while its overlap lasts, the previous one.
-func loadEndpoints(tx *gorm.DB, rows []dueRow, now time.Time) (map[int64]*endpoint, error) {
+// endpointsOf returns the endpoints of rows, each once.
+func endpointsOf(rows []dueRow) []int64 {
 	ids := make([]int64, 0, 4)
 	for _, r := range rows {
 		if !slices.Contains(ids, r.EndpointID) {
 			ids = append(ids, r.EndpointID)
 		}
 	}
-	var eps []models.WebhookEndpoint
-	if err := tx.Where("id IN ?", ids).Find(&eps).Error; err != nil {
-		return nil, fmt.Errorf("load endpoints: %w", err)
-	}
-	out := make(map[int64]*endpoint, len(eps))
-	for _, e := range eps {
-		ep := &endpoint{id: e.ID, url: e.URL, usable: e.Enabled && e.DeletedAt == nil}
-		secrets := []string{e.Secret}
-		if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
-			secrets = append(secrets, *e.PreviousSecret)
-		}
-		ep.signer, ep.err = newSigner(secrets...)
-		out[e.ID] = ep
-	}
-	return out, nil
+	return ids
 }
 
-// supersededAmong returns which agent deliveries of rows a newer version
-// of the same agent already reached, at the same endpoint.
-func (d *Dispatcher) supersededAmong(tx *gorm.DB, rows []dueRow) (map[int64]bool, error) {
+// agentRows returns the IDs of the agent deliveries of rows.
+func agentRows(rows []dueRow) []int64 {
 	var ids []int64
 	for _, r := range rows {
 		if r.AgentID != nil && r.Version != nil {
 			ids = append(ids, r.ID)
 		}
 	}
+	return ids
+}
+
+// loadEndpoints reads the endpoints ids, with the signer of each: the
+// current secret and, while its overlap lasts at now, the previous one.
+func loadEndpoints(tx *gorm.DB, ids []int64, now time.Time) (map[int64]*endpoint, error) {
+	var eps []models.WebhookEndpoint
+	if err := tx.Where("id IN ?", ids).Find(&eps).Error; err != nil {
+		return nil, fmt.Errorf("load endpoints: %w", err)
+	}
+	out := make(map[int64]*endpoint, len(eps))
+	for _, e := range eps {
+		ep := &endpoint{id: e.ID, endpointState: endpointState{url: e.URL, usable: e.Enabled && e.DeletedAt == nil}}
+		ep.secrets[0] = e.Secret
+		if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
+			ep.secrets[1] = *e.PreviousSecret
+		}
+		ep.signer, ep.err = newSigner(ep.secrets[:]...)
+		out[e.ID] = ep
+	}
+	return out, nil
+}
+
+// supersededAmong returns which of the agent deliveries ids a newer
+// version of the same agent already reached, at the same endpoint.
+func (d *Dispatcher) supersededAmong(tx *gorm.DB, ids []int64) (map[int64]bool, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var stale []int64
-	err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(ids)+" AND "+d.newerDelivered(), StatusSucceeded).
-		Scan(&stale).Error
-	if err != nil {
-		return nil, fmt.Errorf("find superseded deliveries: %w", err)
-	}
-	out := make(map[int64]bool, len(stale))
-	for _, id := range stale {
-		out[id] = true
+	out := map[int64]bool{}
+	for chunk := range slices.Chunk(ids, batchSize) {
+		var stale []int64
+		err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(chunk)+" AND "+d.newerDelivered(), StatusSucceeded).
+			Scan(&stale).Error
+		if err != nil {
+			return nil, fmt.Errorf("find superseded deliveries: %w", err)
+		}
+		for _, id := range stale {
+			out[id] = true
+		}
 	}
 	return out, nil
 }
@@ -299,15 +322,15 @@ func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
 	return nil
 }
 
-// jobs returns one job per leased delivery of c, with its event from the
-// outbox's recent events or else from the database. It returns an error
-// when the database fails.
-func (d *Dispatcher) jobs(ctx context.Context, c claimed) ([]*job, error) {
+// jobs returns one job per leased delivery of c, claimed (and checked)
+// at claimedAt, with its event from the outbox's recent events or else
+// from the database. It returns an error when the database fails.
+func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) ([]*job, error) {
 	out := make([]*job, len(c.leased))
-	claimedAt := time.Now()
 	var missed []int // indexes in out of the jobs whose event is to be read
 	for i, r := range c.leased {
-		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID], claimedAt: claimedAt}
+		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
+			claimedAt: claimedAt, checkedAt: claimedAt}
 		if r.AgentID != nil && r.Version != nil {
 			j.agentID, j.version = *r.AgentID, *r.Version
 		}

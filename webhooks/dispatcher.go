@@ -30,12 +30,13 @@ type Dispatcher struct {
 	results   *resultQueue
 	recent    *recentEvents // the outbox's recent events; nil without an outbox
 
-	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
+	retryWake *retryWake    // wakes the retry lane when the earliest retry this process scheduled is due
+	verifyNow chan struct{} // a lane holds a job whose check is stale
 
-	mu         sync.Mutex
-	delivered  map[epAgent]int64   // newest version known delivered, per endpoint and agent
-	settled    map[epAgent]int64   // newest version recorded as delivered (writer only)
-	disabledAt map[int64]time.Time // endpoints this process disabled, and when
+	mu        sync.Mutex
+	delivered map[epAgent]int64   // newest version known delivered, per endpoint and agent
+	settled   map[epAgent]int64   // newest version recorded as delivered (writer only)
+	changedAt map[int64]time.Time // endpoints known changed (or disabled) lately, and when (monotonic)
 }
 
 // maxDelivered bounds Dispatcher.delivered and settled; past it, each
@@ -56,22 +57,25 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	}
 	workers := cfg.FirstAttemptWorkers + cfg.RetryWorkers
 	slowAfter := max(cfg.Timeout/4, time.Millisecond)
+	verify := make(chan struct{}, 1)
 	d := &Dispatcher{
 		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(),
 		transport: newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers),
 		lanes: []*lane{
-			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter),
-			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter),
+			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter, cfg.RecheckAfter, verify),
+			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter, cfg.RecheckAfter, verify),
 		},
-		results:    newResultQueue(),
-		delivered:  map[epAgent]int64{},
-		settled:    map[epAgent]int64{},
-		disabledAt: map[int64]time.Time{},
+		results:   newResultQueue(),
+		verifyNow: verify,
+		delivered: map[epAgent]int64{},
+		settled:   map[epAgent]int64{},
+		changedAt: map[int64]time.Time{},
 	}
 	retryLane := d.lanes[1]
 	d.retryWake = newRetryWake(func() { signal(retryLane.wake) })
 	if outbox != nil {
 		outbox.Listen(d.Wake)
+		outbox.ListenEndpoints(d.endpointChanged)
 		d.recent = outbox.recent
 	}
 	return d, nil
@@ -109,6 +113,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		loops.Go(func() { d.claimLoop(ctx, l) })
 	}
 	loops.Go(func() { d.renewLoop(ctx) })
+	loops.Go(func() { d.verifyLoop(ctx) })
 	loops.Go(func() { d.statsLoop(ctx) })
 	d.log.Info("webhook dispatcher started", "owner", d.owner)
 	<-ctx.Done()
@@ -151,7 +156,7 @@ func (d *Dispatcher) busy() bool {
 	return false
 }
 
-// handle attempts j unless its endpoint was disabled since it was claimed
+// handle attempts j unless its endpoint changed since it was claimed
 // or a newer version of its agent already reached the endpoint.
 func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
 	if d.skip(j) {
@@ -167,12 +172,14 @@ func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
 	return r
 }
 
-// skip reports whether j's endpoint was disabled by this process after j
-// was claimed (its pending deliveries are FAILED already).
+// skip reports whether j's endpoint changed (was updated, disabled or
+// deleted, by a command of this process, by this process on a 410, or
+// as a check found) after j's claim began: then j is given back, to be
+// claimed again with the endpoint's current state.
 func (d *Dispatcher) skip(j *job) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	at, ok := d.disabledAt[j.endpointID]
+	at, ok := d.changedAt[j.endpointID]
 	return ok && j.claimedAt.Before(at)
 }
 
@@ -198,14 +205,40 @@ func (d *Dispatcher) noteDelivered(j *job) {
 	d.delivered[k] = max(d.delivered[k], j.version)
 }
 
-// disabledEndpoint drops the queued jobs of an endpoint this process just
-// disabled, and makes workers skip those already taken.
-func (d *Dispatcher) disabledEndpoint(id int64) {
+// endpointChanged takes the queued jobs of the endpoint id out of the
+// lanes and has the writer give them back, so that they are claimed again
+// with the endpoint's current state (or found FAILED), and makes workers
+// skip the jobs claimed before now that they already took. The outbox
+// calls it after an endpoint command's commit; it never blocks.
+func (d *Dispatcher) endpointChanged(id int64) {
+	now := time.Now()
 	d.mu.Lock()
-	d.disabledAt[id] = time.Now()
+	d.changedAt[id] = now
+	if len(d.changedAt) > maxChanged {
+		d.forgetChanges(now)
+	}
 	d.mu.Unlock()
 	for _, l := range d.lanes {
-		l.drop(id)
+		for _, j := range l.drop(id) {
+			d.results.put(&result{job: j, dropped: true}, true)
+		}
+	}
+}
+
+// maxChanged is how many endpoint changes are kept before the old ones
+// are forgotten.
+const maxChanged = 256
+
+// forgetChanges drops the endpoint changes noted long enough before now
+// that no job can need them: a job claimed before a change is either
+// sent within RecheckAfter of its last check or checked again first, and
+// that check compares the endpoint's state with the job's.
+func (d *Dispatcher) forgetChanges(now time.Time) {
+	keep := max(time.Minute, 10*d.cfg.RecheckAfter)
+	for id, at := range d.changedAt {
+		if now.Sub(at) > keep {
+			delete(d.changedAt, id)
+		}
 	}
 }
 

@@ -1,9 +1,14 @@
 package webhooks
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 
 	"outdial/models"
 )
@@ -48,5 +53,211 @@ func TestNoAttemptRecordedForADeliveryNoLongerHeld(t *testing.T) {
 				t.Errorf("delivery %s after %d attempts, want %s after 0", got.Status, got.AttemptCount, tc.wantEnd)
 			}
 		})
+	}
+}
+
+// slowReceiver answers every request after pause and notes when each
+// arrived.
+type slowReceiver struct {
+	*receiver
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+func newSlowReceiver(t *testing.T, pause time.Duration) *slowReceiver {
+	s := &slowReceiver{}
+	s.receiver = newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		s.mu.Lock()
+		s.arrivals = append(s.arrivals, time.Now())
+		s.mu.Unlock()
+		time.Sleep(pause)
+		w.WriteHeader(http.StatusOK)
+	})
+	return s
+}
+
+// after counts the requests that arrived after t.
+func (s *slowReceiver) after(t time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.arrivals {
+		if a.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// failEndpoint disables or deletes an endpoint as the endpoint commands
+// do: the endpoint and its pending deliveries FAILED, in one transaction.
+func failEndpoint(t *testing.T, db *models.DB, id int64, deleted bool, now time.Time) {
+	t.Helper()
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", id, StatusPending).
+			Updates(map[string]any{"status": StatusFailed, "next_attempt_at": nil, "lease_owner": nil,
+				"lease_expires_at": nil, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		change := map[string]any{"enabled": false, "updated_at": now}
+		if deleted {
+			change["deleted_at"] = now
+		}
+		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", id).Updates(change).Error
+	})
+	if err != nil {
+		t.Fatalf("fail endpoint: %v", err)
+	}
+}
+
+// checkNothingSentAfter checks that the endpoint's deliveries all ended
+// FAILED or SUCCEEDED, that only the succeeded ones have attempts, and
+// that rc got no request after quiet.
+func checkNothingSentAfter(t *testing.T, b *bundle, rc *slowReceiver, endpointID int64, quiet time.Time) {
+	t.Helper()
+	time.Sleep(time.Second)
+	if n := rc.after(quiet); n > 0 {
+		t.Errorf("the receiver got %d requests after the endpoint was disabled", n)
+	}
+	var ds []models.WebhookDelivery
+	b.db.Where("endpoint_id = ?", endpointID).Find(&ds)
+	succeeded := 0
+	for _, del := range ds {
+		as := b.attempts(del.ID)
+		switch del.Status {
+		case StatusSucceeded:
+			succeeded++
+		case StatusFailed:
+			if len(as) > 0 {
+				t.Errorf("delivery %d is FAILED with %d attempts recorded (status %v): attempted after its endpoint was disabled",
+					del.ID, len(as), deref(as[0].StatusCode))
+			}
+		default:
+			t.Errorf("delivery %d is %s, want FAILED or SUCCEEDED", del.ID, del.Status)
+		}
+	}
+	t.Logf("%d of %d deliveries succeeded before the endpoint was disabled; %d requests in all",
+		succeeded, len(ds), rc.count())
+}
+
+// TestEndpointDeletedInProcessStopsQueuedDeliveries: a command of this
+// process deletes an endpoint with deliveries queued in the dispatcher's
+// lanes; none of them is sent after it commits. RecheckAfter is an hour:
+// only the outbox's notice can stop them.
+func TestEndpointDeletedInProcessStopsQueuedDeliveries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newSlowReceiver(t, 200*time.Millisecond)
+	ep := b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, time.Hour
+	b.start(cfg)
+	b.enqueue(agentEvents(60, 1)...)
+	waitFor(t, "three requests", func() bool { return rc.count() >= 3 })
+	failEndpoint(t, b.db, ep.ID, true, b.clock.Now())
+	b.outbox.EndpointChanged(ep.ID)
+	checkNothingSentAfter(t, b, rc, ep.ID, time.Now().Add(50*time.Millisecond))
+}
+
+// TestEndpointDisabledElsewhereStopsQueuedDeliveries: another process
+// disables an endpoint (a command, or a 410 it got): this dispatcher
+// stops sending what it queued for it within RecheckAfter.
+func TestEndpointDisabledElsewhereStopsQueuedDeliveries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newSlowReceiver(t, 200*time.Millisecond)
+	ep := b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, 100*time.Millisecond
+	b.start(cfg)
+	b.enqueue(agentEvents(60, 1)...)
+	waitFor(t, "three requests", func() bool { return rc.count() >= 3 })
+	failEndpoint(t, b.db, ep.ID, false, b.clock.Now())
+	checkNothingSentAfter(t, b, rc, ep.ID, time.Now().Add(cfg.RecheckAfter+50*time.Millisecond))
+}
+
+// TestEndpointURLAndSecretChangedElsewhere: another process gives an
+// endpoint a new URL and rotates its secret while deliveries wait in
+// this dispatcher's lanes; those sent afterwards go to the new URL,
+// signed with the new secret only, and every delivery succeeds once.
+func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	oldRC := newSlowReceiver(t, 200*time.Millisecond)
+	newRC := newSlowReceiver(t, 0)
+	ep := b.endpoint(oldRC.url("/"))
+	cfg := b.config()
+	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, 100*time.Millisecond
+	b.start(cfg)
+	evs := b.enqueue(agentEvents(30, 1)...)
+	waitFor(t, "three requests", func() bool { return oldRC.count() >= 3 })
+	secret := NewSecret()
+	newRC.expect(secret)
+	if err := b.db.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
+		Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error; err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	for _, ev := range evs {
+		b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
+	}
+	if n := oldRC.after(changed.Add(cfg.RecheckAfter + 50*time.Millisecond)); n > 0 {
+		t.Errorf("the old URL got %d requests after the change", n)
+	}
+	if oldRC.count()+newRC.count() != len(evs) {
+		t.Errorf("%d requests to the old URL and %d to the new one, want %d in all", oldRC.count(), newRC.count(), len(evs))
+	}
+	for _, r := range newRC.got() {
+		if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
+			t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
+		}
+	}
+	t.Logf("%d requests to the old URL, %d to the new one", oldRC.count(), newRC.count())
+}
+
+// TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne: this process
+// queued version 3 of an agent behind a slow endpoint while another
+// process claimed and delivered version 4; version 3 is never sent.
+func TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.RecheckAfter = 100 * time.Millisecond
+	b.start(cfg)
+	// Agents 1 and 2 take the endpoint's two places (a quarter of the
+	// eight workers, to begin with); agent 5's version 3 waits behind them.
+	evs := b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(5, 3))
+	v3 := b.onlyDelivery(evs[2].ID).ID
+	waitFor(t, "two requests hanging", func() bool { return rc.count() == 2 })
+	waitFor(t, "version 3 claimed", func() bool { return b.delivery(v3).LeaseOwner != nil })
+
+	// Another process records version 4 and delivers it.
+	err := b.db.Transaction(func(tx *gorm.DB) error {
+		rows, err := NewOutbox(b.clock.Now).Enqueue(context.Background(), tx, []Event{abilityEvent(5, 4)})
+		if err != nil {
+			return err
+		}
+		return tx.Model(&models.WebhookDelivery{}).Where("event_id = ?", rows[0].ID).
+			Updates(map[string]any{"status": StatusSucceeded, "attempt_count": 1, "next_attempt_at": nil}).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(cfg.RecheckAfter) // version 3's claim-time check is now too old to be trusted
+	close(release)
+	waitFor(t, "version 3 settled", func() bool { d := b.delivery(v3); return d.Status != StatusPending && d.LeaseOwner == nil })
+	for _, r := range rc.got() {
+		if r.ID == evs[2].MessageID {
+			t.Errorf("version 3 was sent after version 4 was delivered")
+		}
+	}
+	if d := b.delivery(v3); d.Status != StatusSuperseded || d.AttemptCount != 0 {
+		t.Errorf("version 3 is %s after %d attempts, want SUPERSEDED after none", d.Status, d.AttemptCount)
 	}
 }

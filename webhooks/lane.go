@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,7 +16,11 @@ type job struct {
 	msgID      string
 	body       []byte
 	ep         *endpoint
-	claimedAt  time.Time // monotonic, for Dispatcher.skip
+	claimedAt  time.Time // monotonic, taken before the claim read the endpoint; for Dispatcher.skip
+	// checkedAt is when the endpoint's state and the newer versions
+	// delivered were last read for the job (at its claim, then by
+	// Dispatcher.verify); monotonic, read and written under the lane's lock.
+	checkedAt time.Time
 }
 
 // lane is a pool of workers fed from an in-memory queue per endpoint.
@@ -26,12 +31,18 @@ type job struct {
 // grows by one with every quick answer and halves on every timeout, error
 // or slow answer: a hanging endpoint ends up holding one worker, while a
 // healthy one soon gets them all.
+//
+// A job is handed to a worker only while its check is fresh (checked
+// less than recheck ago); an endpoint whose next job is older waits, and
+// the lane asks for a check on verify.
 type lane struct {
 	name      string
 	retries   bool
 	workers   int
 	batch     int
 	slowAfter time.Duration
+	recheck   time.Duration
+	verify    chan struct{} // check the stale jobs now (shared by the lanes)
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -56,10 +67,11 @@ type epQueue struct {
 }
 
 // newLane returns a lane of workers workers that claims up to batch
-// deliveries at once.
-func newLane(name string, retries bool, workers, batch int, slowAfter time.Duration) *lane {
+// deliveries at once and signals verify when a job waited for more than
+// recheck since it was last checked.
+func newLane(name string, retries bool, workers, batch int, slowAfter, recheck time.Duration, verify chan struct{}) *lane {
 	l := &lane{name: name, retries: retries, workers: workers, batch: batch, slowAfter: slowAfter,
-		eps: map[int64]*epQueue{}, held: map[int64]*job{},
+		recheck: recheck, verify: verify, eps: map[int64]*epQueue{}, held: map[int64]*job{},
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 	l.cond = sync.NewCond(&l.mu)
 	return l
@@ -120,13 +132,25 @@ func (l *lane) take() *job {
 }
 
 // pick returns the next job of the next endpoint, round-robin, whose
-// in-flight attempts are under its limit; nil when there is none.
+// in-flight attempts are under its limit and whose check is fresh; nil
+// when there is none. It asks for a check when a job is stale.
 func (l *lane) pick() *job {
+	now := time.Now()
+	stale := false
+	defer func() {
+		if stale {
+			signal(l.verify)
+		}
+	}()
 	for i := range len(l.order) {
 		idx := (l.next + i) % len(l.order)
 		epID := l.order[idx]
 		q := l.eps[epID]
 		if q.inflight >= q.limit {
+			continue
+		}
+		if now.Sub(q.jobs[0].checkedAt) >= l.recheck {
+			stale = true
 			continue
 		}
 		j := q.jobs[0]
@@ -212,30 +236,91 @@ func (l *lane) need() (int, []int64) {
 	return min(l.batch, max(0, 2*l.batch-runnable)), exclude
 }
 
-// drop removes the queued jobs of an endpoint (disabled meanwhile) and
-// returns how many there were.
-func (l *lane) drop(endpointID int64) int {
+// drop removes and returns the queued jobs of an endpoint.
+func (l *lane) drop(endpointID int64) []*job {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	q := l.eps[endpointID]
 	if q == nil || len(q.jobs) == 0 {
-		return 0
+		return nil
 	}
-	n := len(q.jobs)
-	for _, j := range q.jobs {
+	jobs := q.jobs
+	for _, j := range jobs {
 		delete(l.held, j.id)
 	}
 	q.jobs = nil
-	l.queued -= n
-	for i, id := range l.order {
-		if id == endpointID {
-			l.order = append(l.order[:i], l.order[i+1:]...)
-			break
+	l.queued -= len(jobs)
+	l.unorder(endpointID, q)
+	signal(l.space)
+	return jobs
+}
+
+// unorder takes an endpoint whose queue emptied out of the round-robin.
+func (l *lane) unorder(endpointID int64, q *epQueue) {
+	if i := slices.Index(l.order, endpointID); i >= 0 {
+		l.order = slices.Delete(l.order, i, i+1)
+		if l.next > i {
+			l.next--
 		}
 	}
 	q.ordered = false
-	l.next = 0
-	return n
+}
+
+// remove takes the queued jobs whose IDs are in ids out of the lane and
+// returns them.
+func (l *lane) remove(ids map[int64]bool) []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*job
+	for _, epID := range slices.Clone(l.order) {
+		q := l.eps[epID]
+		kept := q.jobs[:0]
+		for _, j := range q.jobs {
+			if ids[j.id] {
+				out = append(out, j)
+				delete(l.held, j.id)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		clear(q.jobs[len(kept):])
+		q.jobs = kept
+		if len(q.jobs) == 0 {
+			l.unorder(epID, q)
+		}
+	}
+	l.queued -= len(out)
+	if len(out) > 0 {
+		signal(l.space)
+	}
+	return out
+}
+
+// staleJobs returns the queued jobs last checked before before.
+func (l *lane) staleJobs(before time.Time) []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*job
+	for _, epID := range l.order {
+		for _, j := range l.eps[epID].jobs {
+			if j.checkedAt.Before(before) {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+// checked notes that jobs were checked at at, and wakes the workers.
+func (l *lane) checked(jobs []*job, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, j := range jobs {
+		if l.held[j.id] == j && j.checkedAt.Before(at) {
+			j.checkedAt = at
+		}
+	}
+	l.cond.Broadcast()
 }
 
 // heldIDs returns the deliveries the lane holds, queued or in flight.

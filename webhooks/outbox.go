@@ -68,6 +68,7 @@ type Outbox struct {
 
 	mu        sync.Mutex
 	listeners []func()
+	endpoints []func(id int64)
 }
 
 // NewOutbox returns an outbox whose timestamps come from now.
@@ -90,6 +91,28 @@ func (o *Outbox) Committed() {
 	o.mu.Unlock()
 	for _, f := range ls {
 		f()
+	}
+}
+
+// ListenEndpoints registers f to be called with an endpoint's ID after
+// every commit that changed the endpoint. f must not block.
+func (o *Outbox) ListenEndpoints(f func(id int64)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.endpoints = append(o.endpoints, f)
+}
+
+// EndpointChanged tells the endpoint listeners that a transaction that
+// changed the endpoint id (its URL, secret, enabled state, or deleted
+// it) has committed: the dispatcher then stops sending what it queued
+// for the endpoint with the endpoint's previous state. Endpoint commands
+// call it after their commit.
+func (o *Outbox) EndpointChanged(id int64) {
+	o.mu.Lock()
+	ls := slices.Clone(o.endpoints)
+	o.mu.Unlock()
+	for _, f := range ls {
+		f(id)
 	}
 }
 

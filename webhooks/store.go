@@ -624,7 +624,7 @@ func (d *Dispatcher) noteWritten(w written) {
 	}
 	for _, e := range w.disabled {
 		d.metrics.deliveries.WithLabelValues(outcomeFailed).Add(float64(e.failures))
-		d.disabledEndpoint(e.id)
+		d.endpointChanged(e.id)
 		d.log.Warn("webhook endpoint disabled", "endpoint", e.id, "reason", e.reason, "pendingDeliveriesFailed", e.failures)
 	}
 	if w.notLeased > 0 {
