@@ -296,6 +296,7 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 	if err != nil {
 		return nil, err
 	}
+	s.outbox.EndpointChanged(ep.Row.ID)
 	return ep, nil
 }
 
@@ -327,7 +328,7 @@ func (t *txn) failPending(endpointID int64) error {
 // FAILED and its delivery history stays readable. Refusals: NOT_FOUND,
 // OUT_OF_SCOPE.
 func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int64) error {
-	return s.run(ctx, actor, "deleteWebhookEndpoint", func(t *txn) (outcome, error) {
+	err := s.run(ctx, actor, "deleteWebhookEndpoint", func(t *txn) (outcome, error) {
 		ep, err := findEndpoint(t, actor, id, "id")
 		if err != nil {
 			return outcome{}, err
@@ -341,6 +342,10 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int
 		}
 		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: map[string]any{"url": ep.Row.URL}}, nil
 	})
+	if err == nil {
+		s.outbox.EndpointChanged(id)
+	}
+	return err
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret, returned only
@@ -373,6 +378,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64
 	if err != nil {
 		return nil, "", err
 	}
+	s.outbox.EndpointChanged(ep.Row.ID)
 	return ep, secret, nil
 }
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestWebhookEndpointDeletedMidFanOut deletes an endpoint through the API
+// while deliveries to it wait in the dispatcher behind a slow receiver:
+// none is sent once deleteWebhookEndpoint has returned, and every one
+// ends FAILED without an attempt (or SUCCEEDED, if it was answered
+// before the delete).
+func TestWebhookEndpointDeletedMidFanOut(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback)
+	arrived := make(chan struct{}, 100)
+	rc := newHookReceiver(t, func(string, int) int {
+		arrived <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		return http.StatusOK
+	})
+	ep, _ := e.createHook("", rc, nil)
+	agents := make([]map[string]any, 60)
+	for i := range agents {
+		agents[i] = map[string]any{"name": fmt.Sprintf("Agent %d", i), "email": fmt.Sprintf("a%d@example.com", i)}
+	}
+	e.mustMutate("upsertAgents", upsertAgentsM, map[string]any{"agents": agents}, nil)
+	for range 3 {
+		<-arrived
+	}
+	e.mustMutate("deleteWebhookEndpoint", deleteEndpointM, map[string]any{"id": ep.ID}, nil)
+	deleted := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+
+	late := 0
+	for _, r := range rc.requests() {
+		if r.Arrived.After(deleted) {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("%d webhooks arrived after deleteWebhookEndpoint returned", late)
+	}
+	ds, total := e.deliveries("", map[string]any{"endpointId": ep.ID})
+	if total != len(agents) {
+		t.Fatalf("the endpoint has %d deliveries, want %d", total, len(agents))
+	}
+	for _, d := range ds {
+		switch {
+		case d.Status == "FAILED" && len(d.Attempts) > 0:
+			t.Errorf("delivery %s is FAILED with attempts %v: attempted after its endpoint was deleted", d.ID, d.statusCodes())
+		case d.Status != "FAILED" && d.Status != "SUCCEEDED":
+			t.Errorf("delivery %s is %s, want FAILED", d.ID, d.Status)
+		}
+	}
+	t.Logf("%d requests in all, none after the delete", len(rc.requests()))
+}
