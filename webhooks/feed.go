@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,10 @@ type FeedEvent struct {
 	Version    int64
 	Payload    string // the exact webhook body: {"type", "timestamp", "data"}
 	OccurredAt time.Time
+	// PreviousOccurredAt is when the agent's previous version (Version-1)
+	// was recorded: the time of its event, read in the same statement;
+	// zero when there is none.
+	PreviousOccurredAt time.Time
 }
 
 // FeedConfig tunes a Feed. The zero value of every field means its default.
@@ -180,7 +185,7 @@ func (f *Feed) closeAll() {
 // late ones below it, then moves the settled mark.
 func (f *Feed) poll(ctx context.Context, rescan bool) error {
 	for {
-		evs, err := f.read(ctx, "id > ?", f.high)
+		evs, err := f.read(ctx, feedPage, "e.id > ?", f.high)
 		if err != nil {
 			return err
 		}
@@ -209,7 +214,7 @@ func (f *Feed) rescan(ctx context.Context) error {
 	}
 	ids = slices.DeleteFunc(ids, func(id int64) bool { _, ok := f.seen[id]; return ok })
 	for chunk := range slices.Chunk(ids, feedPage) {
-		evs, err := f.read(ctx, "id IN "+inList(chunk), nil)
+		evs, err := f.read(ctx, feedPage, "e.id IN "+inList(chunk))
 		if err != nil {
 			return err
 		}
@@ -218,28 +223,35 @@ func (f *Feed) rescan(ctx context.Context) error {
 	return nil
 }
 
-// read returns up to feedPage ability events matching cond, by ID.
-func (f *Feed) read(ctx context.Context, cond string, arg any) ([]FeedEvent, error) {
-	var rows []models.WebhookEvent
-	q := f.db.WithContext(ctx).Where("type = ?", TypeAbilityChanged)
-	if arg != nil {
-		q = q.Where(cond, arg)
-	} else {
-		q = q.Where(cond)
-	}
-	err := q.Order("id").Limit(feedPage).Find(&rows).Error
+// feedSelect reads ability events with, for each one, the time of its
+// agent's previous version (webhook_events_agent_version finds it).
+const feedSelect = "SELECT e.id, e.message_id, e.agent_id, e.version, e.payload, e.occurred_at," +
+	" (SELECT p.occurred_at FROM webhook_events AS p WHERE p.agent_id = e.agent_id AND p.version = e.version - 1" +
+	" AND p.type = e.type LIMIT 1)" +
+	" FROM webhook_events AS e WHERE e.type = ? AND "
+
+// read returns up to limit ability events matching cond (on the events
+// as e), by ID.
+func (f *Feed) read(ctx context.Context, limit int, cond string, args ...any) ([]FeedEvent, error) {
+	rows, err := f.db.WithContext(ctx).Raw(feedSelect+cond+" ORDER BY e.id LIMIT ?",
+		append(append([]any{TypeAbilityChanged}, args...), limit)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("feed: read events: %w", err)
 	}
-	evs := make([]FeedEvent, len(rows))
-	for i, r := range rows {
-		evs[i] = FeedEvent{ID: r.ID, MessageID: r.MessageID, Payload: r.Payload, OccurredAt: r.OccurredAt}
-		if r.AgentID != nil {
-			evs[i].AgentID = *r.AgentID
+	defer rows.Close()
+	var evs []FeedEvent
+	for rows.Next() {
+		var e FeedEvent
+		var agentID, version sql.NullInt64
+		var previous sql.NullTime
+		if err := rows.Scan(&e.ID, &e.MessageID, &agentID, &version, &e.Payload, &e.OccurredAt, &previous); err != nil {
+			return nil, fmt.Errorf("feed: read events: %w", err)
 		}
-		if r.Version != nil {
-			evs[i].Version = *r.Version
-		}
+		e.AgentID, e.Version, e.PreviousOccurredAt = agentID.Int64, version.Int64, previous.Time
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("feed: read events: %w", err)
 	}
 	return evs, nil
 }

@@ -224,3 +224,29 @@ func TestFeedLateCommitOnMySQL(t *testing.T) {
 		t.Errorf("got %d, want A's late event %d", got.ID, rowsA[0].ID)
 	}
 }
+
+// TestFeedEventCarriesThePreviousVersionsTime: each event comes with the
+// time of its agent's previous version, zero for a first version.
+func TestFeedEventCarriesThePreviousVersionsTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour})
+	ready(t, b, f)
+	ch := f.Subscribe(context.Background(), nil)
+	v1 := b.enqueue(abilityEvent(1, 1), abilityEvent(2, 7))
+	b.clock.Advance(time.Hour)
+	v2 := b.enqueue(abilityEvent(1, 2))[0]
+	var stored models.WebhookEvent
+	if err := b.db.First(&stored, v1[0].ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		id       int64
+		previous time.Time
+	}{{v1[0].ID, time.Time{}}, {v1[1].ID, time.Time{}}, {v2.ID, stored.OccurredAt}} {
+		got := next(t, ch)
+		if got.ID != want.id || !got.PreviousOccurredAt.Equal(want.previous) {
+			t.Errorf("event %d: previous version at %v, want event %d with %v", got.ID, got.PreviousOccurredAt, want.id, want.previous)
+		}
+	}
+}
