@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
 	"outdial/models"
-	"outdial/webhooks"
 )
 
 // ownEndpointsSQL selects the endpoints whose agent filter is exactly one
@@ -113,19 +111,6 @@ func (s *Service) AttemptsOfDeliveries(ctx context.Context, ids []int64) ([][]mo
 		out[i] = byDelivery[id]
 	}
 	return out, nil
-}
-
-// AbilityChangedAt returns when an agent's ability reached version: the
-// time of the event that recorded it, or the zero time when none did.
-func (s *Service) AbilityChangedAt(ctx context.Context, agentID, version int64) (time.Time, error) {
-	var rows []models.WebhookEvent
-	err := s.db.WithContext(ctx).Select("occurred_at").
-		Where("agent_id = ? AND version = ? AND type = ?", agentID, version, webhooks.TypeAbilityChanged).
-		Limit(1).Find(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return time.Time{}, err
-	}
-	return rows[0].OccurredAt, nil
 }
 
 // DeliveryPage is one page of an endpoint's deliveries, newest first.

@@ -457,11 +457,7 @@ func (r *subscriptionResolver) abilityChange(ctx context.Context, ev webhooks.Fe
 	}
 	change := &model.CallingAbilityChange{AgentID: ev.AgentID, Current: current}
 	if p := body.Data.Previous; p != nil {
-		at, err := r.svc.AbilityChangedAt(ctx, ev.AgentID, p.Version)
-		if err != nil {
-			return nil, err
-		}
-		if change.Previous, err = stateToModel(*p, at, rel); err != nil {
+		if change.Previous, err = stateToModel(*p, ev.PreviousOccurredAt, rel); err != nil {
 			return nil, err
 		}
 	}
