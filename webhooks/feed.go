@@ -37,12 +37,18 @@ type FeedConfig struct {
 	// commit and be delivered: a transaction that took an ID earlier can
 	// commit later. Default 30s.
 	GapWindow time.Duration
-	// Buffer is the number of events a subscriber may fall behind before
-	// it is dropped (its channel closed); default 64.
+	// Buffer is the number of events queued for a subscriber; one that
+	// falls further behind catches up from the database (see Subscribe).
+	// Default 64.
 	Buffer int
+	// StallTimeout is how long a subscriber that is catching up may leave
+	// its channel full (its client reads nothing) before it is ended with
+	// ErrSubscriberStalled; default 1 minute.
+	StallTimeout time.Duration
 	// Now is the clock of the gap window; default time.Now.
 	Now func() time.Time
-	// Logger receives dropped subscribers and read errors; default: discarded.
+	// Logger receives subscribers falling behind or ended, and read
+	// errors; default: discarded.
 	Logger *slog.Logger
 }
 
@@ -63,18 +69,11 @@ type Feed struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
 	closed bool
+	high   int64 // highest ID published (written by Run, under mu)
 
 	// Read and written by Run only.
-	high int64               // highest ID seen
 	safe int64               // every ID up to it is settled: seen, or never to commit
 	seen map[int64]time.Time // IDs above safe seen, and when
-}
-
-// subscriber is one Subscribe call.
-type subscriber struct {
-	ch      chan FeedEvent
-	agentID int64
-	all     bool
 }
 
 // NewFeed returns a feed of db's ability events, woken by outbox after
@@ -83,6 +82,7 @@ func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
 	setDefault(&cfg.PollInterval, DefaultPollInterval)
 	setDefault(&cfg.GapWindow, 30*time.Second)
 	setDefault(&cfg.Buffer, 64)
+	setDefault(&cfg.StallTimeout, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -99,35 +99,6 @@ func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
 
 // Wake makes the feed read new events now. It never blocks.
 func (f *Feed) Wake() { signal(f.wake) }
-
-// Subscribe returns a channel of the events committed from now on, about
-// agentID only when it is not nil. The channel is closed when ctx is done,
-// when the feed stops, or when the subscriber falls Buffer events behind.
-func (f *Feed) Subscribe(ctx context.Context, agentID *int64) <-chan FeedEvent {
-	s := &subscriber{ch: make(chan FeedEvent, f.cfg.Buffer), all: agentID == nil}
-	if agentID != nil {
-		s.agentID = *agentID
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		close(s.ch)
-		return s.ch
-	}
-	f.subs[s] = struct{}{}
-	context.AfterFunc(ctx, func() { f.unsubscribe(s) })
-	return s.ch
-}
-
-// unsubscribe removes s and closes its channel, unless that was done.
-func (f *Feed) unsubscribe(s *subscriber) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.subs[s]; ok {
-		delete(f.subs, s)
-		close(s.ch)
-	}
-}
 
 // Run publishes events until ctx is done, then closes every subscriber's
 // channel. It starts after the newest event stored. It returns an error
@@ -165,19 +136,21 @@ func (f *Feed) start(ctx context.Context) error {
 		return fmt.Errorf("feed: read newest event: %w", err)
 	}
 	if high != nil {
+		f.mu.Lock()
 		f.high, f.safe = *high, *high
+		f.mu.Unlock()
 	}
 	return nil
 }
 
-// closeAll closes every subscriber's channel; later ones get a closed one.
+// closeAll ends every subscription with ErrFeedStopped; later ones get a
+// closed channel.
 func (f *Feed) closeAll() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = true
 	for s := range f.subs {
-		delete(f.subs, s)
-		close(s.ch)
+		f.end(s, ErrFeedStopped)
 	}
 }
 
@@ -257,26 +230,21 @@ func (f *Feed) read(ctx context.Context, limit int, cond string, args ...any) ([
 }
 
 // publish marks evs seen and hands each to the subscribers that want it.
-// A subscriber whose buffer is full is dropped rather than waited for.
+// A subscriber whose buffer is full is not waited for: it falls behind
+// and catches up from the database (fallBehind).
 func (f *Feed) publish(evs []FeedEvent) {
 	now := f.cfg.Now()
 	for _, e := range evs {
 		f.seen[e.ID] = now
-		f.high = max(f.high, e.ID)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range evs {
+		late := e.ID <= f.high
+		f.high = max(f.high, e.ID)
 		for s := range f.subs {
-			if !s.all && s.agentID != e.AgentID {
-				continue
-			}
-			select {
-			case s.ch <- e:
-			default:
-				delete(f.subs, s)
-				close(s.ch)
-				f.log.Warn("calling ability subscriber dropped: it fell behind", "buffer", f.cfg.Buffer, "event", e.ID)
+			if s.wants(e) {
+				f.hand(s, e, late)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -151,33 +152,140 @@ func insertEvent(t *testing.T, db *models.DB, id, agentID int64) models.WebhookE
 	return e
 }
 
-func TestFeedDropsSlowSubscribers(t *testing.T) {
+// TestFeedSlowSubscriberCatchesUp: a subscriber that reads nothing while
+// a mutation records 300 events (many more than its buffer) loses none:
+// it gets them all, in order, once each, and then live ones again; a
+// subscriber to one agent likewise gets that agent's events.
+func TestFeedSlowSubscriberCatchesUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16})
 	ready(t, b, f)
 	slow := f.Subscribe(context.Background(), nil)
+	agent := int64(7)
+	slowAgent := f.Subscribe(context.Background(), &agent)
 	fast := f.Subscribe(context.Background(), nil)
-	batch := func(v int64) {
-		evs := make([]Event, 10)
-		for i := range evs {
-			evs[i] = abilityEvent(int64(i+1), v)
+	evs := b.enqueue(agentEvents(300, 1)...)
+	for range evs {
+		next(t, fast)
+	}
+	for i, want := range evs {
+		if got := next(t, slow); got.ID != want.ID {
+			t.Fatalf("event #%d: got %d, want %d", i, got.ID, want.ID)
 		}
-		b.enqueue(evs...)
-		for range evs {
-			next(t, fast)
+	}
+	if got := next(t, slowAgent); got.ID != evs[6].ID || got.AgentID != 7 {
+		t.Errorf("agent 7's subscriber got %+v, want event %d", got, evs[6].ID)
+	}
+	more := b.enqueue(agentEvents(40, 2)...)
+	for _, want := range more {
+		if got := next(t, slow); got.ID != want.ID {
+			t.Fatalf("after catching up: got %d, want %d", got.ID, want.ID)
 		}
 	}
-	batch(1)
-	batch(2) // the slow one overflows here; the fast one gets everything
-	got := 0
-	for range slow {
-		got++
+	if got := next(t, slowAgent); got.ID != more[6].ID {
+		t.Errorf("agent 7's subscriber got %d after catching up, want %d", got.ID, more[6].ID)
 	}
-	if got != 16 {
-		t.Errorf("the slow subscriber got %d events before being dropped, want its buffer of 16", got)
+	select {
+	case e, ok := <-slow:
+		t.Errorf("unexpected %+v (open: %v)", e, ok)
+	case <-time.After(50 * time.Millisecond):
 	}
-	batch(3)
+}
+
+// TestFeedCatchingUpSubscriberGetsLateCommits: an event that commits out
+// of ID order while a subscriber is catching up reaches it once.
+func TestFeedCatchingUpSubscriberGetsLateCommits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond, Buffer: 4})
+	ready(t, b, f)
+	ch := f.Subscribe(context.Background(), nil)
+	var top int64
+	b.db.Raw("SELECT MAX(id) FROM webhook_events").Scan(&top)
+	var want []int64
+	for id := top + 1; id <= top+30; id++ {
+		if id != top+12 {
+			insertEvent(t, b.db, id, id-top)
+			want = append(want, id)
+		}
+	}
+	f.Wake()
+	time.Sleep(50 * time.Millisecond) // the subscriber falls behind
+	insertEvent(t, b.db, top+12, 12)  // a transaction that took ID 12 commits only now
+	want = append(want, top+12)
+	time.Sleep(100 * time.Millisecond) // a rescan finds it
+	got := map[int64]int{}
+	for range want {
+		got[next(t, ch).ID]++
+	}
+	for _, id := range want {
+		if got[id] != 1 {
+			t.Errorf("event %d received %d times, want once", id, got[id])
+		}
+	}
+	select {
+	case e := <-ch:
+		t.Errorf("unexpected event %d", e.ID)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestFeedEndsAStalledSubscriberVisibly: a subscriber that falls behind
+// and then reads nothing for StallTimeout is ended, and says why; one
+// ended by its context or by the feed stopping says so too.
+func TestFeedEndsAStalledSubscriberVisibly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	stopFeed := make(chan struct{})
+	cfg := FeedConfig{PollInterval: time.Hour, Buffer: 4, StallTimeout: 200 * time.Millisecond, Logger: b.log}
+	f := NewFeed(b.db, b.outbox, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	go func() { <-stopFeed; cancel() }()
+	ready(t, b, f)
+
+	stalled := f.Watch(context.Background(), nil)
+	cctx, ccancel := context.WithCancel(context.Background())
+	cancelled := f.Watch(cctx, nil)
+	b.enqueue(agentEvents(20, 1)...)
+	start := time.Now()
+	time.Sleep(20 * time.Millisecond) // both fall behind
+	ccancel()
+	for range cancelled.Events() {
+	}
+	if err := cancelled.Err(); err != nil {
+		t.Errorf("Err() = %v after the subscriber's context was cancelled, want nil", err)
+	}
+	waitFor(t, "the stalled subscriber ended", func() bool { return stalled.Err() != nil })
+	if took := time.Since(start); took < cfg.StallTimeout {
+		t.Errorf("ended after %v, before the stall timeout %v", took, cfg.StallTimeout)
+	}
+	if !errors.Is(stalled.Err(), ErrSubscriberStalled) {
+		t.Errorf("Err() = %v, want ErrSubscriberStalled", stalled.Err())
+	}
+	n := 0
+	for range stalled.Events() {
+		n++
+	}
+	if n != cfg.Buffer {
+		t.Errorf("the stalled subscriber's channel held %d events, want its buffer of %d", n, cfg.Buffer)
+	}
+
+	live := f.Watch(context.Background(), nil)
+	close(stopFeed)
+	if err := <-done; err != nil {
+		t.Errorf("Feed.Run: %v", err)
+	}
+	for range live.Events() {
+	}
+	if !errors.Is(live.Err(), ErrFeedStopped) {
+		t.Errorf("Err() = %v after the feed stopped, want ErrFeedStopped", live.Err())
+	}
+	if after := f.Watch(context.Background(), nil); !errors.Is(after.Err(), ErrFeedStopped) {
+		t.Errorf("a subscription after the feed stopped: Err() = %v, want ErrFeedStopped", after.Err())
+	}
 }
 
 func TestFeedClosesOnCancel(t *testing.T) {
