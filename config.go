@@ -20,6 +20,9 @@ type config struct {
 	WebhookRetrySchedule []time.Duration
 	WebhookTimeout       time.Duration
 	Demo                 bool
+	// TokenRecheck is how often a subscription checks that its token was
+	// not revoked (not a flag: tests shorten it); 0 is the default.
+	TokenRecheck time.Duration
 }
 
 // Defaults of RULES.md §5.

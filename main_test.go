@@ -29,6 +29,9 @@ type testEnv struct {
 	app   *app
 	srv   *httptest.Server
 	admin string
+	// stopWorkers stops the dispatcher and the feed, as a shutdown does
+	// once HTTP has drained.
+	stopWorkers func()
 }
 
 // setup starts a server (the real routes, dispatcher included) on a new
@@ -68,7 +71,7 @@ func start(t testing.TB, before func(*app), opts ...func(*config)) *testEnv {
 		<-done
 		a.close()
 	})
-	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken}
+	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken, stopWorkers: func() { stop(); <-done }}
 }
 
 // testWriter sends log lines to the test log.

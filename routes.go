@@ -18,7 +18,7 @@ import (
 func (a *app) routes() http.Handler {
 	reg := a.registry()
 	mux := http.NewServeMux()
-	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log})
+	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log, TokenRecheck: a.tokenRecheck})
 	mux.Handle("/graphql", instrument(reg, "/graphql", clearDeadlinesForWebSockets(api)))
 	pg := resolvers.Playground()
 	mux.Handle("GET /{$}", pg)

@@ -143,6 +143,8 @@ type app struct {
 	dispatcher *webhooks.Dispatcher
 	feed       *webhooks.Feed
 	reg        *prometheus.Registry
+	// tokenRecheck: see config.TokenRecheck.
+	tokenRecheck time.Duration
 }
 
 // newApp opens and migrates the database and wires the service.
@@ -156,7 +158,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	outbox := webhooks.NewOutbox(models.Now)
-	a := &app{log: log, db: db, outbox: outbox,
+	a := &app{log: log, db: db, outbox: outbox, tokenRecheck: cfg.TokenRecheck,
 		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs))}
 	a.dispatcher, err = webhooks.NewDispatcher(db, outbox, webhooks.Config{
 		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,

@@ -176,3 +176,65 @@ func TestSubscriptionNeedsToken(t *testing.T) {
 		t.Logf("closed with %d: %v", status, err)
 	}
 }
+
+// TestSubscriptionEndsWhenItsTokenIsRevoked: revoking the token of an open
+// subscription ends it with UNAUTHENTICATED, and a new subscription on the
+// same connection (authenticated before the revocation) is refused.
+func TestSubscriptionEndsWhenItsTokenIsRevoked(t *testing.T) {
+	e := setup(t, func(c *config) { c.TokenRecheck = 50 * time.Millisecond })
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	var tok struct {
+		Token    string
+		ApiToken struct{ ID string }
+	}
+	e.mustMutate("createApiToken", `mutation($a: ID!) { createApiToken(input: {name: "aiko-app", role: AGENT, agentId: $a}) { token apiToken { id } userErrors { code } } }`,
+		map[string]any{"a": aiko}, &tok)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged { current { version } } }`)
+	time.Sleep(200 * time.Millisecond) // the subscription runs
+	e.mustMutate("revokeApiToken", `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { code } } }`,
+		map[string]any{"id": tok.ApiToken.ID}, nil)
+
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if msg.Type != "error" || msg.ID != "1" || !strings.Contains(string(msg.Payload), `"UNAUTHENTICATED"`) ||
+		!strings.Contains(string(msg.Payload), "revoked") {
+		t.Fatalf("after revoking its token the subscription got %+v %s, want an UNAUTHENTICATED error", msg, msg.Payload)
+	}
+
+	payload, _ := json.Marshal(map[string]string{"query": `subscription { callingAbilityChanged { current { version } } }`})
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: "2", Type: "subscribe", Payload: payload}); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if msg.ID != "2" || (msg.Type != "error" && msg.Type != "next") || !strings.Contains(string(msg.Payload), `"UNAUTHENTICATED"`) {
+		t.Fatalf("a new subscription with the revoked token got %+v %s, want UNAUTHENTICATED", msg, msg.Payload)
+	}
+}
+
+// TestSubscriptionEndedByShutdownSaysSo: when the server stops its event
+// feed (shutting down), an open subscription ends with an error telling
+// the client to subscribe again, not with a complete.
+func TestSubscriptionEndedByShutdownSaysSo(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn := e.subscribe(ctx, e.admin, `subscription { callingAbilityChanged { current { version } } }`)
+	time.Sleep(200 * time.Millisecond) // the subscription runs
+	e.stopWorkers()
+
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if msg.Type != "error" || !strings.Contains(string(msg.Payload), `"SUBSCRIPTION_ENDED"`) ||
+		!strings.Contains(string(msg.Payload), "Subscribe again") {
+		t.Fatalf("at shutdown the subscription got %+v %s, want a SUBSCRIPTION_ENDED error", msg, msg.Payload)
+	}
+}

@@ -38,6 +38,8 @@ type Actor struct {
 	Role    Role
 	// AgentID is the token's agent (AGENT tokens only).
 	AgentID *int64
+	// tokenHash is the stored form of the token Authenticate took.
+	tokenHash string
 }
 
 // Service runs Outdial's commands and queries on one database.

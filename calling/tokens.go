@@ -66,7 +66,24 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 			s.log.Warn("could not record token use", "token", row.Name, "err", err)
 		}
 	}
-	return Actor{TokenID: row.ID, Name: row.Name, Role: Role(row.Role), AgentID: row.AgentID}, nil
+	return Actor{TokenID: row.ID, Name: row.Name, Role: Role(row.Role), AgentID: row.AgentID, tokenHash: row.TokenHash}, nil
+}
+
+// StillAuthenticated reports whether the token a was authenticated with
+// still is what it was: neither revoked nor, for the bootstrap token,
+// re-keyed. It is for what lives longer than a request (a subscription).
+// An actor not made by Authenticate always is.
+func (s *Service) StillAuthenticated(ctx context.Context, a Actor) (bool, error) {
+	if a.tokenHash == "" {
+		return true, nil
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.APIToken{}).
+		Where("id = ? AND token_hash = ? AND revoked_at IS NULL", a.TokenID, a.tokenHash).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("check token: %w", err)
+	}
+	return n == 1, nil
 }
 
 // EnsureBootstrapToken makes sure an ADMIN token exists. With adminToken

@@ -42,7 +42,13 @@ type Config struct {
 	// DefaultDepthLimit.
 	ComplexityLimit int
 	DepthLimit      int
+	// TokenRecheck is how often a subscription checks that its token was
+	// not revoked; default DefaultTokenRecheck.
+	TokenRecheck time.Duration
 }
+
+// DefaultTokenRecheck is how often a subscription checks its token.
+const DefaultTokenRecheck = 30 * time.Second
 
 type api struct {
 	svc *calling.Service
@@ -59,9 +65,12 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.DepthLimit == 0 {
 		cfg.DepthLimit = DefaultDepthLimit
 	}
+	if cfg.TokenRecheck == 0 {
+		cfg.TokenRecheck = DefaultTokenRecheck
+	}
 	h := &api{svc: cfg.Service, log: cfg.Log}
 	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  &Resolver{svc: cfg.Service, log: cfg.Log, feed: cfg.Feed},
+		Resolvers:  &Resolver{svc: cfg.Service, log: cfg.Log, feed: cfg.Feed, tokenRecheck: cfg.TokenRecheck},
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)

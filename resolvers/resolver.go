@@ -6,6 +6,7 @@ package resolvers
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"outdial/calling"
 	"outdial/graph"
@@ -18,6 +19,8 @@ type Resolver struct {
 	svc  *calling.Service
 	log  *slog.Logger
 	feed *webhooks.Feed
+	// tokenRecheck is how often a subscription checks its token.
+	tokenRecheck time.Duration
 }
 
 func (r *Resolver) ApiToken() graph.ApiTokenResolver { return &apiTokenResolver{r} }

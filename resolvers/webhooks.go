@@ -3,8 +3,12 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"outdial/calling"
 	"outdial/graph"
@@ -421,24 +425,79 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 	if r.feed == nil {
 		return nil, fmt.Errorf("no event feed configured")
 	}
-	events := r.feed.Subscribe(ctx, id)
+	if ok, err := r.svc.StillAuthenticated(ctx, a); err != nil || !ok {
+		return nil, tokenGone(err)
+	}
+	sub := r.feed.Watch(ctx, id)
 	out := make(chan *model.CallingAbilityChange, 1)
 	go func() {
 		defer close(out)
-		for ev := range events {
-			change, err := r.abilityChange(ctx, ev)
-			if err != nil {
-				r.log.Error("undecodable ability event", "messageId", ev.MessageID, "err", err)
-				continue
-			}
+		recheck := time.NewTicker(r.tokenRecheck)
+		defer recheck.Stop()
+		for {
 			select {
-			case out <- change:
+			case ev, ok := <-sub.Events():
+				if !ok {
+					// A subscription the server ends (shutdown, a client
+					// that stopped reading) ends with an error saying so,
+					// not with a complete the client would take for "no
+					// more events".
+					if err := sub.Err(); err != nil {
+						r.log.Info("calling ability subscription ended by the server", "token", a.Name, "reason", err)
+						transport.AddSubscriptionError(ctx, subscriptionEnded(err))
+					}
+					return
+				}
+				change, err := r.abilityChange(ctx, ev)
+				if err != nil {
+					r.log.Error("undecodable ability event", "messageId", ev.MessageID, "err", err)
+					continue
+				}
+				select {
+				case out <- change:
+				case <-ctx.Done():
+					return
+				}
+			case <-recheck.C:
+				ok, err := r.svc.StillAuthenticated(ctx, a)
+				if err != nil && ctx.Err() == nil {
+					r.log.Warn("could not check a subscription's token; checking again later", "token", a.Name, "err", err)
+				}
+				if err == nil && !ok {
+					r.log.Info("calling ability subscription ended: its token was revoked", "token", a.Name)
+					transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: errTokenRevoked.message,
+						Extensions: map[string]any{"code": errTokenRevoked.code}})
+					return
+				}
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// errTokenRevoked ends a subscription whose token was revoked.
+var errTokenRevoked = &apiError{code: CodeUnauthenticated,
+	message: "The API token of this subscription was revoked. Subscribe again with a valid token."}
+
+// tokenGone is the error of a subscription whose token was revoked, or
+// could not be checked (err).
+func tokenGone(err error) error {
+	if err != nil {
+		return err
+	}
+	return errTokenRevoked
+}
+
+// subscriptionEnded is the error a client gets when the server ends its
+// subscription for err.
+func subscriptionEnded(err error) *gqlerror.Error {
+	msg := "The subscription ended: the server is shutting down. Subscribe again."
+	if !errors.Is(err, webhooks.ErrFeedStopped) {
+		msg = "The subscription ended: it read no event for too long while events waited. Subscribe again and read its events."
+	}
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "SUBSCRIPTION_ENDED"}}
 }
 
 // abilityChange decodes a stored agent.calling_ability.changed body.
