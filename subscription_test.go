@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"outdial/resolvers"
 )
 
 // wsMessage is a graphql-transport-ws message.
@@ -201,10 +204,11 @@ func TestSubscriptionEndsWhenItsTokenIsRevoked(t *testing.T) {
 	if err := wsjson.Read(ctx, conn, &msg); err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if msg.Type != "error" || msg.ID != "1" || !strings.Contains(string(msg.Payload), `"UNAUTHENTICATED"`) ||
+	if msg.Type != "next" || msg.ID != "1" || !strings.Contains(string(msg.Payload), `"UNAUTHENTICATED"`) ||
 		!strings.Contains(string(msg.Payload), "revoked") {
 		t.Fatalf("after revoking its token the subscription got %+v %s, want an UNAUTHENTICATED error", msg, msg.Payload)
 	}
+	expectComplete(ctx, t, conn, "1")
 
 	payload, _ := json.Marshal(map[string]string{"query": `subscription { callingAbilityChanged { current { version } } }`})
 	if err := wsjson.Write(ctx, conn, wsMessage{ID: "2", Type: "subscribe", Payload: payload}); err != nil {
@@ -233,8 +237,76 @@ func TestSubscriptionEndedByShutdownSaysSo(t *testing.T) {
 	if err := wsjson.Read(ctx, conn, &msg); err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if msg.Type != "error" || !strings.Contains(string(msg.Payload), `"SUBSCRIPTION_ENDED"`) ||
+	if msg.Type != "next" || !strings.Contains(string(msg.Payload), `"SUBSCRIPTION_ENDED"`) ||
 		!strings.Contains(string(msg.Payload), "Subscribe again") {
 		t.Fatalf("at shutdown the subscription got %+v %s, want a SUBSCRIPTION_ENDED error", msg, msg.Payload)
+	}
+	expectComplete(ctx, t, conn, "1")
+}
+
+// expectComplete reads the next message of conn: the complete of id.
+func expectComplete(ctx context.Context, t *testing.T, conn *websocket.Conn, id string) {
+	t.Helper()
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if msg.Type != "complete" || msg.ID != id {
+		t.Fatalf("got %+v %s, want the complete of subscription %s", msg, msg.Payload, id)
+	}
+}
+
+// TestSubscriptionsPerConnectionAreLimited: a WebSocket runs at most
+// MaxSubscriptionsPerConnection subscriptions; the next is refused with
+// BAD_USER_INPUT, and completing one frees its slot.
+func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const query = `subscription { callingAbilityChanged { current { version } } }`
+	conn := e.subscribe(ctx, e.admin, query) // id "1"
+	payload, _ := json.Marshal(map[string]string{"query": query})
+	send := func(id, typ string) {
+		t.Helper()
+		msg := wsMessage{ID: id, Type: typ}
+		if typ == "subscribe" {
+			msg.Payload = payload
+		}
+		if err := wsjson.Write(ctx, conn, msg); err != nil {
+			t.Fatalf("%s %s: %v", typ, id, err)
+		}
+	}
+	for i := 2; i <= resolvers.MaxSubscriptionsPerConnection+1; i++ {
+		send(strconv.Itoa(i), "subscribe")
+	}
+	// The subscriptions start concurrently: any one of them is the one
+	// too many.
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !strings.Contains(string(msg.Payload), `"BAD_USER_INPUT"`) || !strings.Contains(string(msg.Payload), "at most 20 subscriptions") {
+		t.Fatalf("subscription #%d got %+v %s, want BAD_USER_INPUT", resolvers.MaxSubscriptionsPerConnection+1, msg, msg.Payload)
+	}
+	refused, running := msg.ID, "1"
+	if refused == running {
+		running = "2"
+	}
+	send(running, "complete")
+	time.Sleep(100 * time.Millisecond) // the server lets it go
+	send("again", "subscribe")
+	e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	for got := map[string]bool{}; !got["again"]; {
+		msg = wsMessage{}
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if (msg.ID == refused || msg.ID == running) && msg.Type == "complete" {
+			continue
+		}
+		if msg.Type != "next" || strings.Contains(string(msg.Payload), "errors") {
+			t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
+		}
+		got[msg.ID] = true
 	}
 }

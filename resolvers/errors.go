@@ -19,6 +19,9 @@ const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
+	// CodeSubscriptionEnded: the server ended a subscription (shutdown,
+	// a client that stopped reading); subscribe again.
+	CodeSubscriptionEnded = "SUBSCRIPTION_ENDED"
 )
 
 // apiError is a top-level GraphQL error with a code that clients may act on.

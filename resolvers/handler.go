@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -89,6 +90,8 @@ func NewHandler(cfg Config) http.Handler {
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 	srv.AroundRootFields(h.freshLoadersPerMutation)
+	srv.AroundOperations(withSubscriptionEnd)
+	srv.AroundResponses(reportSubscriptionEnd)
 	srv.Use(extension.Introspection{})
 	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
@@ -119,7 +122,31 @@ func (h *api) websocketInit(ctx context.Context, payload transport.InitPayload) 
 		return ctx, nil, errUnauthenticated
 	}
 	// A subscription lives long: no loader cache across its events.
+	ctx = context.WithValue(ctx, connSubscriptionsKey{}, new(atomic.Int32))
 	return withLoaderFactory(withActor(ctx, actor), func() *loaders { return newLoaders(ctx, h.svc, actor) }), nil, nil
+}
+
+// MaxSubscriptionsPerConnection bounds the subscriptions one WebSocket
+// runs at once.
+const MaxSubscriptionsPerConnection = 20
+
+// connSubscriptionsKey holds, on a WebSocket's context, the number of
+// subscriptions it runs.
+type connSubscriptionsKey struct{}
+
+// holdSubscriptionSlot takes one of the connection's subscription slots;
+// the returned func gives it back. It fails once the connection runs
+// MaxSubscriptionsPerConnection.
+func holdSubscriptionSlot(ctx context.Context) (func(), error) {
+	n, ok := ctx.Value(connSubscriptionsKey{}).(*atomic.Int32)
+	if !ok {
+		return func() {}, nil
+	}
+	if n.Add(1) > MaxSubscriptionsPerConnection {
+		n.Add(-1)
+		return nil, badInput("A connection runs at most %d subscriptions at once; complete one first, or open another connection.", MaxSubscriptionsPerConnection)
+	}
+	return func() { n.Add(-1) }, nil
 }
 
 // listSize is what a plain list (an agent's queues, a profile's numbers…)

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"outdial/calling"
 	"outdial/graph"
 	"outdial/graph/model"
@@ -428,10 +425,15 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 	if ok, err := r.svc.StillAuthenticated(ctx, a); err != nil || !ok {
 		return nil, tokenGone(err)
 	}
+	release, err := holdSubscriptionSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	sub := r.feed.Watch(ctx, id)
 	out := make(chan *model.CallingAbilityChange, 1)
 	go func() {
 		defer close(out)
+		defer release()
 		recheck := time.NewTicker(r.tokenRecheck)
 		defer recheck.Stop()
 		for {
@@ -444,7 +446,7 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 					// more events".
 					if err := sub.Err(); err != nil {
 						r.log.Info("calling ability subscription ended by the server", "token", a.Name, "reason", err)
-						transport.AddSubscriptionError(ctx, subscriptionEnded(err))
+						endSubscription(ctx, subscriptionEnded(err))
 					}
 					return
 				}
@@ -465,8 +467,7 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 				}
 				if err == nil && !ok {
 					r.log.Info("calling ability subscription ended: its token was revoked", "token", a.Name)
-					transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: errTokenRevoked.message,
-						Extensions: map[string]any{"code": errTokenRevoked.code}})
+					endSubscription(ctx, errTokenRevoked)
 					return
 				}
 			case <-ctx.Done():
@@ -492,12 +493,12 @@ func tokenGone(err error) error {
 
 // subscriptionEnded is the error a client gets when the server ends its
 // subscription for err.
-func subscriptionEnded(err error) *gqlerror.Error {
+func subscriptionEnded(err error) *apiError {
 	msg := "The subscription ended: the server is shutting down. Subscribe again."
 	if !errors.Is(err, webhooks.ErrFeedStopped) {
 		msg = "The subscription ended: it read no event for too long while events waited. Subscribe again and read its events."
 	}
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "SUBSCRIPTION_ENDED"}}
+	return &apiError{code: CodeSubscriptionEnded, message: msg}
 }
 
 // abilityChange decodes a stored agent.calling_ability.changed body.
