@@ -32,6 +32,8 @@ type testEnv struct {
 	// stopWorkers stops the dispatcher and the feed, as a shutdown does
 	// once HTTP has drained.
 	stopWorkers func()
+	// databaseURL is the database it serves.
+	databaseURL string
 }
 
 // setup starts a server (the real routes, dispatcher included) on a new
@@ -71,7 +73,7 @@ func start(t testing.TB, before func(*app), opts ...func(*config)) *testEnv {
 		<-done
 		a.close()
 	})
-	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken, stopWorkers: func() { stop(); <-done }}
+	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken, stopWorkers: func() { stop(); <-done }, databaseURL: cfg.DatabaseURL}
 }
 
 // testWriter sends log lines to the test log.

@@ -310,3 +310,25 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 		got[msg.ID] = true
 	}
 }
+
+// TestSubscriptionSeesChangesMadeByAnotherProcess: two servers share one
+// database; a subscriber of the first sees a change made through the
+// second (driven from the stored events, not from memory).
+func TestSubscriptionSeesChangesMadeByAnotherProcess(t *testing.T) {
+	a := setup(t)
+	b := setup(t, func(c *config) { c.DatabaseURL = a.databaseURL })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn := a.subscribe(ctx, a.admin, `subscription { callingAbilityChanged { agent { email } current { version } } }`)
+	time.Sleep(200 * time.Millisecond) // the subscription runs
+	b.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if msg.Type != "next" || !strings.Contains(string(msg.Payload), `"aiko@example.com"`) ||
+		!strings.Contains(string(msg.Payload), `"version":1`) {
+		t.Fatalf("the subscriber on the other server got %+v %s, want aiko's creation", msg, msg.Payload)
+	}
+}
