@@ -495,8 +495,11 @@ func tokenGone(err error) error {
 // subscription for err.
 func subscriptionEnded(err error) *apiError {
 	msg := "The subscription ended: the server is shutting down. Subscribe again."
-	if !errors.Is(err, webhooks.ErrFeedStopped) {
+	switch {
+	case errors.Is(err, webhooks.ErrSubscriberStalled):
 		msg = "The subscription ended: it read no event for too long while events waited. Subscribe again and read its events."
+	case errors.Is(err, webhooks.ErrSubscriberBehind):
+		msg = "The subscription ended: it fell too far behind the events. Subscribe again and read its events."
 	}
 	return &apiError{code: CodeSubscriptionEnded, message: msg}
 }

@@ -71,7 +71,7 @@ type Feed struct {
 	closed bool
 	high   int64 // highest ID published (written by Run, under mu)
 
-	// Read and written by Run only.
+	// Written by Run only, under mu (catching-up subscribers read them).
 	safe int64               // every ID up to it is settled: seen, or never to commit
 	seen map[int64]time.Time // IDs above safe seen, and when
 }
@@ -234,11 +234,11 @@ func (f *Feed) read(ctx context.Context, limit int, cond string, args ...any) ([
 // and catches up from the database (fallBehind).
 func (f *Feed) publish(evs []FeedEvent) {
 	now := f.cfg.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, e := range evs {
 		f.seen[e.ID] = now
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	for _, e := range evs {
 		late := e.ID <= f.high
 		f.high = max(f.high, e.ID)
@@ -255,6 +255,8 @@ func (f *Feed) publish(evs []FeedEvent) {
 // have committed by now. It forgets the seen IDs at or below it.
 func (f *Feed) settle() {
 	cutoff := f.cfg.Now().Add(-f.cfg.GapWindow)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for id, at := range f.seen {
 		if !at.After(cutoff) && id > f.safe {
 			f.safe = id

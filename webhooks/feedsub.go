@@ -132,7 +132,7 @@ func (f *Feed) hand(s *subscriber, e FeedEvent, late bool) {
 	}
 	switch {
 	case e.ID <= s.cursor:
-		if len(s.lateIDs) == maxLateIDs {
+		if len(s.lateIDs) >= maxLateIDs {
 			f.log.Warn("calling ability subscriber ended: too many late events while it caught up", "lateEvents", maxLateIDs)
 			f.end(s, ErrSubscriberBehind)
 			return
@@ -265,6 +265,9 @@ func (f *Feed) nextPage(s *subscriber) ([]FeedEvent, bool) {
 		default:
 			s.cursor = evs[len(evs)-1].ID
 		}
+		if err == nil && !dirty {
+			evs = f.unpublished(evs)
+		}
 		f.mu.Unlock()
 		if err != nil {
 			f.pause(s, err)
@@ -274,6 +277,17 @@ func (f *Feed) nextPage(s *subscriber) ([]FeedEvent, bool) {
 			return evs, true
 		}
 	}
+}
+
+// unpublished removes from a page the events the feed has not published
+// yet: committed after a higher ID was seen, they will be, as late ones,
+// and reach the subscriber then (through lateIDs, being at or below its
+// cursor, or live), so they must not come now as well. f.mu is held.
+func (f *Feed) unpublished(evs []FeedEvent) []FeedEvent {
+	return slices.DeleteFunc(evs, func(e FeedEvent) bool {
+		_, seen := f.seen[e.ID]
+		return e.ID > f.safe && !seen
+	})
 }
 
 // pause logs a failed read and waits a poll interval, or until s ends.

@@ -82,7 +82,9 @@ func TestKill9LosesNothing(t *testing.T) {
 	// A new process, once the dead one's leases have expired.
 	b.clock.Set(models.Now().Add(DefaultLeaseDuration + time.Second))
 	b.start(b.config())
-	waitFor(t, "every delivery succeeded", func() bool {
+	// Up to 3000 deliveries with the race detector, beside the other
+	// tests: allow more than waitFor's 20 s.
+	waitWithin(t, 2*time.Minute, "every delivery succeeded", func() bool {
 		var pending int64
 		db.Model(&models.WebhookDelivery{}).Where("status <> ?", StatusSucceeded).Count(&pending)
 		return pending == 0

@@ -1,0 +1,119 @@
+package webhooks
+
+import (
+	"context"
+	"math/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"outdial/models/dbtest"
+)
+
+// TestFeedSubscribersAtTheirOwnPace: twelve subscribers with a buffer of
+// 2, pausing now and then (so that they fall behind and catch up again and
+// again), some cancelling midway, while 3000 events commit in bursts: each
+// gets every event once, in ID order, and none is ended.
+func TestFeedSubscribersAtTheirOwnPace(t *testing.T) {
+	t.Parallel()
+	subscribersAtTheirOwnPace(t, setup(t), false)
+}
+
+// TestFeedSubscribersAtTheirOwnPaceMySQL: the same with four concurrent
+// writers on MySQL, whose transactions commit out of ID order (so late
+// events arrive while subscribers catch up): every event once.
+func TestFeedSubscribersAtTheirOwnPaceMySQL(t *testing.T) {
+	t.Parallel()
+	subscribersAtTheirOwnPace(t, setupOn(t, dbtest.OpenMySQL(t)), true)
+}
+
+func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
+	f := startFeed(t, b, FeedConfig{PollInterval: 5 * time.Millisecond, Buffer: 2, StallTimeout: 5 * time.Second})
+	ready(t, b, f)
+	var top int64
+	b.db.Raw("SELECT MAX(id) FROM webhook_events").Scan(&top)
+	const nsubs = 12
+	type res struct {
+		ids    []int64
+		err    error
+		cancel bool
+	}
+	results := make([]res, nsubs)
+	var wg sync.WaitGroup
+	subs := make([]*Subscription, nsubs)
+	cancels := make([]context.CancelFunc, nsubs)
+	for i := range nsubs {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		subs[i] = f.Watch(ctx, nil)
+	}
+	for i := range nsubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewSource(int64(i)))
+			for e := range subs[i].Events() {
+				results[i].ids = append(results[i].ids, e.ID)
+				if r.Intn(20) == 0 {
+					time.Sleep(time.Duration(r.Intn(30)) * time.Millisecond)
+				}
+				if i%4 == 3 && r.Intn(400) == 0 {
+					results[i].cancel = true
+					cancels[i]()
+				}
+			}
+			results[i].err = subs[i].Err()
+		}()
+	}
+	const total = 3000
+	var ew sync.WaitGroup
+	par := 1
+	if concurrent {
+		par = 4
+	}
+	for p := range par {
+		ew.Add(1)
+		go func() {
+			defer ew.Done()
+			for n := 0; n < total/par; {
+				k := 1 + rand.Intn(40)
+				k = min(k, total/par-n)
+				b.enqueue(agentEvents(k, int64(p*100000+n+1))...)
+				n += k
+				time.Sleep(time.Duration(rand.Intn(3)) * time.Millisecond)
+			}
+		}()
+	}
+	ew.Wait()
+	time.Sleep(3 * time.Second) // every subscriber catches up
+	for i := range nsubs {
+		cancels[i]()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			t.Errorf("subscriber %d ended: %v", i, r.err)
+		}
+		seen := map[int64]int{}
+		for j, id := range r.ids {
+			seen[id]++
+			if !concurrent && j > 0 && id <= r.ids[j-1] {
+				t.Errorf("subscriber %d: event %d after %d", i, id, r.ids[j-1])
+			}
+		}
+		for id, n := range seen {
+			if n > 1 {
+				t.Errorf("subscriber %d: event %d received %d times", i, id, n)
+			}
+		}
+		if !r.cancel {
+			for id := top + 1; id <= top+total; id++ {
+				if seen[id] == 0 {
+					t.Errorf("subscriber %d: event %d missing", i, id)
+					break
+				}
+			}
+		}
+		t.Logf("subscriber %d: %d events (cancelled midway: %v)", i, len(r.ids), r.cancel)
+	}
+}
