@@ -422,8 +422,12 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 	if r.feed == nil {
 		return nil, fmt.Errorf("no event feed configured")
 	}
-	if ok, err := r.svc.StillAuthenticated(ctx, a); err != nil || !ok {
-		return nil, tokenGone(err)
+	// A WebSocket authenticates once, at connection_init: the token may
+	// have been revoked since.
+	if ok, err := r.svc.StillAuthenticated(ctx, a); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errTokenRevoked
 	}
 	release, err := holdSubscriptionSlot(ctx)
 	if err != nil {
@@ -481,15 +485,6 @@ func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentI
 // errTokenRevoked ends a subscription whose token was revoked.
 var errTokenRevoked = &apiError{code: CodeUnauthenticated,
 	message: "The API token of this subscription was revoked. Subscribe again with a valid token."}
-
-// tokenGone is the error of a subscription whose token was revoked, or
-// could not be checked (err).
-func tokenGone(err error) error {
-	if err != nil {
-		return err
-	}
-	return errTokenRevoked
-}
 
 // subscriptionEnded is the error a client gets when the server ends its
 // subscription for err.
