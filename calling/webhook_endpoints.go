@@ -18,8 +18,8 @@ const (
 	// MaxAgentEndpoints those an AGENT token may register for its agent.
 	MaxEndpoints      = 1000
 	MaxAgentEndpoints = 20
-	// MaxOverlap bounds the overlap of a secret rotation.
-	MaxOverlap = 7 * 24 * time.Hour
+	// MaxOverlapSeconds bounds the overlap of a secret rotation: 7 days.
+	MaxOverlapSeconds = 7 * 24 * 60 * 60
 )
 
 // agentEventTypes are the event types an AGENT token may subscribe to.
@@ -349,12 +349,15 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret, returned only
-// here; the old one keeps signing beside it for overlap (0 to 7 days).
+// here; the old one keeps signing beside it for overlapSeconds (0 to
+// MaxOverlapSeconds, 7 days), checked before it becomes a duration.
 // Refusals: INVALID_INPUT, NOT_FOUND, OUT_OF_SCOPE.
-func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64, overlap time.Duration) (*Endpoint, string, error) {
-	if overlap < 0 || overlap > MaxOverlap {
-		return nil, "", refuse(CodeInvalidInput, "The overlap is 0 to 604800 seconds (7 days).", "overlapSeconds")
+func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64, overlapSeconds int) (*Endpoint, string, error) {
+	if overlapSeconds < 0 || overlapSeconds > MaxOverlapSeconds {
+		return nil, "", refuse(CodeInvalidInput,
+			fmt.Sprintf("The overlap is 0 to %d seconds (7 days); %d is not.", MaxOverlapSeconds, overlapSeconds), "overlapSeconds")
 	}
+	overlap := time.Duration(overlapSeconds) * time.Second
 	secret := webhooks.NewSecret()
 	var ep *Endpoint
 	err := s.run(ctx, actor, "rotateWebhookSecret", func(t *txn) (outcome, error) {
@@ -373,7 +376,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64
 			return outcome{}, fmt.Errorf("rotate secret: %w", err)
 		}
 		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID),
-			details: map[string]any{"overlapSeconds": int(overlap.Seconds())}}, nil
+			details: map[string]any{"overlapSeconds": overlapSeconds}}, nil
 	})
 	if err != nil {
 		return nil, "", err

@@ -56,7 +56,8 @@ func newRef() string {
 }
 
 // errorPresenter turns resolver errors into GraphQL errors: coded errors
-// keep their message, gqlgen's own (parse, validation, limits) pass through,
+// keep their message, a value that is not an Int (literal or variable) is
+// BAD_USER_INPUT, gqlgen's own (parse, validation, limits) pass through,
 // and anything else is logged with a reference and shown as an internal
 // error.
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
@@ -68,10 +69,16 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			e.Extensions = map[string]any{"code": api.code}
 			return e
 		}
+		if e := intInputError(ctx, err); e != nil {
+			return e
+		}
 		var internal *internalError
 		if !errors.As(err, &internal) {
 			var gq *gqlerror.Error
 			if errors.As(err, &gq) && gq.Unwrap() == nil {
+				if e := intLiteralError(gq); e != nil {
+					return e
+				}
 				return gq
 			}
 			internal = &internalError{ref: newRef()}

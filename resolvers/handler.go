@@ -85,7 +85,8 @@ func NewHandler(cfg Config) http.Handler {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(graphqlHTTP{}) // GET and POST, see http.go
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	queries := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetErrorPresenter(errorPresenter(cfg.Log))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
@@ -93,6 +94,7 @@ func NewHandler(cfg Config) http.Handler {
 	srv.AroundOperations(withSubscriptionEnd)
 	srv.AroundResponses(reportSubscriptionEnd)
 	srv.Use(extension.Introspection{})
+	srv.Use(intVariables{schema: es.Schema(), validated: queries})
 	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	return http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes)
@@ -153,25 +155,44 @@ func holdSubscriptionSlot(ctx context.Context) (func(), error) {
 // counts for in the complexity limit: its typical length.
 const listSize = 5
 
+// maxFieldCost is the most one field counts for in the complexity limit:
+// far above any limit, and far from overflowing when gqlgen adds fields up.
+const maxFieldCost = 1 << 40
+
+// times is the cost of n elements of cost child each, plus one for the
+// field itself, saturating at maxFieldCost: a product that wrapped around
+// would turn a huge selection into a cheap one.
+func times(n, child int) int {
+	if n <= 0 || child <= 0 {
+		return 1
+	}
+	if child > (maxFieldCost-1)/n {
+		return maxFieldCost
+	}
+	return 1 + n*child
+}
+
 // complexity makes a connection cost its page size times its selection, a
-// plain list listSize times, and nodes(ids:) the number of IDs times.
+// plain list listSize times, and nodes(ids:) the number of IDs times. A
+// first above MaxPageSize counts as MaxPageSize: the field is refused when
+// it runs, with a message that names the bound.
 func complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
 	page := func(child int, first *int) int {
 		n := calling.DefaultPageSize
 		if first != nil && *first > 0 {
-			n = *first
+			n = min(*first, calling.MaxPageSize)
 		}
-		return 1 + n*child
+		return times(n, child)
 	}
 	// A plain list (no paging) costs as if it held listSize elements.
-	list := func(child int) int { return 1 + listSize*child }
+	list := func(child int) int { return times(listSize, child) }
 	c.Agent.Queues, c.Agent.CapacityProfiles = list, list
 	c.CallingAbility.CallerIds, c.CallingAbility.Blockers = list, list
 	c.PhoneNumber.OutboundProfiles, c.OutboundProfile.PhoneNumbers = list, list
 	c.Queue.OutboundProfiles, c.CapacityProfile.OutboundProfiles = list, list
 	c.WebhookEndpoint.Agents, c.WebhookDelivery.Attempts = list, list
-	c.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
+	c.Query.Nodes = func(child int, ids []string) int { return times(len(ids), child) }
 	c.Query.PhoneNumbers = func(child int, first *int, _ *string, _ *model.PhoneNumberFilter) int { return page(child, first) }
 	c.Query.Queues = func(child int, first *int, _ *string, _ *model.QueueFilter) int { return page(child, first) }
 	c.Query.CapacityProfiles = func(child int, first *int, _ *string) int { return page(child, first) }

@@ -360,8 +360,7 @@ func (r *mutationResolver) RotateWebhookSecret(ctx context.Context, input model.
 	if err != nil {
 		return nil, err
 	}
-	overlap := time.Duration(or(input.OverlapSeconds, 86400)) * time.Second
-	ep, secret, err := r.svc.RotateWebhookSecret(ctx, actor, id, overlap)
+	ep, secret, err := r.svc.RotateWebhookSecret(ctx, actor, id, or(input.OverlapSeconds, 86400))
 	if refusals, ok := calling.Refusals(err); ok {
 		return &model.WebhookEndpointSecretPayload{UserErrors: toUserErrors(refusals)}, nil
 	}
