@@ -614,11 +614,18 @@ func TestWebhookURLRules(t *testing.T) {
 			if !slices.Equal(ue.Field, []string{"input", "url"}) {
 				t.Errorf("field %v, want [input url]", ue.Field)
 			}
+			if c.code == "URL_NOT_ALLOWED" {
+				wantAllowHint(t, ue.Message)
+			}
 		})
 	}
 	// The same rules on update.
 	ep, _ := e.createHook("", nil, map[string]any{"url": "https://hooks.example.com/outdial"})
-	e.refused("URL_NOT_ALLOWED", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": "http://10.1.2.3/"})
+	ue := e.refused("URL_NOT_ALLOWED", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": "http://10.1.2.3/"})
+	wantAllowHint(t, ue.Message)
+	if !strings.Contains(ue.Message, "10.1.2.3/32") {
+		t.Errorf("URL_NOT_ALLOWED %q does not offer the address's own prefix 10.1.2.3/32", ue.Message)
+	}
 	e.refused("INVALID_URL", "updateWebhookEndpoint", updateEndpointM, map[string]any{"id": ep.ID, "url": "ftp://example.com/"})
 
 	allowed := setup(t, allowLoopback)
@@ -629,6 +636,15 @@ func TestWebhookURLRules(t *testing.T) {
 		}
 	}
 	allowed.refused("URL_NOT_ALLOWED", "createWebhookEndpoint", createEndpointFull, map[string]any{"url": "http://[::1]/hooks"})
+}
+
+// wantAllowHint checks that a URL_NOT_ALLOWED message names the setting
+// that would allow the address, and its flag.
+func wantAllowHint(t *testing.T, msg string) {
+	t.Helper()
+	if !strings.Contains(msg, "WEBHOOK_ALLOWED_CIDRS") || !strings.Contains(msg, "-webhook-allowed-cidrs") {
+		t.Errorf("URL_NOT_ALLOWED %q does not name WEBHOOK_ALLOWED_CIDRS and -webhook-allowed-cidrs", msg)
+	}
 }
 
 // TestWebhookHostNameCheckedAtConnect checks that a URL with a host name

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"time"
@@ -107,13 +109,27 @@ func (s *Service) checkURL(c *checker, raw string, path ...string) string {
 	switch {
 	case err == nil:
 	case errors.As(err, &ue) && errors.Is(err, webhooks.ErrURLNotAllowed):
-		c.add(refuse(CodeURLNotAllowed, "The URL's address is not allowed: "+ue.Reason+".", path...))
+		c.add(refuse(CodeURLNotAllowed, "The URL's address is not allowed: "+ue.Reason+". "+allowHint(url), path...))
 	case errors.As(err, &ue):
 		c.add(refuse(CodeInvalidURL, "The URL is not valid: "+ue.Reason+".", path...))
 	default:
 		c.add(refuse(CodeInvalidURL, "The URL is not valid.", path...))
 	}
 	return url
+}
+
+// allowHint says how an administrator lets webhooks reach the literal
+// address of rawURL: the server setting WEBHOOK_ALLOWED_CIDRS (flag
+// -webhook-allowed-cidrs), with the address's own prefix as the example.
+func allowHint(rawURL string) string {
+	example := "127.0.0.0/8"
+	if u, err := neturl.Parse(rawURL); err == nil {
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+			a = a.Unmap().WithZone("")
+			example = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+	}
+	return fmt.Sprintf("To allow it, start the server with its network in WEBHOOK_ALLOWED_CIDRS (flag -webhook-allowed-cidrs), e.g. %s.", example)
 }
 
 // checkEventTypes refuses unknown types and returns them without
