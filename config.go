@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"outdial/calling"
 )
 
 // config is the server's configuration: flags, falling back to the
@@ -19,7 +21,10 @@ type config struct {
 	WebhookAllowedCIDRs  []netip.Prefix
 	WebhookRetrySchedule []time.Duration
 	WebhookTimeout       time.Duration
-	Demo                 bool
+	// DefaultRegion is the ISO 3166-1 alpha-2 country of phone numbers
+	// written without a country code when the input names none.
+	DefaultRegion string
+	Demo          bool
 	// TokenRecheck is how often a subscription checks that its token was
 	// not revoked (not a flag: tests shorten it); 0 is the default.
 	TokenRecheck time.Duration
@@ -54,6 +59,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
+	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
+		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
 	demo := fs.Bool("demo", false, "load a small example organisation when the database is empty")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -68,6 +75,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	if cfg.WebhookRetrySchedule, err = parseSchedule(*schedule); err != nil {
 		return config{}, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE: %w", err)
+	}
+	if cfg.DefaultRegion, err = calling.Region(*region); err != nil {
+		return config{}, fmt.Errorf("DEFAULT_REGION: %w", err)
 	}
 	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)

@@ -159,7 +159,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	outbox := webhooks.NewOutbox(models.Now)
 	a := &app{log: log, db: db, outbox: outbox, tokenRecheck: cfg.TokenRecheck,
-		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs))}
+		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion))}
 	a.dispatcher, err = webhooks.NewDispatcher(db, outbox, webhooks.Config{
 		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,
 		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -18,34 +17,21 @@ const (
 	TypeTollFree   = "TOLL_FREE"
 )
 
-// DefaultRegion is the region assumed for numbers written without a
-// country code, e.g. "(425) 555-0100".
-const DefaultRegion = "US"
-
-// ParsedNumber is a phone number in E.164 with its region and type.
-type ParsedNumber struct {
-	E164        string
-	CountryCode string
-	Type        string
-}
-
-// ParseNumber parses any common notation of a phone number. Only
-// geographic and toll-free numbers are accepted; any other type (mobile,
-// premium rate, …) is refused with INVALID_PHONE_NUMBER naming the type.
-func ParseNumber(raw string, path ...string) (ParsedNumber, error) {
-	p, refusal := parseNumber(raw, path...)
-	if refusal != nil {
-		return ParsedNumber{}, refusal
-	}
-	return p, nil
-}
-
-func parseNumber(raw string, path ...string) (ParsedNumber, *Error) {
-	num, refusal := parseValid(raw, path...)
+// ownNumber reads a number to add (addPhoneNumber): only geographic and
+// toll-free numbers, without an extension (a number added here is a line
+// of its own); anything else is refused with INVALID_PHONE_NUMBER naming
+// what is wrong.
+func ownNumber(raw string, reg region, path ...string) (ParsedNumber, *Error) {
+	num, refusal := readNumber(raw, reg, path...)
 	if refusal != nil {
 		return ParsedNumber{}, refusal
 	}
 	p := ParsedNumber{E164: phonenumbers.Format(num, phonenumbers.E164), CountryCode: phonenumbers.GetRegionCodeForNumber(num)}
+	if ext := num.GetExtension(); ext != "" {
+		return ParsedNumber{}, refuse(CodeInvalidPhoneNumber, fmt.Sprintf(
+			"%s has an extension (%s): a number added here is a line of its own, so give it without the extension, e.g. %s.",
+			quoteInput(raw), ext, p.E164), path...)
+	}
 	switch t := phonenumbers.GetNumberType(num); t {
 	case phonenumbers.TOLL_FREE:
 		p.Type = TypeTollFree
@@ -58,22 +44,38 @@ func parseNumber(raw string, path ...string) (ParsedNumber, *Error) {
 	return p, nil
 }
 
-// parseValid parses any valid phone number, of any type.
-func parseValid(raw string, path ...string) (*phonenumbers.PhoneNumber, *Error) {
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > 40 {
-		return nil, refuse(CodeInvalidPhoneNumber, "Give a phone number, e.g. +14255550100.", path...)
+// costlyTypes are the number types an overflow never transfers to: they
+// charge the caller above ordinary rates (per minute or per call) and are
+// the usual targets of toll fraud.
+var costlyTypes = []phonenumbers.PhoneNumberType{phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST, phonenumbers.PERSONAL_NUMBER}
+
+// transferTarget reads an overflow transfer target: any valid number but
+// the costly types (premium-rate, shared-cost, personal), with its
+// extension, which the transfer dials once it connects. Refusals:
+// INVALID_PHONE_NUMBER.
+func transferTarget(raw string, reg region, path ...string) (ParsedNumber, *Error) {
+	num, refusal := readNumber(raw, reg, path...)
+	if refusal != nil {
+		return ParsedNumber{}, refusal
 	}
-	num, err := phonenumbers.Parse(s, DefaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return nil, refuse(CodeInvalidPhoneNumber,
-			fmt.Sprintf("%q is not a valid phone number; write it in E.164, e.g. +14255550100.", raw), path...)
+	t := phonenumbers.GetNumberType(num)
+	p := ParsedNumber{E164: phonenumbers.Format(num, phonenumbers.E164), CountryCode: phonenumbers.GetRegionCodeForNumber(num),
+		Type: numberTypeName(t), Extension: num.GetExtension()}
+	if slices.Contains(costlyTypes, t) {
+		return ParsedNumber{}, refuse(CodeInvalidPhoneNumber, fmt.Sprintf(
+			"%s is a %s number: overflow calls are not transferred to premium-rate, shared-cost or personal numbers, "+
+				"which charge above ordinary rates and are a common target of toll fraud; transfer to a geographic, mobile or toll-free number.",
+			p.E164, p.Type), path...)
 	}
-	return num, nil
+	return p, nil
 }
 
 func numberTypeName(t phonenumbers.PhoneNumberType) string {
 	switch t {
+	case phonenumbers.FIXED_LINE, phonenumbers.FIXED_LINE_OR_MOBILE:
+		return "geographic"
+	case phonenumbers.TOLL_FREE:
+		return "toll-free"
 	case phonenumbers.MOBILE:
 		return "mobile"
 	case phonenumbers.PREMIUM_RATE:
@@ -121,19 +123,28 @@ func checkCapabilities(c *checker, caps []Capability, path ...string) {
 
 // AddPhoneNumberInput is the input of AddPhoneNumber.
 type AddPhoneNumberInput struct {
+	// Number is any common notation of the number, without an extension.
 	Number string
+	// Region is the ISO 3166-1 alpha-2 country of a number written without
+	// a country code; nil or "" means the server's default region.
+	Region *string
 	Label  *string
 	// CallingPlan defaults to [RECEIVE_CALLS] when nil.
 	CallingPlan []Capability
 }
 
-// AddPhoneNumber registers a number. Refusals: INVALID_PHONE_NUMBER,
-// INVALID_INPUT, ALREADY_EXISTS.
+// AddPhoneNumber registers a number, stored in E.164. Refusals:
+// INVALID_PHONE_NUMBER (not a valid geographic or toll-free number, an
+// extension, more than MaxPhoneNumberLen characters), INVALID_INPUT (an
+// unknown region, the label), ALREADY_EXISTS.
 func (s *Service) AddPhoneNumber(ctx context.Context, actor Actor, in AddPhoneNumberInput) (*models.PhoneNumber, error) {
 	var c checker
-	parsed, refusal := parseNumber(in.Number, "number")
-	if refusal != nil {
-		c.add(refusal)
+	var parsed ParsedNumber
+	if reg, ok := pickRegion(&c, in.Region, s.defaultRegion, "region"); ok {
+		var refusal *Error
+		if parsed, refusal = ownNumber(in.Number, reg, "number"); refusal != nil {
+			c.add(refusal)
+		}
 	}
 	label := cleanText(&c, in.Label, MaxLabelLen, "label", "label")
 	plan := in.CallingPlan

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"outdial/models"
 )
 
@@ -263,22 +261,36 @@ func globalIDs(kind Kind, ids []int64) []string {
 
 // SetQueueOverflowInput is the input of SetQueueOverflow.
 type SetQueueOverflowInput struct {
-	QueueID          int64
-	TransferTo       string
+	QueueID int64
+	// TransferTo is any common notation of the target, with an extension
+	// if it has one.
+	TransferTo string
+	// Region is the ISO 3166-1 alpha-2 country of a TransferTo written
+	// without a country code; nil or "" means the server's default region.
+	Region           *string
 	CallerIDNumberID int64
 }
 
 // SetQueueOverflow makes a voice queue transfer its overflow to an external
 // number, with a caller ID that has MAKE_CALLS (the transfer leg is an
-// outbound call). Refusals: INVALID_PHONE_NUMBER, NOT_FOUND,
-// QUEUE_NOT_VOICE, NUMBER_NOT_OUTBOUND_ENABLED.
+// outbound call). The target may be any valid number (mobile included) but
+// a premium-rate, shared-cost or personal one, and never the caller ID
+// itself (the transfer would call its own line); its extension is kept and
+// dialled once the transfer connects. Refusals: INVALID_PHONE_NUMBER,
+// INVALID_INPUT (an unknown region, the caller ID as the target),
+// NOT_FOUND, QUEUE_NOT_VOICE, NUMBER_NOT_OUTBOUND_ENABLED.
 func (s *Service) SetQueueOverflow(ctx context.Context, actor Actor, in SetQueueOverflowInput) (*models.Queue, error) {
-	// The overflow goes to any external number, mobile ones included.
-	num, refusal := parseValid(in.TransferTo, "transferTo")
-	if refusal != nil {
-		return nil, refusal
+	var c checker
+	var target ParsedNumber
+	if reg, ok := pickRegion(&c, in.Region, s.defaultRegion, "region"); ok {
+		var refusal *Error
+		if target, refusal = transferTarget(in.TransferTo, reg, "transferTo"); refusal != nil {
+			c.add(refusal)
+		}
 	}
-	transferTo := phonenumbers.Format(num, phonenumbers.E164)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
 	var q *models.Queue
 	err := s.run(ctx, actor, "setQueueOverflow", func(t *txn) (outcome, error) {
 		var err error
@@ -296,17 +308,30 @@ func (s *Service) SetQueueOverflow(ctx context.Context, actor Actor, in SetQueue
 			return outcome{}, refuse(CodeNumberNotOutboundEnabled,
 				fmt.Sprintf("%s has no MAKE_CALLS in its calling plan: upgrade it first (the transfer is an outbound call).", n.E164), "callerIdNumberId")
 		}
-		q.OverflowTransferTo, q.OverflowCallerID, q.UpdatedAt = &transferTo, &n.ID, t.now
-		if err := t.tx.Model(q).Select("overflow_transfer_to", "overflow_caller_id", "updated_at").Updates(q).Error; err != nil {
+		if n.E164 == target.E164 {
+			return outcome{}, refuse(CodeInvalidInput, fmt.Sprintf(
+				"%s is the overflow's own caller ID: the transfer would call the line it is made from. Transfer to an external number.", n.E164), "transferTo")
+		}
+		q.OverflowTransferTo, q.OverflowTransferExtension, q.OverflowCallerID, q.UpdatedAt = &target.E164, nonEmpty(target.Extension), &n.ID, t.now
+		if err := t.tx.Model(q).Select("overflow_transfer_to", "overflow_transfer_extension", "overflow_caller_id", "updated_at").
+			Updates(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("update queue overflow: %w", err)
 		}
-		return outcome{target: GlobalID(KindQueue, q.ID),
-			details: map[string]any{"transferTo": transferTo, "callerId": GlobalID(KindPhoneNumber, n.ID)}}, nil
+		return outcome{target: GlobalID(KindQueue, q.ID), details: map[string]any{"transferTo": target.E164,
+			"transferToExtension": q.OverflowTransferExtension, "callerId": GlobalID(KindPhoneNumber, n.ID)}}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return q, nil
+}
+
+// nonEmpty returns nil for "" and &s otherwise.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // ClearQueueOverflow removes a queue's overflow setting (a no-op when it has
@@ -318,8 +343,9 @@ func (s *Service) ClearQueueOverflow(ctx context.Context, actor Actor, queueID i
 		if q, err = find[models.Queue](t, queueID, "queue", "id"); err != nil {
 			return outcome{}, err
 		}
-		q.OverflowTransferTo, q.OverflowCallerID, q.UpdatedAt = nil, nil, t.now
-		if err := t.tx.Model(q).Select("overflow_transfer_to", "overflow_caller_id", "updated_at").Updates(q).Error; err != nil {
+		q.OverflowTransferTo, q.OverflowTransferExtension, q.OverflowCallerID, q.UpdatedAt = nil, nil, nil, t.now
+		if err := t.tx.Model(q).Select("overflow_transfer_to", "overflow_transfer_extension", "overflow_caller_id", "updated_at").
+			Updates(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("clear queue overflow: %w", err)
 		}
 		return outcome{target: GlobalID(KindQueue, q.ID)}, nil

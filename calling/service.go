@@ -49,6 +49,9 @@ type Service struct {
 	log          *slog.Logger
 	now          func() time.Time
 	allowedCIDRs []netip.Prefix
+	// defaultRegion is the region of numbers written without a country
+	// code when the input names none (DEFAULT_REGION).
+	defaultRegion string
 }
 
 // Option configures a Service.
@@ -60,9 +63,20 @@ func WithAllowedCIDRs(cidrs []netip.Prefix) Option {
 	return func(s *Service) { s.allowedCIDRs = cidrs }
 }
 
+// WithDefaultRegion makes region (an ISO 3166-1 alpha-2 code checked with
+// Region) the country of phone numbers written without a country code when
+// the input names none (DEFAULT_REGION); "" keeps DefaultRegion.
+func WithDefaultRegion(region string) Option {
+	return func(s *Service) {
+		if region != "" {
+			s.defaultRegion = region
+		}
+	}
+}
+
 // New returns a Service on db that records webhook events in outbox.
 func New(db *models.DB, outbox *webhooks.Outbox, log *slog.Logger, opts ...Option) *Service {
-	s := &Service{db: db, outbox: outbox, log: log, now: models.Now}
+	s := &Service{db: db, outbox: outbox, log: log, now: models.Now, defaultRegion: DefaultRegion}
 	for _, o := range opts {
 		o(s)
 	}

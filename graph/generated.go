@@ -358,8 +358,9 @@ type ComplexityRoot struct {
 	}
 
 	QueueOverflow struct {
-		CallerID   func(childComplexity int) int
-		TransferTo func(childComplexity int) int
+		CallerID            func(childComplexity int) int
+		TransferTo          func(childComplexity int) int
+		TransferToExtension func(childComplexity int) int
 	}
 
 	QueuePayload struct {
@@ -2058,6 +2059,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueOverflow.TransferTo(childComplexity), true
+	case "QueueOverflow.transferToExtension":
+		if e.ComplexityRoot.QueueOverflow.TransferToExtension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueOverflow.TransferToExtension(childComplexity), true
 
 	case "QueuePayload.queue":
 		if e.ComplexityRoot.QueuePayload.Queue == nil {
@@ -2566,7 +2573,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls"
+//go:embed "phone.graphqls" "schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2578,6 +2585,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "phone.graphqls", Input: sourceData("phone.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3102,6 +3110,8 @@ func (ec *executionContext) childFields_QueueOverflow(ctx context.Context, field
 		return ec.fieldContext_QueueOverflow_transferTo(ctx, field)
 	case "callerId":
 		return ec.fieldContext_QueueOverflow_callerId(ctx, field)
+	case "transferToExtension":
+		return ec.fieldContext_QueueOverflow_transferToExtension(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueueOverflow", field.Name)
 }
@@ -10588,6 +10598,29 @@ func (ec *executionContext) fieldContext_QueueOverflow_callerId(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _QueueOverflow_transferToExtension(ctx context.Context, field graphql.CollectedField, obj *model.QueueOverflow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueOverflow_transferToExtension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TransferToExtension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueOverflow_transferToExtension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueOverflow", field, false, false, "String")
+}
+
 func (ec *executionContext) _QueuePayload_queue(ctx context.Context, field graphql.CollectedField, obj *model.QueuePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13287,7 +13320,7 @@ func (ec *executionContext) unmarshalInputAddPhoneNumberInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"number", "label", "callingPlan"}
+	fieldsInOrder := [...]string{"number", "label", "callingPlan", "region"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13315,6 +13348,13 @@ func (ec *executionContext) unmarshalInputAddPhoneNumberInput(ctx context.Contex
 				return it, err
 			}
 			it.CallingPlan = graphql.OmittableOf(data)
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -14261,7 +14301,7 @@ func (ec *executionContext) unmarshalInputSetQueueOverflowInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"queueId", "transferTo", "callerIdNumberId"}
+	fieldsInOrder := [...]string{"queueId", "transferTo", "callerIdNumberId", "region"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14289,6 +14329,13 @@ func (ec *executionContext) unmarshalInputSetQueueOverflowInput(ctx context.Cont
 				return it, err
 			}
 			it.CallerIDNumberID = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -17060,6 +17107,11 @@ func (ec *executionContext) _QueueOverflow(ctx context.Context, sel ast.Selectio
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._QueueOverflow_callerId(ctx, field, obj)
 				})
+		case "transferToExtension":
+			out.Values[i] = ec._QueueOverflow_transferToExtension(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -27,9 +27,12 @@ type Queue struct {
 	Channel            string
 	Description        *string
 	OverflowTransferTo *string
-	OverflowCallerID   *int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// OverflowTransferExtension is the extension of OverflowTransferTo
+	// (digits dialled once the transfer connects), nil when it has none.
+	OverflowTransferExtension *string
+	OverflowCallerID          *int64
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 }
 
 // CapacityProfile is a row of capacity_profiles.

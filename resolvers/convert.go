@@ -34,7 +34,8 @@ func toQueue(q *models.Queue) *model.Queue {
 	out := &model.Queue{ID: calling.GlobalID(calling.KindQueue, q.ID), DBID: q.ID, Name: q.Name,
 		Channel: model.QueueChannel(q.Channel), Description: q.Description, CreatedAt: q.CreatedAt, UpdatedAt: q.UpdatedAt}
 	if q.OverflowTransferTo != nil && q.OverflowCallerID != nil {
-		out.Overflow = &model.QueueOverflow{TransferTo: *q.OverflowTransferTo, CallerIDNumberID: *q.OverflowCallerID}
+		out.Overflow = &model.QueueOverflow{TransferTo: *q.OverflowTransferTo, TransferToExtension: q.OverflowTransferExtension,
+			CallerIDNumberID: *q.OverflowCallerID}
 	}
 	return out
 }

@@ -67,7 +67,7 @@ func (r *mutationResolver) AddPhoneNumber(ctx context.Context, input model.AddPh
 		return nil, err
 	}
 	n, err := r.svc.AddPhoneNumber(ctx, actor, calling.AddPhoneNumberInput{
-		Number: input.Number, Label: input.Label.Value(), CallingPlan: capabilities(input.CallingPlan.Value())})
+		Number: input.Number, Region: input.Region.Value(), Label: input.Label.Value(), CallingPlan: capabilities(input.CallingPlan.Value())})
 	node, ue, err := outcome(n, err, toPhoneNumber)
 	return &model.PhoneNumberPayload{PhoneNumber: node, UserErrors: ue}, err
 }
@@ -199,7 +199,8 @@ func (r *mutationResolver) SetQueueOverflow(ctx context.Context, input model.Set
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.svc.SetQueueOverflow(ctx, actor, calling.SetQueueOverflowInput{QueueID: id, TransferTo: input.TransferTo, CallerIDNumberID: number})
+	q, err := r.svc.SetQueueOverflow(ctx, actor, calling.SetQueueOverflowInput{QueueID: id, TransferTo: input.TransferTo,
+		Region: input.Region.Value(), CallerIDNumberID: number})
 	node, ue, err := outcome(q, err, toQueue)
 	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
 }

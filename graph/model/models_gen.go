@@ -18,11 +18,26 @@ type Node interface {
 }
 
 type AddPhoneNumberInput struct {
-	// Any common notation; stored as E.164. Its type is derived from the number.
+	// Any common notation ("+1 425-555-0100", "(425) 555-0100" with region US,
+	// "020 7946 0018" with region GB, full-width digits, "tel:+14255550100");
+	// stored as E.164. Its type is derived from the number: only geographic and
+	// toll-free numbers can be added. At most 64 characters (after Unicode NFKC
+	// normalisation, so full-width characters count as one each). Refused with
+	// INVALID_PHONE_NUMBER: a number that is not valid (a national one that is
+	// not valid in the region says so), one with an extension in any notation
+	// ("ext. 123", "x123", "#123", ",,123", ";ext=123", "доб. 123", "anexo 123"…;
+	// a number added here is a line of its own), and one with text that would
+	// be ignored (a second number, a tel: ISDN subaddress, words around it).
 	Number string                     `json:"number"`
 	Label  graphql.Omittable[*string] `json:"label,omitempty"`
 	// Defaults to [RECEIVE_CALLS].
 	CallingPlan graphql.Omittable[[]CallingCapability] `json:"callingPlan,omitempty"`
+	// The country of a number written without a country code, as an ISO 3166-1
+	// alpha-2 code (e.g. "US", "GB"; case does not matter). Absent, null or "":
+	// the server's DEFAULT_REGION (US unless configured). Ignored when the
+	// number starts with + and its country code. An unknown code is refused
+	// with INVALID_INPUT.
+	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
 type AgentConnection struct {
@@ -283,9 +298,24 @@ type RotateWebhookSecretInput struct {
 }
 
 type SetQueueOverflowInput struct {
-	QueueID          string `json:"queueId"`
-	TransferTo       string `json:"transferTo"`
+	QueueID string `json:"queueId"`
+	// The external number overflow calls are transferred to, in any common
+	// notation (see AddPhoneNumberInput.number; at most 64 characters). An
+	// extension in any notation ("ext. 42", "x42", ";ext=42", ",,42"…) is kept,
+	// as transferToExtension, and dialled once the transfer is answered. Any
+	// valid number type but premium-rate, shared-cost and personal (follow-me)
+	// numbers, which charge above ordinary rates and are a common target of toll
+	// fraud (INVALID_PHONE_NUMBER). The caller ID itself is refused
+	// (INVALID_INPUT): the transfer would call its own line.
+	TransferTo string `json:"transferTo"`
+	// The caller ID of the transfer leg: a registered number with MAKE_CALLS.
 	CallerIDNumberID string `json:"callerIdNumberId"`
+	// The country of a transferTo written without a country code, as an ISO
+	// 3166-1 alpha-2 code (e.g. "US", "GB"; case does not matter). Absent, null
+	// or "": the server's DEFAULT_REGION (US unless configured). Ignored when
+	// the number starts with + and its country code. An unknown code is refused
+	// with INVALID_INPUT.
+	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
 type Subscription struct {

@@ -35,8 +35,9 @@ type Queue struct {
 // QueueOverflow is the GraphQL QueueOverflow; CallerID is resolved from
 // CallerIDNumberID.
 type QueueOverflow struct {
-	TransferTo       string
-	CallerIDNumberID int64
+	TransferTo          string
+	TransferToExtension *string
+	CallerIDNumberID    int64
 }
 
 // CapacityProfile is the GraphQL CapacityProfile.
