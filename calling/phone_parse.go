@@ -100,7 +100,7 @@ func readNumber(raw string, reg region, path ...string) (*phonenumbers.PhoneNumb
 	}
 	if extra := unreadPart(s, num.GetExtension()); extra != "" {
 		return nil, refuse(CodeInvalidPhoneNumber, fmt.Sprintf(
-			"%s holds more than one phone number (%s would be ignored): give the number alone, with an extension where one is allowed, e.g. +14255550100 or +14255550100 ext. 123.",
+			"%s holds more than a phone number (%s would be ignored): give the number alone, with an extension where one is allowed, e.g. +14255550100 or +14255550100 ext. 123.",
 			quoteInput(raw), quoteInput(extra)), path...)
 	}
 	return num, nil
