@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,7 +21,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 
 	"outdial/models"
@@ -78,42 +80,108 @@ func openURL(tb testing.TB, rawURL string) *models.DB {
 var seq atomic.Int64
 
 // createMySQLDatabase creates an empty database named after the test on
-// TEST_MYSQL_URL's server and returns its URL.
+// TEST_MYSQL_URL's server and returns its URL; the database is dropped
+// when tb ends.
 func createMySQLDatabase(tb testing.TB) string {
 	tb.Helper()
 	base := MySQLURL()
 	if base == "" {
 		tb.Skip("TEST_MYSQL_URL is not set: MySQL test skipped")
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("TEST_MYSQL_URL: %v", err)
-	}
-	dsn, err := models.MySQLDSN(base)
-	if err != nil {
-		tb.Fatalf("TEST_MYSQL_URL: %v", err)
-	}
-	admin, err := sql.Open("mysql", dsn)
-	if err != nil {
-		tb.Fatalf("TEST_MYSQL_URL: %v", err)
-	}
-	defer admin.Close()
 	name := databaseName(tb)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		tb.Fatalf("create MySQL test database (is MariaDB running at %s?): %v", u.Host, err)
+	created, err := CreateMySQLDatabase(base, name)
+	if err != nil {
+		tb.Fatalf("TEST_MYSQL_URL: %v", err)
 	}
 	tb.Cleanup(func() {
-		admin, err := sql.Open("mysql", dsn)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+		if err := dropMySQLDatabase(base, name); err != nil {
 			tb.Logf("drop test database %s: %v", name, err)
 		}
 	})
+	return created
+}
+
+// CreateMySQLDatabase creates the empty database name on the server of
+// base (a mysql:// URL whose database must exist: it is where the
+// connection starts) and returns the URL of the new database. Its errors
+// say which part of base is at fault: the server does not answer, it
+// refuses the user, the named database does not exist, or the user may
+// not create databases.
+func CreateMySQLDatabase(base, name string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	dsn, err := models.MySQLDSN(base)
+	if err != nil {
+		return "", err
+	}
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		return "", explainMySQLError(err, u)
+	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
+}
+
+// dropMySQLDatabase drops the database name on the server of base.
+func dropMySQLDatabase(base, name string) error {
+	dsn, err := models.MySQLDSN(base)
+	if err != nil {
+		return err
+	}
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.Exec("DROP DATABASE IF EXISTS `" + name + "`")
+	return err
+}
+
+// MySQL server error numbers that explainMySQLError names.
+const (
+	erDBAccessDenied  = 1044 // the user may not use or create that database
+	erAccessDenied    = 1045 // unknown user or wrong password
+	erBadDB           = 1049 // unknown database
+	erSpecificAccess  = 1227 // a privilege is missing
+	erAccessDeniedNoP = 1698 // the user may not log in this way (e.g. unix_socket only)
+)
+
+// explainMySQLError says what is wrong with the URL u whose server
+// answered err, and what to do.
+func explainMySQLError(err error, u *url.URL) error {
+	host, user, dbName := u.Host, u.User.Username(), strings.TrimPrefix(u.Path, "/")
+	var my *mysql.MySQLError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &my) && my.Number == erBadDB:
+		return fmt.Errorf("the database %q that it names does not exist on %s: the named database must exist "+
+			"(each test connects to it, then creates and drops a database of its own). "+
+			"Create it (mysql -h%s -P%s -u%s -e 'CREATE DATABASE `%s`') or name one that exists, "+
+			"e.g. mysql://root@127.0.0.1:3306/test: %w", dbName, host, u.Hostname(), portOf(u), user, dbName, err)
+	case errors.As(err, &my) && (my.Number == erAccessDenied || my.Number == erAccessDeniedNoP):
+		return fmt.Errorf("the server at %s refuses user %q: check the user and password of the URL: %w", host, user, err)
+	case errors.As(err, &my) && (my.Number == erDBAccessDenied || my.Number == erSpecificAccess):
+		return fmt.Errorf("user %q may not create databases on %s (each test creates and drops one): "+
+			"grant it CREATE and DROP, or use another user: %w", user, host, err)
+	case errors.As(err, &netErr):
+		return fmt.Errorf("nothing answers at %s: is MariaDB (or MySQL) running there? (.ci/mariadb starts it): %w", host, err)
+	default:
+		return fmt.Errorf("create a test database on %s: %w", host, err)
+	}
+}
+
+// portOf returns the port of u, 3306 when it names none.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return "3306"
 }
 
 // databaseName returns a unique database name that shows which test made it.
