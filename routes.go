@@ -11,18 +11,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"outdial/resolvers"
+	"outdial/web"
 )
 
-// routes returns the HTTP API: /graphql, the playground at /, /healthz,
-// /readyz and /metrics.
+// routes returns the HTTP API: /graphql, the playground at /, the
+// dashboard at /dashboard, /healthz, /readyz and /metrics.
 func (a *app) routes() http.Handler {
 	reg := a.registry()
 	mux := http.NewServeMux()
 	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log, TokenRecheck: a.tokenRecheck})
 	mux.Handle("/graphql", instrument(reg, "/graphql", clearDeadlinesForWebSockets(api)))
-	pg := resolvers.Playground()
-	mux.Handle("GET /{$}", pg)
-	mux.Handle("GET /playground/", pg)
+	pages := web.Handler()
+	for _, pattern := range web.Paths() {
+		mux.Handle(pattern, pages)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
