@@ -55,7 +55,7 @@ func newAgentsBench(tb testing.TB, agents int) *agentsBench {
 	if err != nil {
 		tb.Fatalf("start app: %v", err)
 	}
-	if err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
+	if _, err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
 		tb.Fatalf("bootstrap: %v", err)
 	}
 	installStatementLog(tb, a) // before the workers: gorm callbacks are not safe to add while in use

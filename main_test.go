@@ -61,7 +61,7 @@ func start(t testing.TB, before func(*app), opts ...func(*config)) *testEnv {
 	if before != nil {
 		before(a)
 	}
-	if err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
+	if _, err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	done, stop := a.startWorkers(ctx)

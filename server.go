@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer a.close()
-	if err := a.bootstrap(ctx, cfg, stdout); err != nil {
+	generated, err := a.bootstrap(ctx, cfg, stdout)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "Outdial is listening: playground at %s/ , API at %s/graphql\n", baseURL(ln.Addr()), baseURL(ln.Addr()))
+	printSignIn(stdout, baseURL(ln.Addr()), generated)
 	log.Info("listening", "addr", ln.Addr().String(), "database", models.RedactURL(cfg.DatabaseURL))
 
 	workers, stopWorkers := a.startWorkers(ctx)
@@ -104,12 +106,29 @@ func baseURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// printSignIn prints where the dashboard is and, with a token generated
+// at this start, links that sign the dashboard and the playground in: the
+// token is in the URL fragment, which the browser keeps to itself (never
+// sent to the server, nor in a Referer); the page moves it to the tab's
+// sessionStorage and removes it from the address bar. A token that was not
+// generated now (ADMIN_TOKEN, or one printed when the database was made)
+// is never printed: it may be a secret kept elsewhere, and logs last.
+func printSignIn(w io.Writer, base, generated string) {
+	if generated == "" {
+		fmt.Fprintf(w, "Dashboard at %s/dashboard : sign in with an API token (or open %s/dashboard#token=<token>).\n", base, base)
+		return
+	}
+	fmt.Fprintf(w, "Open the dashboard, signed in: %s/dashboard#token=%s\n", base, generated)
+	fmt.Fprintf(w, "Open the playground, signed in: %s/#token=%s\n", base, generated)
+}
+
 // bootstrap ensures an admin token (printing a generated one once) and
-// loads the demo organisation when asked.
-func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) error {
+// loads the demo organisation when asked. It returns the token it
+// generated, or "".
+func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) (string, error) {
 	generated, err := a.svc.EnsureBootstrapToken(ctx, cfg.AdminToken)
 	if err != nil {
-		return fmt.Errorf("bootstrap token: %w", err)
+		return "", fmt.Errorf("bootstrap token: %w", err)
 	}
 	switch {
 	case generated != "":
@@ -123,7 +142,7 @@ func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) error
 	if cfg.Demo {
 		loaded, err := a.svc.LoadDemo(ctx)
 		if err != nil {
-			return fmt.Errorf("demo data: %w", err)
+			return "", fmt.Errorf("demo data: %w", err)
 		}
 		if loaded {
 			fmt.Fprintln(stdout, "Demo organisation loaded: try  { agents { nodes { name callingAbility { canMakeCalls blockers { code message } } } } }")
@@ -131,7 +150,7 @@ func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) error
 			fmt.Fprintln(stdout, "Demo organisation not loaded: the database already holds agents or numbers.")
 		}
 	}
-	return nil
+	return generated, nil
 }
 
 // app is the wired service: database, domain, webhooks and HTTP routes.
