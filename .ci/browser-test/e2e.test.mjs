@@ -56,9 +56,7 @@ after(async () => {
  * no ADMIN_TOKEN) and reads the sign-in links it prints.
  */
 async function startServer(bin, dbFile) {
-  const env = { ...process.env };
-  for (const name of ['ADMIN_TOKEN', 'DATABASE_URL', 'LISTEN_ADDR']) delete env[name];
-  const proc = spawn(bin, ['-demo', '-database', `sqlite:${dbFile}`, '-listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnServer(bin, dbFile, '127.0.0.1:0');
   const output = [];
   proc.stderr.on('data', (b) => output.push(String(b)));
   const lines = readline.createInterface({ input: proc.stdout });
@@ -76,7 +74,14 @@ async function startServer(bin, dbFile) {
   const token = new URLSearchParams(url.hash.slice(1)).get('token');
   assert.match(token, /^odt_[A-Za-z0-9_-]{43}$/, 'the link holds the generated token');
   assert.ok(output.join('').includes(`Admin token (shown once, keep it): ${token}`), 'the same token as the one printed');
-  return { proc, output, dashboardLink: links.dashboard, playgroundLink: links.playground, base: url.origin, token };
+  return { proc, bin, dbFile, output, dashboardLink: links.dashboard, playgroundLink: links.playground, base: url.origin, token };
+}
+
+/** spawnServer starts the binary on dbFile, as a newcomer does: -demo, no ADMIN_TOKEN. */
+function spawnServer(bin, dbFile, listen) {
+  const env = { ...process.env };
+  for (const name of ['ADMIN_TOKEN', 'DATABASE_URL', 'LISTEN_ADDR']) delete env[name];
+  return spawn(bin, ['-demo', '-database', `sqlite:${dbFile}`, '-listen', listen], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** stopServer ends the server with SIGTERM (graceful shutdown) and waits for it. */
@@ -390,5 +395,37 @@ test('playground: a placeholder is explained, a pasted token loads the schema at
   assert.equal(await page.evaluate(() => sessionStorage.getItem('outdial.token')), server.token);
   assert.deepEqual(page.problems.filter((p) => !/ISO-8859-1/.test(p)), []);
   assert.deepEqual(page.problems, [], 'no ISO-8859-1 error: nothing non-ASCII was put in a header');
+  await page.close();
+});
+
+test('dashboard: after a server restart it reconnects and shows what changed meanwhile', async () => {
+  const page = await openPage();
+  await page.goto(server.dashboardLink);
+  await page.waitForFunction(() => document.getElementById('live').dataset.state === 'live', null, { timeout: WAIT });
+  await page.fill('#f-search', 'Ben Okafor');
+  await waitRows(page, ['Ben Okafor']);
+  const [ben] = await rows(page);
+  await page.evaluate(() => { globalThis.sameDocument = true; });
+
+  await stopServer(server.proc);
+  await page.waitForFunction(() => document.getElementById('live').dataset.state !== 'live', null, { timeout: WAIT });
+  console.log(`while the server is down: ${await page.$eval('#live', (el) => el.textContent)}`);
+  const restarted = spawnServer(server.bin, server.dbFile, new URL(server.base).host);
+  server.proc = restarted;
+  restarted.stdout.resume(); // read, so that it never blocks on a full pipe
+  restarted.stderr.resume();
+  const up = async () => { try { return (await fetch(`${server.base}/readyz`)).ok; } catch { return false; } };
+  for (const until = Date.now() + 30000; !(await up());) {
+    assert.ok(Date.now() < until, 'the server is ready again within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Changed at once: the dashboard may not be connected again yet; either
+  // the event or the reload on reconnection must bring it.
+  await gql('mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }', { id: ben.id });
+  const { row } = await waitChange(page, ben.id, ben.version + 1, Date.now());
+  assert.deepEqual(row.blockers, ['UNIFIED_ROUTING_DISABLED']);
+  await page.waitForFunction(() => document.getElementById('live').dataset.state === 'live', null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => globalThis.sameDocument), true, 'the page was not reloaded');
+  assert.equal(await page.$eval('#problem', (el) => el.hidden), true, 'no problem is left on screen');
   await page.close();
 });
