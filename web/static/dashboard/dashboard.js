@@ -212,7 +212,8 @@ function scheduleSummary() {
 /** tileDefs lists the tiles: totals, then one per blocker and warning code. */
 function tileDefs(sum) {
   const count = (list, code) => ((list || []).find((x) => x.code === code) || { agents: 0 }).agents;
-  const pct = sum.agents ? Math.round((100 * sum.agentsCanMakeCalls) / sum.agents) : 0;
+  const share = sum.agents ? (100 * sum.agentsCanMakeCalls) / sum.agents : 0;
+  const pct = share > 0 && share < 1 ? 'under 1' : String(Math.round(share));
   const tiles = [
     { key: 'all', label: 'Agents', value: sum.agents, filter: {} },
     { key: 'can', label: 'Can call', value: sum.agentsCanMakeCalls, note: `${pct}% of agents`, kind: 'ok', filter: { canMakeCalls: 'true' } },
