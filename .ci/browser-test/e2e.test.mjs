@@ -331,6 +331,26 @@ test('dashboard: without a token, a form that explains a placeholder', async () 
   await page.close();
 });
 
+test('dashboard: an AGENT token sees its own agent, without the organisation\'s figures', async () => {
+  const { agent } = await gql('{ agent(email: "ben.okafor@example.com") { id callingAbility { canMakeCalls } } }');
+  const made = await gql('mutation($a: ID!) { createApiToken(input: {name: "ben-dashboard", role: AGENT, agentId: $a}) { token userErrors { code } } }', { a: agent.id });
+  const page = await openPage();
+  await page.goto(`${server.base}/dashboard#token=${made.createApiToken.token}`);
+  await waitRows(page, ['Ben Okafor']);
+  assert.equal(await page.$eval('#summary', (el) => el.hidden), true);
+  assert.equal(await page.$eval('#agent-scope', (el) => el.hidden), false);
+  assert.equal(await page.$eval('#f-queueId', (el) => el.checkVisibility()), false);
+  await page.click('#rows .agent-name');
+  await page.waitForFunction(() => document.getElementById('detail').open && !/Loading/.test(document.getElementById('detail-body').innerText), null, { timeout: WAIT });
+  assert.doesNotMatch(await page.$eval('#detail-body', (el) => el.innerText), /FORBIDDEN|may not|only its own/i);
+  assert.equal(await page.$$eval('#detail-body table.callers tbody tr', (trs) => trs.length), agent.callingAbility.canMakeCalls ? 1 : 0);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.$eval('#problem', (el) => el.hidden), true, await page.$eval('#problem', (el) => el.textContent));
+  await page.waitForFunction(() => document.getElementById('live').dataset.state === 'live', null, { timeout: WAIT });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 /** headersEditor returns the CodeMirror of GraphiQL's Headers tab. */
 function headersEditor(page) {
   return page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').last();

@@ -50,6 +50,8 @@ const state = {
   rows: new Map(),
   detailId: null,
   detailOpener: null,
+  /** orgWide: the token reads the whole organisation (not an AGENT token). */
+  orgWide: true,
   unsubscribe: null,
   summaryTimer: 0,
   summaryDirty: false,
@@ -109,7 +111,12 @@ async function signIn(token) {
   }
   buildFilterForm();
   subscribe();
-  await Promise.all([loadOptions(), loadSummary(), loadPage()]);
+  // An AGENT token reads its own agent only: no figures, queues or profiles.
+  state.orgWide = viewer.role !== 'AGENT';
+  $('agent-scope').hidden = state.orgWide;
+  $('summary').hidden = !state.orgWide;
+  for (const el of document.querySelectorAll('#filters .org')) el.hidden = !state.orgWide;
+  await Promise.all(state.orgWide ? [loadOptions(), loadSummary(), loadPage()] : [loadPage()]);
 }
 
 /** signOut forgets the token of this tab and shows the form. */
@@ -195,6 +202,7 @@ async function loadSummary() {
 
 /** scheduleSummary reloads the tiles at most once a second while changes stream in. */
 function scheduleSummary() {
+  if (!state.orgWide) return;
   if (state.summaryTimer) {
     state.summaryDirty = true;
     return;

@@ -125,6 +125,10 @@ const defaultQuery = [
   '',
 ].join('\n');
 
+// Earlier versions let GraphiQL keep the headers (the token) in
+// localStorage, which outlives the tab: forget them.
+localStorage.removeItem('graphiql:headers');
+
 const fromLink = takeTokenFromLocation();
 const token = fromLink.token || storedToken();
 const root = ReactDOM.createRoot(document.getElementById('graphiql'));
