@@ -412,6 +412,12 @@ test('playground: a placeholder is explained, a pasted token loads the schema at
   await pasteHeaders(page, `{"Authorization": "Bearer ${server.token}"}`);
   await waitDocs(page);
   assert.match(await page.$eval('#notice', (el) => el.textContent), /Token set/);
+  await page.locator('.graphiql-query-editor .CodeMirror').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('{ webhookDeliv');
+  await page.waitForFunction(() => [...document.querySelectorAll('.CodeMirror-hints li')].some((li) => /webhookDeliveries/.test(li.textContent)), null, { timeout: WAIT });
+  await page.keyboard.press('Escape');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('outdial.token')), server.token);
   assert.deepEqual(page.problems.filter((p) => !/ISO-8859-1/.test(p)), []);
   assert.deepEqual(page.problems, [], 'no ISO-8859-1 error: nothing non-ASCII was put in a header');
