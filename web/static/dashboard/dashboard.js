@@ -53,6 +53,8 @@ const state = {
   /** orgWide: the token reads the whole organisation (not an AGENT token). */
   orgWide: true,
   unsubscribe: null,
+  /** @type {Map<string, object>|null} changes seen while a page loads */
+  changesDuringLoad: null,
   summaryTimer: 0,
   summaryDirty: false,
   announced: [],
@@ -382,6 +384,9 @@ async function loadOptions() {
 /** loadPage loads the current page of agents; a later call wins over an earlier one. */
 async function loadPage() {
   const seq = ++state.pageSeq;
+  // Changes that arrive while the page is on its way may be newer than
+  // its answer: keep them, renderPage applies the newer ones.
+  state.changesDuringLoad = new Map();
   $('agents').setAttribute('aria-busy', 'true');
   let conn;
   try {
@@ -403,7 +408,11 @@ async function loadPage() {
 function renderPage(conn) {
   const hadFocus = $('rows').contains(document.activeElement);
   state.rows.clear();
-  const trs = conn.nodes.map((agent) => {
+  const during = state.changesDuringLoad || new Map();
+  state.changesDuringLoad = null;
+  const trs = conn.nodes.map((answered) => {
+    const newer = during.get(answered.id);
+    const agent = newer && newer.callingAbility.version > answered.callingAbility.version ? newer : answered;
     const tr = h('tr', { dataset: { agentId: agent.id } });
     fillRow(tr, agent);
     state.rows.set(agent.id, { agent, tr });
@@ -524,6 +533,7 @@ function subscribe() {
 /** changed applies one change: the row on screen, the tiles, the open detail. */
 function changed(agent) {
   scheduleSummary();
+  if (state.changesDuringLoad) state.changesDuringLoad.set(agent.id, agent);
   if (state.detailId === agent.id) reloadDetail();
   const row = state.rows.get(agent.id);
   if (!row || agent.callingAbility.version <= row.agent.callingAbility.version) return;
