@@ -166,7 +166,9 @@ type app struct {
 	tokenRecheck time.Duration
 }
 
-// newApp opens and migrates the database and wires the service.
+// newApp opens and migrates the database, recomputes the name keys (it
+// fails when existing names collide under the name rule) and wires the
+// service.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	db, err := models.Open(cfg.DatabaseURL)
 	if err != nil {
@@ -179,6 +181,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	outbox := webhooks.NewOutbox(models.Now)
 	a := &app{log: log, db: db, outbox: outbox, tokenRecheck: cfg.TokenRecheck,
 		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion))}
+	if err := a.svc.RekeyNames(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("name keys: %w", err)
+	}
 	a.dispatcher, err = webhooks.NewDispatcher(db, outbox, webhooks.Config{
 		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,
 		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),

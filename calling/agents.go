@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"outdial/models"
+	"outdial/names"
 )
 
 // CreateAgentInput is the input of CreateAgent and one entry of
@@ -22,18 +23,18 @@ type CreateAgentInput struct {
 // Refusals: INVALID_INPUT, ALREADY_EXISTS.
 func (s *Service) CreateAgent(ctx context.Context, actor Actor, in CreateAgentInput) (*models.Agent, error) {
 	var c checker
-	a := &models.Agent{Name: cleanName(&c, in.Name, "name"), Email: cleanEmail(&c, in.Email, "email"),
-		UnifiedRoutingEnabled: in.UnifiedRoutingEnabled}
+	row := newAgent(&c, in, "")
+	a := &row
 	if err := c.err(); err != nil {
 		return nil, err
 	}
 	err := s.run(ctx, actor, "createAgent", func(t *txn) (outcome, error) {
-		taken, err := count(t, "agents", "email = ?", a.Email)
+		taken, err := takenBy(t, "agents", "email", "email_key", a.EmailKey, 0)
 		if err != nil {
 			return outcome{}, err
 		}
-		if taken > 0 {
-			return outcome{}, refuse(CodeAlreadyExists, fmt.Sprintf("An agent with email %s already exists.", a.Email), "email")
+		if taken != "" {
+			return outcome{}, refuse(CodeAlreadyExists, fmt.Sprintf("An agent with email %s already exists: emails are the same whatever their case, width and invisible characters.", taken), "email")
 		}
 		a.CreatedAt, a.UpdatedAt = t.now, t.now
 		if err := t.tx.Create(a).Error; err != nil {
@@ -53,6 +54,21 @@ func (s *Service) CreateAgent(ctx context.Context, actor Actor, in CreateAgentIn
 	return a, nil
 }
 
+// newAgent checks the name and email of in (entry at of a list, "" for
+// none) and returns the agent row to write, with its keys.
+func newAgent(c *checker, in CreateAgentInput, at string) models.Agent {
+	path := func(field string) []string {
+		if at == "" {
+			return []string{field}
+		}
+		return []string{"agents", at, field}
+	}
+	a := models.Agent{Name: cleanName(c, in.Name, path("name")...), Email: cleanEmail(c, in.Email, path("email")...),
+		UnifiedRoutingEnabled: in.UnifiedRoutingEnabled}
+	a.NameKey, a.EmailKey = nameKey(a.Name), names.Key(a.Email)
+	return a
+}
+
 func agentDetails(a *models.Agent) map[string]any {
 	return map[string]any{"name": a.Name, "email": a.Email, "unifiedRoutingEnabled": a.UnifiedRoutingEnabled}
 }
@@ -69,12 +85,11 @@ func (s *Service) UpsertAgents(ctx context.Context, actor Actor, in []CreateAgen
 	first := map[string]int{}
 	for i, a := range in {
 		at := strconv.Itoa(i)
-		wanted[i] = models.Agent{Name: cleanName(&c, a.Name, "agents", at, "name"),
-			Email: cleanEmail(&c, a.Email, "agents", at, "email"), UnifiedRoutingEnabled: a.UnifiedRoutingEnabled}
-		if j, dup := first[wanted[i].Email]; dup && wanted[i].Email != "" {
-			c.add(refuse(CodeInvalidInput, fmt.Sprintf("%s is also entry %d: give each email once.", wanted[i].Email, j), "agents", at, "email"))
+		wanted[i] = newAgent(&c, a, at)
+		if j, dup := first[wanted[i].EmailKey]; dup && wanted[i].Email != "" {
+			c.add(refuse(CodeInvalidInput, fmt.Sprintf("%s is the email of entry %d too: give each email once.", wanted[i].Email, j), "agents", at, "email"))
 		} else {
-			first[wanted[i].Email] = i
+			first[wanted[i].EmailKey] = i
 		}
 	}
 	if err := c.err(); err != nil {
@@ -102,33 +117,34 @@ func (s *Service) UpsertAgents(ctx context.Context, actor Actor, in []CreateAgen
 	return out, nil
 }
 
-// upsertAgents writes wanted (unique emails) and returns the stored rows in
-// the same order: one SELECT, then batched statements: an INSERT of the new
-// agents and an upsert of the changed ones.
+// upsertAgents writes wanted (unique email keys) and returns the stored
+// rows in the same order: one SELECT, then batched statements: an INSERT
+// of the new agents and an upsert of the changed ones. An agent is matched
+// by the key of its email, and keeps the email it was stored with.
 func (t *txn) upsertAgents(wanted []models.Agent) ([]models.Agent, error) {
-	emails := make([]string, len(wanted))
+	keys := make([]string, len(wanted))
 	for i, a := range wanted {
-		emails[i] = a.Email
+		keys[i] = a.EmailKey
 	}
 	var existing []models.Agent
-	if err := t.tx.Where("email IN ?", emails).Find(&existing).Error; err != nil {
+	if err := t.tx.Where("email_key IN ?", keys).Find(&existing).Error; err != nil {
 		return nil, fmt.Errorf("load agents: %w", err)
 	}
-	byEmail := make(map[string]models.Agent, len(existing))
+	byKey := make(map[string]models.Agent, len(existing))
 	for _, a := range existing {
-		byEmail[a.Email] = a
+		byKey[a.EmailKey] = a
 	}
 	out := make([]models.Agent, len(wanted))
 	var fresh, changed []*models.Agent
 	for i, w := range wanted {
-		cur, ok := byEmail[w.Email]
+		cur, ok := byKey[w.EmailKey]
 		switch {
 		case !ok:
 			w.CreatedAt, w.UpdatedAt = t.now, t.now
 			out[i] = w
 			fresh = append(fresh, &out[i])
 		case cur.Name != w.Name || cur.UnifiedRoutingEnabled != w.UnifiedRoutingEnabled:
-			cur.Name, cur.UnifiedRoutingEnabled, cur.UpdatedAt = w.Name, w.UnifiedRoutingEnabled, t.now
+			cur.Name, cur.NameKey, cur.UnifiedRoutingEnabled, cur.UpdatedAt = w.Name, w.NameKey, w.UnifiedRoutingEnabled, t.now
 			out[i] = cur
 			changed = append(changed, &out[i])
 		default:
@@ -142,7 +158,7 @@ func (t *txn) upsertAgents(wanted []models.Agent) ([]models.Agent, error) {
 	}
 	if len(changed) > 0 {
 		upsert := clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"name", "unified_routing_enabled", "updated_at"})}
+			DoUpdates: clause.AssignmentColumns([]string{"name", "name_key", "unified_routing_enabled", "updated_at"})}
 		if err := t.tx.Clauses(upsert).CreateInBatches(changed, 500).Error; err != nil {
 			return nil, fmt.Errorf("update agents: %w", err)
 		}
@@ -176,13 +192,13 @@ func (s *Service) UpdateAgent(ctx context.Context, actor Actor, in UpdateAgentIn
 			return outcome{}, err
 		}
 		if name != "" {
-			a.Name = name
+			a.Name, a.NameKey = name, nameKey(name)
 		}
 		if in.UnifiedRoutingEnabled != nil {
 			a.UnifiedRoutingEnabled = *in.UnifiedRoutingEnabled
 		}
 		a.UpdatedAt = t.now
-		if err := t.tx.Model(a).Select("name", "unified_routing_enabled", "updated_at").Updates(a).Error; err != nil {
+		if err := t.tx.Model(a).Select("name", "name_key", "unified_routing_enabled", "updated_at").Updates(a).Error; err != nil {
 			return outcome{}, fmt.Errorf("update agent: %w", err)
 		}
 		if err := t.refresh([]int64{a.ID}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"outdial/models"
+	"outdial/names"
 )
 
 // Page asks for at most First items after the item whose key is After (0:
@@ -54,24 +55,77 @@ func countRows(q *gorm.DB) (int, error) {
 	return int(n), err
 }
 
-// likePattern returns a LIKE pattern matching s anywhere, case-insensitively
-// (compare with LOWER(column) ... ESCAPE '!').
-func likePattern(s string) string {
-	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
-	return "%" + r.Replace(strings.ToLower(s)) + "%"
+// Text filters (search, action, targetId, agent(email:)) follow one rule
+// on both databases: the filter is put in the stored form of the values it
+// is compared with (names.Line: trimmed, invisible characters removed,
+// inner white space one space, NFC), refused (INVALID_INPUT on the filter
+// field) when it holds a control or bidirectional control character or has
+// more than MaxSearchLen characters, and then compared exactly: as a key
+// (names.Key) with the keys stored beside names, emails, labels and
+// descriptions, byte for byte with identifiers. Nothing depends on the
+// database's collation: no PAD SPACE, no case or accent rules of its own.
+
+// filterText returns the stored form of a text filter given in field
+// (under "filter"); c collects its refusal.
+func filterText(c *checker, s string, field string) string {
+	t, err := names.Line(s)
+	if err != nil {
+		c.add(refuse(CodeInvalidInput, fmt.Sprintf("filter.%s cannot contain %s.", field, err), "filter", field))
+		return ""
+	}
+	if n := names.Len(t); n > MaxSearchLen {
+		c.add(refuse(CodeInvalidInput, fmt.Sprintf("filter.%s has at most %d characters; it has %d.", field, MaxSearchLen, n), "filter", field))
+	}
+	return t
 }
 
-// Lister is a filtered list of one kind of object: a page of it or its size.
+// optionalFilter is filterText for a filter that may be absent (nil).
+func optionalFilter(c *checker, s *string, field string) *string {
+	if s == nil {
+		return nil
+	}
+	t := filterText(c, *s, field)
+	return &t
+}
+
+// searchPattern returns the LIKE pattern (ESCAPE '!') that finds the key
+// of search anywhere in a key column, or "" when search is absent or holds
+// nothing visible (then it does not filter).
+func searchPattern(c *checker, search *string) string {
+	if search == nil {
+		return ""
+	}
+	t := filterText(c, *search, "search")
+	if t == "" {
+		return ""
+	}
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return "%" + r.Replace(names.Key(t)) + "%"
+}
+
+// Lister is a filtered list of one kind of object: a page of it or its
+// size. A list whose filter was refused returns that refusal.
 type Lister[T any] struct {
 	q           func() *gorm.DB
 	newestFirst bool
+	err         error
 }
 
 // Page returns the items of page p and whether more follow.
-func (l Lister[T]) Page(p Page) ([]T, bool, error) { return list[T](l.q(), p, l.newestFirst) }
+func (l Lister[T]) Page(p Page) ([]T, bool, error) {
+	if l.err != nil {
+		return nil, false, l.err
+	}
+	return list[T](l.q(), p, l.newestFirst)
+}
 
 // Count returns the number of items of the whole list.
-func (l Lister[T]) Count() (int, error) { return countRows(l.q()) }
+func (l Lister[T]) Count() (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	return countRows(l.q())
+}
 
 // PhoneNumberFilter narrows PhoneNumbers; nil fields do not filter.
 type PhoneNumberFilter struct {
@@ -86,9 +140,12 @@ type PhoneNumberFilter struct {
 const inUseSQL = `(EXISTS (SELECT 1 FROM agents a WHERE a.personal_number_id = phone_numbers.id)
 	OR EXISTS (SELECT 1 FROM outbound_profile_numbers n WHERE n.phone_number_id = phone_numbers.id))`
 
-// PhoneNumbers lists phone numbers in the order they were added.
+// PhoneNumbers lists phone numbers in the order they were added. Search
+// finds the key of f.Search in e164 or the label's key.
 func (s *Service) PhoneNumbers(ctx context.Context, f PhoneNumberFilter) Lister[models.PhoneNumber] {
-	return Lister[models.PhoneNumber]{q: func() *gorm.DB {
+	var c checker
+	pat := searchPattern(&c, f.Search)
+	return Lister[models.PhoneNumber]{err: c.err(), q: func() *gorm.DB {
 		q := s.db.WithContext(ctx).Model(&models.PhoneNumber{})
 		if f.CanMakeCalls != nil {
 			q = q.Where("make_calls = ?", *f.CanMakeCalls)
@@ -103,9 +160,8 @@ func (s *Service) PhoneNumbers(ctx context.Context, f PhoneNumberFilter) Lister[
 				q = q.Where("NOT " + inUseSQL)
 			}
 		}
-		if f.Search != nil && *f.Search != "" {
-			pat := likePattern(*f.Search)
-			q = q.Where("(LOWER(e164) LIKE ? ESCAPE '!' OR LOWER(label) LIKE ? ESCAPE '!')", pat, pat)
+		if pat != "" {
+			q = q.Where("(e164 LIKE ? ESCAPE '!' OR label_key LIKE ? ESCAPE '!')", pat, pat)
 		}
 		return q
 	}}
@@ -117,16 +173,18 @@ type QueueFilter struct {
 	Search  *string
 }
 
-// Queues lists queues in the order they were created.
+// Queues lists queues in the order they were created. Search finds the
+// key of f.Search in the keys of the name or description.
 func (s *Service) Queues(ctx context.Context, f QueueFilter) Lister[models.Queue] {
-	return Lister[models.Queue]{q: func() *gorm.DB {
+	var c checker
+	pat := searchPattern(&c, f.Search)
+	return Lister[models.Queue]{err: c.err(), q: func() *gorm.DB {
 		q := s.db.WithContext(ctx).Model(&models.Queue{})
 		if f.Channel != nil {
 			q = q.Where("channel = ?", *f.Channel)
 		}
-		if f.Search != nil && *f.Search != "" {
-			pat := likePattern(*f.Search)
-			q = q.Where("(LOWER(name) LIKE ? ESCAPE '!' OR LOWER(description) LIKE ? ESCAPE '!')", pat, pat)
+		if pat != "" {
+			q = q.Where("(name_key LIKE ? ESCAPE '!' OR description_key LIKE ? ESCAPE '!')", pat, pat)
 		}
 		return q
 	}}
@@ -153,9 +211,12 @@ type AgentFilter struct {
 	OnlyAgentID *int64
 }
 
-// Agents lists agents in the order they were created.
+// Agents lists agents in the order they were created. Search finds the
+// key of f.Search in the keys of the name or email.
 func (s *Service) Agents(ctx context.Context, f AgentFilter) Lister[models.Agent] {
-	return Lister[models.Agent]{q: func() *gorm.DB {
+	var c checker
+	pat := searchPattern(&c, f.Search)
+	return Lister[models.Agent]{err: c.err(), q: func() *gorm.DB {
 		q := s.db.WithContext(ctx).Model(&models.Agent{})
 		if f.OnlyAgentID != nil {
 			q = q.Where("id = ?", *f.OnlyAgentID)
@@ -172,18 +233,31 @@ func (s *Service) Agents(ctx context.Context, f AgentFilter) Lister[models.Agent
 		if f.CapacityProfileID != nil {
 			q = q.Where("id IN (SELECT agent_id FROM capacity_profile_members WHERE capacity_profile_id = ?)", *f.CapacityProfileID)
 		}
-		if f.Search != nil && *f.Search != "" {
-			pat := likePattern(*f.Search)
-			q = q.Where("(LOWER(name) LIKE ? ESCAPE '!' OR email LIKE ? ESCAPE '!')", pat, pat)
+		if pat != "" {
+			q = q.Where("(name_key LIKE ? ESCAPE '!' OR email_key LIKE ? ESCAPE '!')", pat, pat)
 		}
 		return q
 	}}
 }
 
-// AgentByEmail returns the agent with the email (any case), or nil.
+// AgentByEmail returns the agent whose email has the key of email, or nil:
+// the email is taken as stored emails are (names.Email), so that case,
+// width, white space at the ends and invisible characters do not matter.
+// It returns a refusal (field "email") for an email with a control or
+// bidirectional control character, or longer than MaxEmailLen characters.
 func (s *Service) AgentByEmail(ctx context.Context, email string) (*models.Agent, error) {
+	e, err := names.Email(email)
+	if err != nil {
+		return nil, refuse(CodeInvalidInput, fmt.Sprintf("email cannot contain %s.", err), "email")
+	}
+	if n := names.Len(e); n > MaxEmailLen {
+		return nil, refuse(CodeInvalidInput, fmt.Sprintf("email has at most %d characters; it has %d.", MaxEmailLen, n), "email")
+	}
+	if e == "" {
+		return nil, nil
+	}
 	var rows []models.Agent
-	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Limit(1).Find(&rows).Error
+	err = s.db.WithContext(ctx).Where("email_key = ?", names.Key(e)).Limit(1).Find(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -196,15 +270,20 @@ type AuditFilter struct {
 	Action   *string
 }
 
-// AuditLog lists audit entries, newest first.
+// AuditLog lists audit entries, newest first. Action and TargetID are
+// identifiers: after the filter rule (white space at the ends and invisible
+// characters do not count) they are compared exactly, case included; an
+// empty one matches no entry.
 func (s *Service) AuditLog(ctx context.Context, f AuditFilter) Lister[models.AuditEntry] {
-	return Lister[models.AuditEntry]{newestFirst: true, q: func() *gorm.DB {
+	var c checker
+	target, action := optionalFilter(&c, f.TargetID, "targetId"), optionalFilter(&c, f.Action, "action")
+	return Lister[models.AuditEntry]{newestFirst: true, err: c.err(), q: func() *gorm.DB {
 		q := s.db.WithContext(ctx).Model(&models.AuditEntry{})
-		if f.TargetID != nil {
-			q = q.Where("target_id = ?", *f.TargetID)
+		if target != nil {
+			q = q.Where("target_id = ?", *target)
 		}
-		if f.Action != nil {
-			q = q.Where("action = ?", *f.Action)
+		if action != nil {
+			q = q.Where("action = ?", *action)
 		}
 		return q
 	}}

@@ -25,13 +25,13 @@ type CreateQueueInput struct {
 func (s *Service) CreateQueue(ctx context.Context, actor Actor, in CreateQueueInput) (*models.Queue, error) {
 	var c checker
 	name := cleanName(&c, in.Name, "name")
-	desc := cleanText(&c, in.Description, MaxDescriptionLen, "description", "description")
+	desc := cleanDescription(&c, in.Description, "description")
 	c.check(in.Channel == ChannelVoice || in.Channel == ChannelMessaging || in.Channel == ChannelRecord,
 		CodeInvalidInput, "The channel is VOICE, MESSAGING or RECORD.", "channel")
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	q := &models.Queue{Name: name, NameKey: nameKey(name), Channel: in.Channel, Description: desc}
+	q := &models.Queue{Name: name, NameKey: nameKey(name), Channel: in.Channel, Description: desc, DescriptionKey: keyOf(desc)}
 	err := s.run(ctx, actor, "createQueue", func(t *txn) (outcome, error) {
 		if err := uniqueName(t, "queues", "queue", q.NameKey, 0); err != nil {
 			return outcome{}, err
@@ -49,16 +49,27 @@ func (s *Service) CreateQueue(ctx context.Context, actor Actor, in CreateQueueIn
 }
 
 // uniqueName refuses with ALREADY_EXISTS when another row of table (not
-// id) has the name key.
+// id) has the name key, naming that row's name.
 func uniqueName(t *txn, table, what, key string, id int64) error {
-	n, err := count(t, table, "name_key = ? AND id <> ?", key, id)
-	if err != nil {
+	taken, err := takenBy(t, table, "name", "name_key", key, id)
+	if err != nil || taken == "" {
 		return err
 	}
-	if n > 0 {
-		return refuse(CodeAlreadyExists, fmt.Sprintf("A %s with this name already exists (names are unique, whatever their case).", what), "name")
+	return refuse(CodeAlreadyExists, fmt.Sprintf("A %s named %q already exists: names are the same whatever their case, width, accent encoding, invisible characters and white space.", what, taken), "name")
+}
+
+// takenBy returns the column of the row of table (not id) whose keyColumn
+// is key, or "" when there is none.
+func takenBy(t *txn, table, column, keyColumn, key string, id int64) (string, error) {
+	var held []string
+	err := t.tx.Table(table).Where(keyColumn+" = ? AND id <> ?", key, id).Limit(1).Pluck(column, &held).Error
+	if err != nil {
+		return "", fmt.Errorf("look up %s.%s: %w", table, keyColumn, err)
 	}
-	return nil
+	if len(held) == 0 {
+		return "", nil
+	}
+	return held[0], nil
 }
 
 // insert creates row, turning a unique-key race into ALREADY_EXISTS.
@@ -88,7 +99,7 @@ func (s *Service) UpdateQueue(ctx context.Context, actor Actor, in UpdateQueueIn
 	if in.Name.Set && in.Name.Value != nil {
 		name = cleanName(&c, *in.Name.Value, "name")
 	}
-	desc := cleanText(&c, in.Description.Value, MaxDescriptionLen, "description", "description")
+	desc := cleanDescription(&c, in.Description.Value, "description")
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -106,10 +117,10 @@ func (s *Service) UpdateQueue(ctx context.Context, actor Actor, in UpdateQueueIn
 			q.Name, q.NameKey = name, nameKey(name)
 		}
 		if in.Description.Set {
-			q.Description = desc
+			q.Description, q.DescriptionKey = desc, keyOf(desc)
 		}
 		q.UpdatedAt = t.now
-		if err := t.tx.Model(q).Select("name", "name_key", "description", "updated_at").Updates(q).Error; err != nil {
+		if err := t.tx.Model(q).Select("name", "name_key", "description", "description_key", "updated_at").Updates(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("update queue: %w", err)
 		}
 		if renamed { // blocker messages name the queue

@@ -108,7 +108,11 @@ func (s *Service) EnsureBootstrapToken(ctx context.Context, adminToken string) (
 		err := t.tx.Where("name = ?", BootstrapTokenName).Take(&row).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
-			row = models.APIToken{Name: BootstrapTokenName, Role: string(RoleAdmin), TokenHash: HashToken(value), CreatedAt: t.now}
+			row = models.APIToken{Name: BootstrapTokenName, NameKey: nameKey(BootstrapTokenName), Role: string(RoleAdmin),
+				TokenHash: HashToken(value), CreatedAt: t.now}
+			if err := uniqueName(t, "api_tokens", "token", row.NameKey, 0); err != nil {
+				return outcome{}, fmt.Errorf("create bootstrap token: %w", err)
+			}
 			if err := t.tx.Create(&row).Error; err != nil {
 				return outcome{}, fmt.Errorf("create bootstrap token: %w", err)
 			}
@@ -167,19 +171,15 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPIT
 		return nil, "", err
 	}
 	value := newToken()
-	tok := &models.APIToken{Name: name, Role: string(in.Role), AgentID: in.AgentID, TokenHash: HashToken(value)}
+	tok := &models.APIToken{Name: name, NameKey: nameKey(name), Role: string(in.Role), AgentID: in.AgentID, TokenHash: HashToken(value)}
 	err := s.run(ctx, actor, "createApiToken", func(t *txn) (outcome, error) {
 		if in.AgentID != nil {
 			if _, err := find[models.Agent](t, *in.AgentID, "agent", "agentId"); err != nil {
 				return outcome{}, err
 			}
 		}
-		taken, err := count(t, "api_tokens", "name = ?", name)
-		if err != nil {
+		if err := uniqueName(t, "api_tokens", "token", tok.NameKey, 0); err != nil {
 			return outcome{}, err
-		}
-		if taken > 0 {
-			return outcome{}, refuse(CodeAlreadyExists, "A token with this name already exists.", "name")
 		}
 		tok.CreatedAt = t.now
 		if err := insert(t, tok, "token"); err != nil {

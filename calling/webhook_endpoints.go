@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"outdial/models"
+	"outdial/names"
 	"outdial/webhooks"
 )
 
@@ -55,7 +57,7 @@ type CreateWebhookEndpointInput struct {
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor Actor, in CreateWebhookEndpointInput) (*Endpoint, string, error) {
 	var c checker
 	url := s.checkURL(&c, in.URL, "url")
-	desc := cleanText(&c, in.Description, MaxDescriptionLen, "description", "description")
+	desc := cleanDescription(&c, in.Description, "description")
 	types := checkEventTypes(&c, in.EventTypes)
 	agents := in.AgentIDs
 	c.check(len(agents) <= MaxListLen, CodeInvalidInput, fmt.Sprintf("At most %d agents.", MaxListLen), "agentIds")
@@ -101,9 +103,15 @@ func endpointDetails(ep *Endpoint) map[string]any {
 }
 
 // checkURL validates a webhook URL, mapping the guard's verdict to
-// INVALID_URL or URL_NOT_ALLOWED.
+// INVALID_URL or URL_NOT_ALLOWED. White space at the ends is trimmed; an
+// invisible, bidirectional control or control character inside refuses
+// it, since a URL is taken exactly as given.
 func (s *Service) checkURL(c *checker, raw string, path ...string) string {
-	url := strings.TrimSpace(raw)
+	url := strings.TrimFunc(raw, unicode.IsSpace)
+	if err := names.Visible(url); err != nil {
+		c.add(refuse(CodeInvalidURL, fmt.Sprintf("The URL is not valid: it contains %s.", err), path...))
+		return url
+	}
 	err := webhooks.ValidateURL(url, s.allowedCIDRs)
 	var ue *webhooks.URLError
 	switch {
@@ -255,7 +263,7 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 	if in.URL != nil {
 		url = s.checkURL(&c, *in.URL, "url")
 	}
-	desc := cleanText(&c, in.Description.Value, MaxDescriptionLen, "description", "description")
+	desc := cleanDescription(&c, in.Description.Value, "description")
 	var types []string
 	if in.EventTypes != nil {
 		types = checkEventTypes(&c, in.EventTypes)

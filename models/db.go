@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,10 +10,8 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/glebarez/sqlite"
 	"github.com/go-sql-driver/mysql"
 	"github.com/pressly/goose/v3"
@@ -65,32 +62,12 @@ func Open(rawURL string) (*DB, error) {
 	}
 }
 
-// unicodeLower replaces SQLite's LOWER, which folds ASCII letters only, by
-// Go's strings.ToLower, as MySQL's LOWER does, so that case-insensitive
-// searches find "Ärzte" from "ärzte" on both databases. Registered once,
-// for every SQLite connection opened after it.
-var unicodeLower = sync.OnceValue(func() error {
-	return gosqlite.RegisterDeterministicScalarFunction("lower", 1, func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		switch v := args[0].(type) {
-		case string:
-			return strings.ToLower(v), nil
-		case []byte:
-			return strings.ToLower(string(v)), nil
-		default:
-			return v, nil // NULL and numbers, as the built-in LOWER
-		}
-	})
-})
-
 // openSQLite opens a SQLite file (or memory) with WAL, a busy timeout,
 // foreign keys and immediate write transactions on a single connection, so
 // that writers never fail with SQLITE_BUSY and ":memory:" is one database.
 func openSQLite(path string, cfg *gorm.Config) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database URL sqlite: needs a path, e.g. sqlite:outdial.db")
-	}
-	if err := unicodeLower(); err != nil {
-		return nil, fmt.Errorf("register LOWER for SQLite: %w", err)
 	}
 	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
 	if path != ":memory:" {

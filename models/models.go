@@ -4,28 +4,53 @@
 // graph/model.
 package models
 
-import "time"
+import (
+	"slices"
+	"time"
 
-// PhoneNumber is a row of phone_numbers.
+	"gorm.io/gorm"
+
+	"outdial/names"
+)
+
+// PhoneNumber is a row of phone_numbers. LabelKey is names.Key of Label,
+// for search; BeforeSave keeps it.
 type PhoneNumber struct {
 	ID           int64 `gorm:"primaryKey"`
 	E164         string
 	CountryCode  string
 	Type         string
 	Label        *string
+	LabelKey     *string
 	ReceiveCalls bool
 	MakeCalls    bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
 
-// Queue is a row of queues.
+// BeforeSave keeps LabelKey the key of Label on every write of the row,
+// also on an update restricted to columns that include label.
+func (n *PhoneNumber) BeforeSave(tx *gorm.DB) error {
+	n.LabelKey = nil
+	if n.Label != nil {
+		k := names.Key(*n.Label)
+		n.LabelKey = &k
+	}
+	if sel := tx.Statement.Selects; slices.Contains(sel, "label") && !slices.Contains(sel, "label_key") {
+		tx.Statement.Selects = append(sel, "label_key")
+	}
+	return nil
+}
+
+// Queue is a row of queues. NameKey and DescriptionKey are names.Key of
+// Name and Description: names are unique by key, and searched by key.
 type Queue struct {
 	ID                 int64 `gorm:"primaryKey"`
 	Name               string
 	NameKey            string
 	Channel            string
 	Description        *string
+	DescriptionKey     *string
 	OverflowTransferTo *string
 	// OverflowTransferExtension is the extension of OverflowTransferTo
 	// (digits dialled once the transfer connects), nil when it has none.
@@ -35,7 +60,8 @@ type Queue struct {
 	UpdatedAt                 time.Time
 }
 
-// CapacityProfile is a row of capacity_profiles.
+// CapacityProfile is a row of capacity_profiles. NameKey is names.Key of
+// Name, unique.
 type CapacityProfile struct {
 	ID              int64 `gorm:"primaryKey"`
 	Name            string
@@ -47,8 +73,9 @@ type CapacityProfile struct {
 	UpdatedAt       time.Time
 }
 
-// OutboundProfile is a row of outbound_profiles. DefaultMarker is 1 on the
-// default profile and nil elsewhere (a unique column: one default at most).
+// OutboundProfile is a row of outbound_profiles. NameKey is names.Key of
+// Name, unique. DefaultMarker is 1 on the default profile and nil elsewhere
+// (a unique column: one default at most).
 type OutboundProfile struct {
 	ID                int64 `gorm:"primaryKey"`
 	Name              string
@@ -71,11 +98,14 @@ type OutboundProfileNumber struct {
 	PhoneNumberID     int64 `gorm:"primaryKey;autoIncrement:false"`
 }
 
-// Agent is a row of agents.
+// Agent is a row of agents. NameKey and EmailKey are names.Key of Name
+// and Email: emails are unique by key; both are searched by key.
 type Agent struct {
 	ID                    int64 `gorm:"primaryKey"`
 	Name                  string
+	NameKey               string
 	Email                 string
+	EmailKey              string
 	UnifiedRoutingEnabled bool
 	PersonalNumberID      *int64
 	CreatedAt             time.Time
@@ -112,9 +142,11 @@ type AgentBlocker struct {
 }
 
 // APIToken is a row of api_tokens. Only the SHA-256 of the token is kept.
+// NameKey is names.Key of Name, unique.
 type APIToken struct {
 	ID         int64 `gorm:"primaryKey"`
 	Name       string
+	NameKey    string
 	Role       string
 	AgentID    *int64
 	TokenHash  string

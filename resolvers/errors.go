@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"outdial/calling"
 )
 
 // Top-level error codes (extensions.code).
@@ -34,6 +37,20 @@ func (e *apiError) Error() string { return e.message }
 
 func badInput(format string, args ...any) error {
 	return &apiError{code: CodeBadUserInput, message: fmt.Sprintf(format, args...)}
+}
+
+// argumentError turns the domain's refusal of a query's arguments (a text
+// filter it cannot take) into BAD_USER_INPUT; other errors pass as they are.
+func argumentError(err error) error {
+	refusals, ok := calling.Refusals(err)
+	if !ok {
+		return err
+	}
+	msgs := make([]string, len(refusals))
+	for i, r := range refusals {
+		msgs[i] = r.Message
+	}
+	return badInput("%s", strings.Join(msgs, " "))
 }
 
 func forbidden(message string) error { return &apiError{code: CodeForbidden, message: message} }

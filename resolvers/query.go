@@ -39,10 +39,10 @@ func listPage[R, N any](ctx context.Context, l calling.Lister[R], first *int, af
 	}
 	rows, hasNext, err := l.Page(p)
 	if err != nil {
-		return page[N]{}, 0, err
+		return page[N]{}, 0, argumentError(err)
 	}
 	n, err := total(ctx, l.Count)
-	return newPage(rows, hasNext, p, key, conv), n, err
+	return newPage(rows, hasNext, p, key, conv), n, argumentError(err)
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
@@ -184,7 +184,7 @@ func (r *queryResolver) Agent(ctx context.Context, id *string, email *string) (*
 		return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
 	}
 	a, err := r.svc.AgentByEmail(ctx, *email)
-	return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), err
+	return visibleAgent(ctx, loadersFrom(ctx).toAgent(a)), argumentError(err)
 }
 
 func (r *queryResolver) CallingSummary(ctx context.Context) (*model.CallingSummary, error) {

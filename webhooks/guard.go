@@ -11,11 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"code.dny.dev/ssrf"
 )
 
-// MaxURLLength is the longest webhook URL accepted, in bytes.
+// MaxURLLength is the longest webhook URL accepted, in characters.
 const MaxURLLength = 2048
 
 // The two kinds of refused webhook URL. A *URLError wraps one of them:
@@ -44,14 +45,15 @@ func invalidURL(format string, args ...any) error {
 }
 
 // ValidateURL checks a webhook URL before it is stored: http or https, a
-// host, no user name or password, a valid port, at most MaxURLLength bytes.
+// host, no user name or password, a valid port, at most MaxURLLength
+// characters.
 // When the host is a literal IP address, that address must be one the
 // dispatcher may connect to (see NewClient) or lie in allowed. It returns
 // a *URLError wrapping ErrInvalidURL or ErrURLNotAllowed. Host names are
 // checked after DNS resolution, when an attempt connects.
 func ValidateURL(raw string, allowed []netip.Prefix) error {
-	if len(raw) > MaxURLLength {
-		return invalidURL("the URL is longer than %d bytes", MaxURLLength)
+	if n := utf8.RuneCountInString(raw); n > MaxURLLength {
+		return invalidURL("a URL has at most %d characters; this one has %d", MaxURLLength, n)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

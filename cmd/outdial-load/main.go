@@ -135,6 +135,9 @@ func compare(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	svc := calling.New(db, webhooks.NewOutbox(models.Now), log)
+	if err := svc.RekeyNames(ctx); err != nil {
+		return err
+	}
 	var agents int64
 	if err := db.WithContext(ctx).Table("agents").Count(&agents).Error; err != nil {
 		return err
