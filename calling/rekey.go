@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -94,8 +95,8 @@ func (t *txn) rekey(col keyedColumn) (int, []string, error) {
 		key := keyOf(r.TextValue)
 		if col.unique && key != nil {
 			if other, dup := first[*key]; dup {
-				clash = append(clash, fmt.Sprintf("%s %d (%s %+q) and %d (%s %+q) have the same %s under the name rule (case, character width, accent encoding, invisible characters and white space do not count)",
-					col.what, other.ID, col.text, *other.TextValue, r.ID, col.text, *r.TextValue, col.text))
+				clash = append(clash, fmt.Sprintf("%s %d (%s %s) and %d (%s %s) have the same %s under the name rule (case, character width, accent encoding, invisible characters and white space do not count)",
+					col.what, other.ID, col.text, quote(*other.TextValue), r.ID, col.text, quote(*r.TextValue), col.text))
 			} else {
 				first[*key] = r
 			}
@@ -108,6 +109,17 @@ func (t *txn) rekey(col keyedColumn) (int, []string, error) {
 		return 0, clash, nil
 	}
 	return len(changes), nil, t.writeKeys(col, changes)
+}
+
+// quote quotes s for a message; when s holds characters beyond ASCII it
+// adds the ASCII form, which tells apart texts that look alike ("Café" =
+// "Caf\u00e9" and "Café" = "Cafe\u0301").
+func quote(s string) string {
+	q, a := strconv.Quote(s), strconv.QuoteToASCII(s)
+	if q == a {
+		return q
+	}
+	return q + " = " + a
 }
 
 func samePtr(a, b *string) bool {

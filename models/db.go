@@ -226,6 +226,29 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
+// MigrateTo migrates up or down to version (0: no table at all), for
+// tests of a migration and of what the server does with data written by
+// an older version.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	p, err := db.provider()
+	if err != nil {
+		return err
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	if version < current {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Ready reports an error unless the database answers and every migration
 // is applied.
 func (db *DB) Ready(ctx context.Context) error {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"outdial/models/dbtest"
+)
+
+// Issue 7, class 7: every string filter and lookup gives the same answer
+// on both databases. One table of lookups (white space at the ends, case,
+// NFD, full width, LIKE's metacharacters, the empty string, too long) runs
+// against a server on SQLite and, when TEST_MYSQL_URL is set, one on
+// MySQL, holding the same data; each answer must be the expected one, so
+// both databases answer alike.
+
+// lookupCase is one lookup: its kind (the query it runs), the value given,
+// and the answer: the sorted names or e164s found, a count, "null", or the
+// code of a top-level error.
+type lookupCase struct {
+	name, kind, value, want string
+}
+
+func lookupCases(ids map[string]string) []lookupCase {
+	long := strings.Repeat("x", 1001)
+	allQueues := "Back\\office|Café|Sales 50%_off|Wow!|ΟΔΟΣ"
+	return []lookupCase{
+		{"Greek, other case and final sigma", "queues", "οδος", "ΟΔΟΣ"},
+		{"trailing space", "queues", "ΟΔΟΣ ", "ΟΔΟΣ"},
+		{"leading no-break and ideographic space", "queues", "\u00a0\u3000οδοσ", "ΟΔΟΣ"},
+		{"full width", "queues", "ｓａｌｅｓ", "Sales 50%_off"},
+		{"NFD", "queues", "cafe\u0301", "Café"},
+		{"upper case beyond ASCII", "queues", "CAFÉ", "Café"},
+		{"accent is not case", "queues", "cafe", ""},
+		{"inner run of spaces", "queues", "sales  \t50", "Sales 50%_off"},
+		{"zero-width space inside", "queues", "sa\u200bles", "Sales 50%_off"},
+		{"percent is literal", "queues", "%", "Sales 50%_off"},
+		{"underscore is literal", "queues", "_", "Sales 50%_off"},
+		{"both", "queues", "50%_", "Sales 50%_off"},
+		{"backslash is literal", "queues", "\\", "Back\\office"},
+		{"the escape character is literal", "queues", "!", "Wow!"},
+		{"escape then percent", "queues", "!%", ""},
+		{"in the description", "queues", "ROAD", "ΟΔΟΣ"},
+		{"across a line break of the description", "queues", "main road", "ΟΔΟΣ"},
+		{"empty", "queues", "", allQueues},
+		{"only white space", "queues", "  \t", allQueues},
+		{"only invisible", "queues", "\u200b\ufeff", allQueues},
+		{"too long", "queues", long, "BAD_USER_INPUT"},
+		{"bidi control", "queues", "x\u202e", "BAD_USER_INPUT"},
+
+		{"name, other case", "agents", "ÉMILE", "Émile Zola"},
+		{"email, other case", "agents", "ANN@EXAMPLE", "Ann Lee"},
+		{"percent in a name", "agents", "100%", "Bo 100%"},
+		{"underscore in an email", "agents", "o_1@", "Bo 100%"},
+		{"agents, empty", "agents", "", "Ann Lee|Bo 100%|Émile Zola"},
+		{"agents, too long", "agents", long, "BAD_USER_INPUT"},
+
+		{"label, other case", "phoneNumbers", "RÉCEPTION", "+14255550100"},
+		{"label, NFD", "phoneNumbers", "re\u0301ception", "+14255550100"},
+		{"label, LIKE metacharacters", "phoneNumbers", "%_", "+14255550101"},
+		{"e164", "phoneNumbers", "+1206", "+12065550100"},
+		{"full-width digits", "phoneNumbers", "４２５", "+14255550100|+14255550101"},
+		{"numbers, empty", "phoneNumbers", "", "+12065550100|+14255550100|+14255550101"},
+
+		{"email as stored", "agent", "ann@example.com", "Ann Lee"},
+		{"email, trailing spaces", "agent", "ann@example.com   ", "Ann Lee"},
+		{"email, other case", "agent", "Ann@EXAMPLE.com", "Ann Lee"},
+		{"email, zero-width space", "agent", "ann@example\u200b.com", "Ann Lee"},
+		{"email, full width", "agent", "ａｎｎ@example.com", "Ann Lee"},
+		{"email, NFD", "agent", "e\u0301mile@example.fr", "Émile Zola"},
+		{"email, a prefix", "agent", "ann@example.co", "null"},
+		{"email, percent", "agent", "%@example.com", "null"},
+		{"email, underscore", "agent", "_nn@example.com", "null"},
+		{"email, empty", "agent", "", "null"},
+		{"email, too long", "agent", strings.Repeat("a", 250) + "@example.com", "BAD_USER_INPUT"},
+
+		{"action as stored", "action", "createQueue", "5"},
+		{"action, trailing space", "action", "createQueue ", "5"},
+		{"action, no-break space and zero-width space", "action", "\u00a0createQueue\u200b", "5"},
+		{"action, other case", "action", "createqueue", "0"},
+		{"action, percent", "action", "createQueue%", "0"},
+		{"action, underscore", "action", "create_ueue", "0"},
+		{"action, backslash", "action", "createQueue\\", "0"},
+		{"action, empty", "action", "", "0"},
+		{"action, too long", "action", long, "BAD_USER_INPUT"},
+		{"target, as given", "targetId", ids["ΟΔΟΣ"], "1"},
+		{"target, trailing space", "targetId", ids["ΟΔΟΣ"] + " ", "1"},
+		{"target, other case", "targetId", strings.ToLower(ids["ΟΔΟΣ"]), "0"},
+		{"target, empty", "targetId", "", "0"},
+	}
+}
+
+// lookupQueries are the queries of each kind of lookup, with $v the value.
+var lookupQueries = map[string]string{
+	"queues":       `query($v: String) { result: queues(first: 100, filter: {search: $v}) { nodes { name } } }`,
+	"agents":       `query($v: String) { result: agents(first: 100, filter: {search: $v}) { nodes { name } } }`,
+	"phoneNumbers": `query($v: String) { result: phoneNumbers(first: 100, filter: {search: $v}) { nodes { name: e164 } } }`,
+	"agent":        `query($v: String) { result: agent(email: $v) { name } }`,
+	"action":       `query($v: String) { result: auditLog(filter: {action: $v}) { totalCount } }`,
+	"targetId":     `query($v: ID) { result: auditLog(filter: {targetId: $v}) { totalCount } }`,
+}
+
+// lookupData creates the data of the lookups through the API and returns
+// the IDs of the queues by name.
+func lookupData(e *testEnv) map[string]string {
+	e.t.Helper()
+	ids := map[string]string{}
+	for _, q := range []struct{ name, desc string }{
+		{"ΟΔΟΣ", "Main\nroad"}, {"Sales 50%_off", ""}, {"Café", ""}, {"Back\\office", ""}, {"Wow!", ""},
+	} {
+		vars := map[string]any{"name": q.name, "channel": "VOICE"}
+		if q.desc != "" {
+			vars["desc"] = q.desc
+		}
+		var p struct{ Queue idOnly }
+		e.mustMutate("createQueue", createQueueFull, vars, &p)
+		ids[q.name] = p.Queue.ID
+	}
+	e.createAgentID("Ann Lee", "ann@example.com", true)
+	e.createAgentID("Émile Zola", "Émile@example.fr", true)
+	e.createAgentID("Bo 100%", "bo_1@example.com", true)
+	e.mustMutate("addPhoneNumber", addNumberLabel, map[string]any{"n": "+14255550100", "label": "Re\u0301ception"}, nil)
+	e.mustMutate("addPhoneNumber", addNumberLabel, map[string]any{"n": "+14255550101", "label": "50%_spare"}, nil)
+	e.mustMutate("addPhoneNumber", addNumberLabel, map[string]any{"n": "+12065550100"}, nil)
+	return ids
+}
+
+// lookup runs one lookup and returns its answer in the form of lookupCase.want.
+func (e *testEnv) lookup(c lookupCase) string {
+	e.t.Helper()
+	r := e.do(e.admin, lookupQueries[c.kind], map[string]any{"v": c.value})
+	if len(r.Errors) > 0 {
+		return r.code()
+	}
+	var data struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(r.Data, &data); err != nil {
+		e.t.Fatalf("%s: decode %s: %v", c.name, r.Data, err)
+	}
+	if string(data.Result) == "null" {
+		return "null"
+	}
+	var res struct {
+		Name       string
+		Nodes      []struct{ Name string }
+		TotalCount *int
+	}
+	if err := json.Unmarshal(data.Result, &res); err != nil {
+		e.t.Fatalf("%s: decode %s: %v", c.name, data.Result, err)
+	}
+	switch {
+	case res.TotalCount != nil:
+		return strconv.Itoa(*res.TotalCount)
+	case res.Nodes != nil:
+		var found []string
+		for _, n := range res.Nodes {
+			found = append(found, n.Name)
+		}
+		slices.Sort(found)
+		return strings.Join(found, "|")
+	default:
+		return res.Name
+	}
+}
+
+func TestLookupsSameOnBothDatabases(t *testing.T) {
+	t.Parallel()
+	databases := map[string]string{"SQLite": "sqlite:" + filepath.Join(t.TempDir(), "outdial.db")}
+	if dbtest.MySQLURL() != "" {
+		databases["MySQL"] = dbtest.URL(t)
+	}
+	answers := map[string]map[string]string{}
+	for name, url := range databases {
+		e := setup(t, func(c *config) { c.DatabaseURL = url })
+		ids := lookupData(e)
+		answers[name] = map[string]string{}
+		for _, c := range lookupCases(ids) {
+			got := e.lookup(c)
+			answers[name][c.name] = got
+			if got != c.want {
+				t.Errorf("%s: %s %s(%+q) = %q; want %q", name, c.name, c.kind, c.value, got, c.want)
+			}
+		}
+	}
+	if len(answers) == 2 {
+		for k, v := range answers["SQLite"] {
+			if answers["MySQL"][k] != v {
+				t.Errorf("%s: SQLite answers %q, MySQL %q", k, v, answers["MySQL"][k])
+			}
+		}
+	}
+	t.Logf("%d lookups compared on %d databases", len(lookupCases(map[string]string{})), len(answers))
+}
