@@ -87,11 +87,11 @@ func Line(s string) (string, error) {
 	space := false
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Bidi_Control, r):
+		case isBidi(r):
 			return "", &Error{Reason: BidiControl, Rune: r}
 		case isSpace(r):
 			space = b.Len() > 0
-		case unicode.Is(unicode.Cc, r):
+		case isControl(r):
 			return "", &Error{Reason: Control, Rune: r}
 		case IsInvisible(r):
 		default:
@@ -119,13 +119,13 @@ func Text(s string) (string, error) {
 	b.Grow(len(s))
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Bidi_Control, r):
+		case isBidi(r):
 			return "", &Error{Reason: BidiControl, Rune: r}
 		case isLineBreak(r):
 			b.WriteByte('\n')
 		case r == '\t':
 			b.WriteByte('\t')
-		case unicode.Is(unicode.Cc, r):
+		case isControl(r):
 			return "", &Error{Reason: Control, Rune: r}
 		case IsInvisible(r):
 		default:
@@ -161,9 +161,9 @@ func Visible(s string) error {
 	}
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Bidi_Control, r):
+		case isBidi(r):
 			return &Error{Reason: BidiControl, Rune: r}
-		case unicode.Is(unicode.Cc, r):
+		case isControl(r):
 			return &Error{Reason: Control, Rune: r}
 		case IsInvisible(r) || isSpace(r) && r != ' ':
 			return &Error{Reason: Invisible, Rune: r}
@@ -180,7 +180,13 @@ func Visible(s string) error {
 // of several lines have their line breaks made spaces, so that a search
 // matches across them. Key(Key(s)) == Key(s).
 func Key(s string) string {
-	k := squeeze(strings.ToValidUTF8(s, "\uFFFD"))
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	k := squeeze(s)
+	if isASCII(k) { // NFKC leaves ASCII as it is; folding it is lower-casing
+		return strings.ToLower(k)
+	}
 	for range 4 {
 		next := squeeze(norm.NFKC.String(cases.Fold().String(norm.NFKC.String(k))))
 		if next == k {
@@ -189,6 +195,15 @@ func Key(s string) string {
 		k = next
 	}
 	return k
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // squeeze drops invisible characters and bidirectional controls, trims
@@ -201,7 +216,7 @@ func squeeze(s string) string {
 		switch {
 		case isSpace(r):
 			space = b.Len() > 0
-		case IsInvisible(r) || unicode.Is(unicode.Bidi_Control, r):
+		case IsInvisible(r) || isBidi(r):
 		default:
 			if space {
 				b.WriteByte(' ')
@@ -235,7 +250,19 @@ func IsInvisible(r rune) bool {
 }
 
 // isSpace reports whether r is Unicode White_Space.
-func isSpace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+func isSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || r >= '\t' && r <= '\r'
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
+
+// isBidi reports whether r is a bidirectional control (Bidi_Control).
+func isBidi(r rune) bool { return r >= 0x61c && unicode.Is(unicode.Bidi_Control, r) }
+
+// isControl reports whether r is a control character (category Cc:
+// U+0000..U+001F and U+007F..U+009F).
+func isControl(r rune) bool { return r < 0x20 || r >= 0x7f && r <= 0x9f }
 
 // isLineBreak reports whether r ends a line (a CR LF pair is made one LF
 // before).

@@ -246,3 +246,24 @@ func checkStored(t *testing.T, rule, in, out string, multiline bool) {
 		}
 	}
 }
+
+// BenchmarkAgentEntry is the rule's cost for one upserted agent: the
+// stored forms of a name and an email and their keys.
+func BenchmarkAgentEntry(b *testing.B) {
+	for b.Loop() {
+		n, _ := Line("  Aiko Tanaka ")
+		e, _ := Email("Aiko.Tanaka@Example.com")
+		_, _ = Key(n), Key(e)
+	}
+}
+
+// TestCharacterClasses checks the shortcuts of the character classes
+// against Unicode's tables, for every code point.
+func TestCharacterClasses(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if isSpace(r) != unicode.Is(unicode.White_Space, r) || isBidi(r) != unicode.Is(unicode.Bidi_Control, r) ||
+			isControl(r) != unicode.Is(unicode.Cc, r) {
+			t.Fatalf("%U: isSpace %v, isBidi %v, isControl %v disagree with Unicode", r, isSpace(r), isBidi(r), isControl(r))
+		}
+	}
+}
