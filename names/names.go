@@ -197,6 +197,7 @@ func Key(s string) string {
 	return k
 }
 
+// isASCII reports whether s is all ASCII.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
