@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +23,39 @@ const (
 	updateQueueDesc = `mutation($id: ID!, $desc: String) { updateQueue(input: {id: $id, description: $desc}) {
 		queue { id description } userErrors { field message code } } }`
 )
+
+// unchanged runs fn, whose requests must all be refused, and checks that
+// the database is exactly as before them (one check for many refusals).
+func (e *testEnv) unchanged(fn func()) {
+	e.t.Helper()
+	before := snapshot(e.t, e.app.db)
+	fn()
+	if after := snapshot(e.t, e.app.db); !reflect.DeepEqual(before, after) {
+		e.t.Fatalf("refused requests changed the database:\n%s", diffSnapshots(before, after))
+	}
+}
+
+// refusedWith runs a mutation that must be refused with code and returns
+// the refusal; run it inside unchanged.
+func (e *testEnv) refusedWith(code, field, query string, vars map[string]any) userError {
+	e.t.Helper()
+	errs := e.mutate(field, query, vars, nil)
+	if len(errs) == 0 || errs[0].Code != code {
+		e.t.Fatalf("%s(%+v) answered %+v; want a refusal %s", field, vars, errs, code)
+	}
+	return errs[0]
+}
+
+// badInput sends a query that must fail with a BAD_USER_INPUT error and
+// returns its message; run it inside unchanged.
+func (e *testEnv) badInput(query string, vars map[string]any) string {
+	e.t.Helper()
+	r := e.do(e.admin, query, vars)
+	if r.code() != "BAD_USER_INPUT" {
+		e.t.Fatalf("%s with %+v answered %d %s %+v; want BAD_USER_INPUT", query, vars, r.Status, r.Data, r.Errors)
+	}
+	return r.Errors[0].Message
+}
 
 // sameToAPerson are names, each with spellings a person reads as the same
 // name: every spelling after the first must be refused as ALREADY_EXISTS.
@@ -79,13 +113,15 @@ func TestNamesSameToAPersonAreTheSame(t *testing.T) {
 			for _, group := range sameToAPerson {
 				name := strings.Join([]string{group[0], c.kind}, " ") // unique across kinds and groups
 				e.mustMutate(c.field, c.query, c.vars(name), nil)
-				for _, other := range group[1:] {
-					same := strings.Join([]string{other, c.kind}, " ")
-					ue := e.refused("ALREADY_EXISTS", c.field, c.query, c.vars(same))
-					if !strings.Contains(ue.Message, name) {
-						t.Errorf("%q refused with %q; want the message to name the existing %q", same, ue.Message, name)
+				e.unchanged(func() {
+					for _, other := range group[1:] {
+						same := strings.Join([]string{other, c.kind}, " ")
+						ue := e.refusedWith("ALREADY_EXISTS", c.field, c.query, c.vars(same))
+						if !strings.Contains(ue.Message, name) {
+							t.Errorf("%q refused with %q; want the message to name the existing %q", same, ue.Message, name)
+						}
 					}
-				}
+				})
 			}
 			for _, name := range differentToAPerson {
 				e.mustMutate(c.field, c.query, c.vars(name+" "+c.kind), nil)
@@ -160,7 +196,9 @@ func TestEmailsSameToAPersonAreTheSame(t *testing.T) {
 	same := []string{"ann.lee@example.com", "ANN.LEE@EXAMPLE.COM", " ann.lee@example.com ", "ann.lee@example.com\u200b",
 		"\ufeffann.lee@example.com", "ａｎｎ.lee@example.com", "ann.lee@ｅｘａｍｐｌｅ.com", "ann.lee@example.com\u00a0"}
 	for _, email := range same {
-		e.refused("ALREADY_EXISTS", "createAgent", createAgent, map[string]any{"name": "Another Ann", "email": email})
+		e.unchanged(func() {
+			e.refusedWith("ALREADY_EXISTS", "createAgent", createAgent, map[string]any{"name": "Another Ann", "email": email})
+		})
 		var data struct{ Agent *idOnly }
 		e.query(`query($e: String!) { agent(email: $e) { id } }`, map[string]any{"e": email}, &data)
 		if data.Agent == nil || data.Agent.ID != ann {
@@ -262,34 +300,35 @@ func TestTextsThatHideAreRefused(t *testing.T) {
 			return map[string]any{"url": "https://example.com/hook", "desc": "D" + s + "x"}
 		}},
 	}
-	for _, in := range inputs {
-		for _, h := range hidingChars {
-			ue := e.refused("INVALID_INPUT", in.field, in.query, in.vars(h.char))
+	e.unchanged(func() {
+		for _, in := range inputs {
+			for _, h := range hidingChars {
+				ue := e.refusedWith("INVALID_INPUT", in.field, in.query, in.vars(h.char))
+				if !strings.Contains(ue.Message, h.code) {
+					t.Errorf("%s with a %s: refused with %q; want the message to name %s", in.name, h.name, ue.Message, h.code)
+				}
+			}
+		}
+		for _, h := range append(hidingChars, struct{ name, char, code string }{"zero-width space", "\u200b", "U+200B"}) {
+			ue := e.refusedWith("INVALID_URL", "createWebhookEndpoint", createEndpointFull, map[string]any{"url": "https://exa" + h.char + "mple.com/hook"})
 			if !strings.Contains(ue.Message, h.code) {
-				t.Errorf("%s with a %s: refused with %q; want the message to name %s", in.name, h.name, ue.Message, h.code)
+				t.Errorf("webhook URL with a %s: refused with %q; want the message to name %s", h.name, ue.Message, h.code)
 			}
 		}
-	}
-	for _, h := range append(hidingChars, struct{ name, char, code string }{"zero-width space", "\u200b", "U+200B"}) {
-		ue := e.refused("INVALID_URL", "createWebhookEndpoint", createEndpointFull, map[string]any{"url": "https://exa" + h.char + "mple.com/hook"})
-		if !strings.Contains(ue.Message, h.code) {
-			t.Errorf("webhook URL with a %s: refused with %q; want the message to name %s", h.name, ue.Message, h.code)
-		}
-	}
-	for _, h := range hidingChars[:3] {
-		for _, q := range []string{
-			`query($s: String) { queues(filter: {search: $s}) { totalCount } }`,
-			`query($s: String) { agents(filter: {search: $s}) { totalCount } }`,
-			`query($s: String) { phoneNumbers(filter: {search: $s}) { totalCount } }`,
-			`query($s: String) { auditLog(filter: {action: $s}) { totalCount } }`,
-			`query($s: String) { agent(email: $s) { id } }`,
-		} {
-			r := e.rejected(e.admin, "BAD_USER_INPUT", 0, q, map[string]any{"s": "x" + h.char})
-			if !strings.Contains(r.Errors[0].Message, h.code) {
-				t.Errorf("%s with a %s: %q; want the message to name %s", q, h.name, r.Errors[0].Message, h.code)
+		for _, h := range hidingChars[:3] {
+			for _, q := range []string{
+				`query($s: String) { queues(filter: {search: $s}) { totalCount } }`,
+				`query($s: String) { agents(filter: {search: $s}) { totalCount } }`,
+				`query($s: String) { phoneNumbers(filter: {search: $s}) { totalCount } }`,
+				`query($s: String) { auditLog(filter: {action: $s}) { totalCount } }`,
+				`query($s: String) { agent(email: $s) { id } }`,
+			} {
+				if msg := e.badInput(q, map[string]any{"s": "x" + h.char}); !strings.Contains(msg, h.code) {
+					t.Errorf("%s with a %s: %q; want the message to name %s", q, h.name, msg, h.code)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestLengthsCountCharacters (issue 7, class 5): every length limit on
