@@ -164,6 +164,23 @@ func TestNamesStoredInNormalForm(t *testing.T) {
 	if num.PhoneNumber.Label != "Réception desk" {
 		t.Errorf("label stored as %+q; want %+q", num.PhoneNumber.Label, "Réception desk")
 	}
+	// A changed or cleared label is searched as it now is.
+	search := func(s string) int {
+		var data struct{ PhoneNumbers struct{ TotalCount int } }
+		e.query(`query($s: String) { phoneNumbers(filter: {search: $s}) { totalCount } }`, map[string]any{"s": s}, &data)
+		return data.PhoneNumbers.TotalCount
+	}
+	if n := search("RÉCEPTION"); n != 1 {
+		t.Errorf("search RÉCEPTION found %d numbers; want 1", n)
+	}
+	e.mustMutate("updatePhoneNumber", updateLabel, map[string]any{"id": num.PhoneNumber.ID, "label": "ΓΡΑΦΕΙΟ"}, nil)
+	if a, b := search("réception"), search("γραφειο"); a != 0 || b != 1 {
+		t.Errorf("after relabelling, the old label finds %d numbers, the new one %d; want 0 and 1", a, b)
+	}
+	e.mustMutate("updatePhoneNumber", updateLabel, map[string]any{"id": num.PhoneNumber.ID, "label": nil}, nil)
+	if n := search("γραφειο"); n != 0 {
+		t.Errorf("after clearing the label, it still finds %d numbers", n)
+	}
 }
 
 // TestRenameFollowsTheRule: a rename to another object's name, in another
