@@ -58,9 +58,10 @@ func countRows(q *gorm.DB) (int, error) {
 // Text filters (search, action, targetId, agent(email:)) follow one rule
 // on both databases: the filter is put in the stored form of the values it
 // is compared with (names.Line: trimmed, invisible characters removed,
-// inner white space one space, NFC), refused (INVALID_INPUT on the filter
-// field) when it holds a control or bidirectional control character or has
-// more than MaxSearchLen characters, and then compared exactly: as a key
+// inner white space one space, NFC), refused (a refusal on the filter
+// field, which the API answers as BAD_USER_INPUT) when it holds a control
+// or bidirectional control character or has more than MaxSearchLen
+// characters, and then compared exactly: as a key
 // (names.Key) with the keys stored beside names, emails, labels and
 // descriptions, byte for byte with identifiers. Nothing depends on the
 // database's collation: no PAD SPACE, no case or accent rules of its own.
