@@ -24,7 +24,10 @@ type config struct {
 	// DefaultRegion is the ISO 3166-1 alpha-2 country of phone numbers
 	// written without a country code when the input names none.
 	DefaultRegion string
-	Demo          bool
+	// RequestTimeout is the deadline of every request (see
+	// resolvers.Config.RequestTimeout).
+	RequestTimeout time.Duration
+	Demo           bool
 	// TokenRecheck is how often a subscription checks that its token was
 	// not revoked (not a flag: tests shorten it); 0 is the default.
 	TokenRecheck time.Duration
@@ -36,6 +39,12 @@ const (
 	defaultDatabaseURL   = "sqlite:outdial.db"
 	defaultRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
 	defaultTimeout       = "10s"
+	// defaultRequestTimeout (resolvers.DefaultRequestTimeout) is half the
+	// HTTP write timeout (writeTimeout, 60 s); maxRequestTimeout leaves
+	// room in it for a commit under way at the deadline (calling waits
+	// 10 s for it) and for writing the answer.
+	defaultRequestTimeout = "30s"
+	maxRequestTimeout     = 45 * time.Second
 )
 
 // parseConfig reads flags from args and environment variables through
@@ -61,6 +70,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
 		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
+	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
+		"deadline of every request, its database statements, lock waits and retries included (REQUEST_TIMEOUT)")
 	demo := fs.Bool("demo", false, "load a small example organisation when the database is empty")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -81,6 +92,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
+	}
+	if cfg.RequestTimeout, err = time.ParseDuration(*requestTimeout); err != nil || cfg.RequestTimeout < time.Second || cfg.RequestTimeout > maxRequestTimeout {
+		return config{}, fmt.Errorf("REQUEST_TIMEOUT: want a duration between 1s and %s, e.g. 30s; got %q", maxRequestTimeout, *requestTimeout)
 	}
 	return cfg, nil
 }

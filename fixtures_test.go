@@ -226,13 +226,14 @@ func (e *testEnv) get(path string, token string) (int, []byte) {
 }
 
 // setupCounted is setup with a statement counter on the server's
-// database. The counter is installed before the webhook workers start:
-// gorm's callbacks may not be registered while another goroutine runs
-// statements (the race detector says so).
+// database: the pools of its requests and of its background work, so that
+// quiet waits for the webhook workers too. The counter is installed before
+// the webhook workers start: gorm's callbacks may not be registered while
+// another goroutine runs statements (the race detector says so).
 func setupCounted(t *testing.T) (*testEnv, *dbtest.Counter) {
 	t.Helper()
 	var counter *dbtest.Counter
-	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db) })
+	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db, a.bg) })
 	return e, counter
 }
 

@@ -47,13 +47,19 @@ func setup(t testing.TB, opts ...func(*config)) *testEnv {
 // touches its database (no worker runs yet).
 func start(t testing.TB, before func(*app), opts ...func(*config)) *testEnv {
 	t.Helper()
+	return startLogged(t, slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}), before, opts...)
+}
+
+// startLogged is start with the server's log going to h.
+func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*config)) *testEnv {
+	t.Helper()
 	cfg := config{DatabaseURL: dbtest.URL(t), AdminToken: testAdminToken,
 		WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: 5 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(h)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("start app: %v", err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"outdial/models"
 	"outdial/resolvers"
 	"outdial/web"
 )
@@ -19,7 +22,8 @@ import (
 func (a *app) routes() http.Handler {
 	reg := a.registry()
 	mux := http.NewServeMux()
-	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log, TokenRecheck: a.tokenRecheck})
+	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log, TokenRecheck: a.tokenRecheck,
+		RequestTimeout: a.requestTimeout})
 	mux.Handle("/graphql", instrument(reg, "/graphql", clearDeadlinesForWebSockets(api)))
 	pages := web.Handler()
 	for _, pattern := range web.Paths() {
@@ -34,20 +38,42 @@ func (a *app) routes() http.Handler {
 	return mux
 }
 
-// ready answers 200 when the database answers and every migration is
-// applied, 503 otherwise.
+// readyTimeout bounds a /readyz check.
+const readyTimeout = 3 * time.Second
+
+// ready answers 200 when the database answers, every migration is applied
+// and (SQLite) the database can write, 503 otherwise, with the kind of
+// failure; the details stay in the log (/readyz needs no token). It uses
+// a pool of its own, so that it answers while requests queue for theirs.
 func (a *app) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := a.db.Ready(ctx); err != nil {
-		// The reason stays in the log: /readyz needs no token.
+	if err := a.health.Ready(ctx); err != nil {
 		a.log.Warn("not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready: the database does not answer or migrations are pending (see the server log)\n"))
+		_, _ = fmt.Fprintf(w, "not ready: %s (see the server log)\n", notReadyReason(err))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// notReadyReason says in a few words why Ready failed.
+func notReadyReason(err error) string {
+	if errors.Is(err, models.ErrNoSpace) {
+		return "the database's disk is full"
+	}
+	switch models.FaultOf(err) {
+	case models.DiskFull:
+		return "the database's disk is full"
+	case models.StorageFailed:
+		return "the database cannot write"
+	case models.LockTimeout:
+		return "the database is locked"
+	case models.Unreachable, models.Deadline:
+		return "the database does not answer"
+	}
+	return "the database does not answer or migrations are pending"
 }
 
 // registry returns the Prometheus registry of this app, with Go and process

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 
 	"outdial/calling"
 	"outdial/models"
+	"outdial/resolvers"
 	"outdial/webhooks"
 )
 
@@ -39,6 +41,19 @@ func main() {
 
 // shutdownTimeout bounds the graceful shutdown.
 const shutdownTimeout = 20 * time.Second
+
+// writeTimeout bounds the time from a request's headers to the end of
+// its answer; every request's deadline (REQUEST_TIMEOUT) is well inside.
+const writeTimeout = 60 * time.Second
+
+// Connection pools on MySQL beside the requests' (models.DefaultMaxConns):
+// the background work (webhook dispatcher, subscription feed) has its own,
+// so that it never takes the connections requests need nor waits for
+// them, and so does /readyz, which then answers while requests queue.
+const (
+	backgroundConns = 10
+	healthConns     = 2
+)
 
 // run starts the server and blocks until ctx is done (SIGINT, SIGTERM) or
 // the server fails, then shuts down gracefully.
@@ -65,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -155,46 +170,77 @@ func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) (stri
 
 // app is the wired service: database, domain, webhooks and HTTP routes.
 type app struct {
-	log        *slog.Logger
-	db         *models.DB
-	svc        *calling.Service
-	outbox     *webhooks.Outbox
-	dispatcher *webhooks.Dispatcher
-	feed       *webhooks.Feed
-	reg        *prometheus.Registry
+	log *slog.Logger
+	// db serves the requests; bg the dispatcher and the feed; health
+	// /readyz. On SQLite the three are one connection.
+	db, bg, health *models.DB
+	svc            *calling.Service
+	outbox         *webhooks.Outbox
+	dispatcher     *webhooks.Dispatcher
+	feed           *webhooks.Feed
+	reg            *prometheus.Registry
 	// tokenRecheck: see config.TokenRecheck.
 	tokenRecheck time.Duration
+	// requestTimeout: see config.RequestTimeout.
+	requestTimeout time.Duration
 }
 
 // newApp opens and migrates the database, recomputes the name keys (it
 // fails when existing names collide under the name rule) and wires the
 // service.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	db, err := models.Open(cfg.DatabaseURL)
-	if err != nil {
+	timeout := cmp.Or(cfg.RequestTimeout, resolvers.DefaultRequestTimeout)
+	a := &app{log: log, tokenRecheck: cfg.TokenRecheck, requestTimeout: timeout}
+	if err := a.open(ctx, cfg.DatabaseURL, timeout); err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx, log); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	outbox := webhooks.NewOutbox(models.Now)
-	a := &app{log: log, db: db, outbox: outbox, tokenRecheck: cfg.TokenRecheck,
-		svc: calling.New(db, outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion))}
+	a.outbox = webhooks.NewOutbox(models.Now)
+	a.svc = calling.New(a.db, a.outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion))
 	if err := a.svc.RekeyNames(ctx); err != nil {
-		_ = db.Close()
+		a.close()
 		return nil, fmt.Errorf("name keys: %w", err)
 	}
-	a.dispatcher, err = webhooks.NewDispatcher(db, outbox, webhooks.Config{
+	var err error
+	a.dispatcher, err = webhooks.NewDispatcher(a.bg, a.outbox, webhooks.Config{
 		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,
 		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),
 	})
 	if err != nil {
-		_ = db.Close()
+		a.close()
 		return nil, fmt.Errorf("webhook dispatcher: %w", err)
 	}
-	a.feed = webhooks.NewFeed(db, outbox, webhooks.FeedConfig{Logger: log})
+	a.feed = webhooks.NewFeed(a.bg, a.outbox, webhooks.FeedConfig{Logger: log})
 	return a, nil
+}
+
+// lockWait is how long one statement waits for a lock, for requests of
+// deadline timeout: a sixth of it, between 1 and 5 seconds, so that a
+// command that waited in vain is tried again within its deadline, and a
+// connection whose client gave up at the deadline is not held much longer.
+func lockWait(timeout time.Duration) time.Duration {
+	return min(models.DefaultLockWait, max(time.Second, timeout/6))
+}
+
+// open opens the database (with lock waits for requests of deadline
+// timeout), migrates it, and opens its other pools.
+func (a *app) open(ctx context.Context, url string, timeout time.Duration) error {
+	db, err := models.OpenWith(url, models.Options{LockWait: lockWait(timeout)})
+	if err != nil {
+		return err
+	}
+	a.db = db
+	if err := db.Migrate(ctx, a.log); err != nil {
+		a.close()
+		return err
+	}
+	if a.bg, err = db.Pool(backgroundConns); err == nil {
+		a.health, err = db.Pool(healthConns)
+	}
+	if err != nil {
+		a.close()
+		return fmt.Errorf("open database: %w", err)
+	}
+	return nil
 }
 
 // startWorkers starts the background work (webhook dispatcher, event feed)
@@ -217,8 +263,14 @@ func (a *app) startWorkers(ctx context.Context) (<-chan struct{}, func()) {
 	return done, stop
 }
 
+// close closes the database pools that are open.
 func (a *app) close() {
-	if err := a.db.Close(); err != nil {
-		a.log.Warn("close database", "err", err)
+	for _, db := range []*models.DB{a.health, a.bg, a.db} {
+		if db == nil {
+			continue
+		}
+		if err := db.Close(); err != nil {
+			a.log.Warn("close database", "err", err)
+		}
 	}
 }

@@ -1156,7 +1156,7 @@ func TestWebhookAgentTokenNarrowedEndpoint(t *testing.T) {
 func TestWebhookEndpointsPageStatements(t *testing.T) {
 	t.Parallel()
 	var counter *dbtest.Counter
-	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db) }, allowLoopback)
+	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db, a.bg) }, allowLoopback)
 	const query = `{ webhookEndpoints { nodes { id deliveries(first: 5) { totalCount nodes { id status } }
 		failed: deliveries(first: 5, status: FAILED) { totalCount } } } }`
 	count := func() int64 {

@@ -7,10 +7,13 @@ package calling
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -103,61 +106,184 @@ type outcome struct {
 	details any    // JSON-encoded into the audit entry; never a secret
 }
 
-// maxTxAttempts bounds the retries of a command that MySQL chose as a
-// deadlock victim.
-const maxTxAttempts = 3
+// maxTxAttempts bounds the attempts of a command that lost a deadlock or
+// waited too long for a lock; the caller's deadline bounds them too.
+const maxTxAttempts = 10
+
+// commitGrace is how long past the caller's deadline a command waits for
+// a COMMIT it has sent: the statements before it stop at the deadline,
+// but a COMMIT under way is not interrupted (its outcome would be
+// unknown). Longer than the lock waits (models.Options.LockWait), so a
+// COMMIT that waits for a lock ends in time with a known outcome; with
+// the request deadline, well under the HTTP write timeout.
+const commitGrace = 10 * time.Second
 
 // run executes fn as the command action of actor in one transaction: it
 // serialises configuration changes, records fn's events and one audit
 // entry, commits, then wakes the webhook dispatcher. When fn fails,
-// nothing is written.
+// nothing is written. A transaction that lost a deadlock or waited too
+// long for a lock (models.Retriable) is run again, within ctx's deadline
+// and at most maxTxAttempts times. It returns fn's error, the database's
+// (see models.FaultOf), or an *OutcomeUnknownError when the COMMIT was
+// sent and no answer came.
 func (s *Service) run(ctx context.Context, actor Actor, action string, fn func(t *txn) (outcome, error)) error {
-	var err error
-	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		var t *txn
-		t, err = s.runOnce(ctx, actor, action, fn)
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		t, out, err := s.runOnce(ctx, actor, action, fn)
 		if err == nil {
+			s.log.Info("command done", "action", action, "actor", actor.Name, "target", out.target,
+				"abilityChanges", t.changed, "events", len(t.events), "attempts", attempt, "duration", time.Since(start))
 			if len(t.events) > 0 || t.wake {
 				s.outbox.Committed()
 			}
 			return nil
 		}
-		if !isDeadlock(err) {
+		if !models.Retriable(err) || attempt == maxTxAttempts || !pause(ctx, attempt) {
+			s.logFailure(ctx, actor, action, err, attempt, time.Since(start))
 			return err
 		}
-		s.log.Warn("command retried after a deadlock", "action", action, "attempt", attempt)
+		s.log.Warn("command retried", "action", action, "attempt", attempt, "err", err)
 	}
-	return err
 }
 
-func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn func(t *txn) (outcome, error)) (*txn, error) {
-	start := time.Now()
-	t := &txn{ctx: ctx, now: s.now()}
-	var out outcome
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		t.tx = tx
-		if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
-			return fmt.Errorf("lock configuration: %w", err)
-		}
-		var err error
-		if out, err = fn(t); err != nil {
-			return err
-		}
-		if _, err := s.outbox.Enqueue(ctx, tx, t.events); err != nil {
-			return err
-		}
-		return s.audit(t, actor, action, out)
-	})
-	if err != nil {
-		if _, refused := Refusals(err); refused {
-			s.log.Info("command refused", "action", action, "actor", actor.Name, "reason", err.Error())
-		}
-		return nil, err
+// pause waits a moment before the attempt after attempt, up to 10 ms
+// times attempt with jitter, so that two transactions that deadlocked do
+// not meet again. It reports false when ctx ends first.
+func pause(ctx context.Context, attempt int) bool {
+	d := time.Duration(rand.Int64N(int64(10 * time.Millisecond * time.Duration(attempt))))
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
-	s.log.Info("command done", "action", action, "actor", actor.Name, "target", out.target,
-		"abilityChanges", t.changed, "events", len(t.events), "duration", time.Since(start))
-	return t, nil
 }
+
+// logFailure logs a command that did not commit: a refusal (Info), an
+// unknown outcome (Error), a fault of the database or of the caller's
+// deadline (Warn; the caller is told), a caller that went away (Info),
+// with how long it took in all.
+func (s *Service) logFailure(ctx context.Context, actor Actor, action string, err error, attempts int, took time.Duration) {
+	args := []any{"action", action, "actor", actor.Name, "attempts", attempts, "duration", took}
+	if _, refused := Refusals(err); refused {
+		s.log.Info("command refused", append(args, "reason", err.Error())...)
+		return
+	}
+	if errors.Is(err, errUnchanged) {
+		return
+	}
+	if _, unknown := errors.AsType[*OutcomeUnknownError](err); unknown {
+		s.log.Error("command outcome unknown: the commit was sent and no answer came", append(args, "err", err)...)
+		return
+	}
+	f := models.FaultOf(err)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		f = models.Canceled // what the database said came of that
+	}
+	switch f {
+	case models.NoFault:
+	case models.Canceled: // the client went away
+		s.log.Info("command not done", append(args, "fault", f.String(), "err", err)...)
+	default:
+		s.log.Warn("command not done", append(args, "fault", f.String(), "err", err)...)
+	}
+}
+
+// runOnce runs one attempt of a command in a transaction of its own.
+func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn func(t *txn) (outcome, error)) (t *txn, out outcome, err error) {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, out, fmt.Errorf("begin transaction: %w", tx.Error)
+	}
+	committing := false
+	defer func() {
+		if !committing {
+			tx.Rollback()
+		}
+	}()
+	t = &txn{ctx: ctx, tx: tx, now: s.now()}
+	if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
+		return nil, out, fmt.Errorf("lock configuration: %w", err)
+	}
+	if out, err = fn(t); err != nil {
+		return nil, out, err
+	}
+	if _, err := s.outbox.Enqueue(ctx, tx, t.events); err != nil {
+		return nil, out, err
+	}
+	if err := s.audit(t, actor, action, out); err != nil {
+		return nil, out, err
+	}
+	committing = true
+	return t, out, s.commit(ctx, tx, action)
+}
+
+// commit commits tx. The statements before it ran under ctx; the COMMIT
+// itself is not interrupted by ctx's end (database/sql sends it only if
+// ctx has not ended), so it is waited for up to commitGrace past ctx's
+// end. It returns nil once committed, the error when the database said
+// it did not commit, and an *OutcomeUnknownError when the COMMIT was
+// sent but no answer came: the connection broke, or none came in time.
+func (s *Service) commit(ctx context.Context, tx *gorm.DB, action string) error {
+	done := make(chan error, 1)
+	go func() { done <- tx.Commit().Error }()
+	select {
+	case err := <-done:
+		return commitOutcome(action, err)
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(commitGrace)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return commitOutcome(action, err)
+	case <-grace.C:
+	}
+	go func() {
+		err := <-done
+		s.log.Warn("a commit reported as of unknown outcome has ended", "action", action, "committed", err == nil, "err", err)
+	}()
+	return &OutcomeUnknownError{Action: action, Err: fmt.Errorf("no answer to the commit within %s of the deadline: %w", commitGrace, ctx.Err())}
+}
+
+// commitOutcome turns the error of a COMMIT into run's: nil, the error
+// when the COMMIT was never sent or the database answered it (then it
+// did not commit), or an *OutcomeUnknownError when the connection broke
+// after the COMMIT was sent.
+func commitOutcome(action string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrTxDone), errors.Is(err, driver.ErrBadConn), errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
+		// database/sql or the driver did not send the COMMIT: the
+		// transaction is rolled back.
+		return fmt.Errorf("commit: %w", err)
+	}
+	if _, answered := errors.AsType[*mysql.MySQLError](err); answered {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if models.FaultOf(err) == models.Unreachable {
+		return &OutcomeUnknownError{Action: action, Err: err}
+	}
+	return fmt.Errorf("commit: %w", err) // SQLite: commits or fails in this process
+}
+
+// OutcomeUnknownError is a command whose COMMIT was sent to the database
+// and not answered: the change may or may not have been made. Read what
+// the command would have changed (or the audit log) before trying again.
+type OutcomeUnknownError struct {
+	Action string
+	Err    error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s: outcome unknown: %v", e.Action, e.Err)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 func (s *Service) audit(t *txn, actor Actor, action string, out outcome) error {
 	details := []byte("{}")
@@ -175,12 +301,6 @@ func (s *Service) audit(t *txn, actor Actor, action string, out outcome) error {
 		return fmt.Errorf("write audit entry: %w", err)
 	}
 	return nil
-}
-
-// isDeadlock reports whether err is MySQL's deadlock or lock wait timeout.
-func isDeadlock(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // isDuplicate reports whether err is a unique-key violation.

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,40 +38,110 @@ const (
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	url     string
+	opts    Options
+	// shared: Pool returned this same SQLite connection; Close leaves it
+	// open for its owner.
+	shared bool
+}
+
+// Options tunes how a database is opened. The zero value of every field
+// means its default.
+type Options struct {
+	// LockWait bounds how long one statement waits for a lock, in whole
+	// seconds (rounded up): MySQL's innodb_lock_wait_timeout (row locks)
+	// and lock_wait_timeout (table and metadata locks, e.g. LOCK TABLES),
+	// SQLite's busy timeout. Default DefaultLockWait. A statement that
+	// waits longer fails with a LockTimeout fault.
+	LockWait time.Duration
+	// MaxConns bounds the connections of the pool on MySQL; default
+	// DefaultMaxConns. SQLite always has one connection: one writer.
+	MaxConns int
+}
+
+// Defaults of Options.
+const (
+	DefaultLockWait = 5 * time.Second
+	DefaultMaxConns = 32
+)
+
+// dialTimeout bounds the TCP connect to a MySQL server; the handshake that
+// follows is bounded by the caller's context.
+const dialTimeout = 5 * time.Second
+
+func (o Options) withDefaults() Options {
+	if o.LockWait <= 0 {
+		o.LockWait = DefaultLockWait
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	return o
+}
+
+// lockWaitSeconds is LockWait in whole seconds, rounded up, at least 1.
+func (o Options) lockWaitSeconds() int64 {
+	return max(1, int64((o.LockWait+time.Second-1)/time.Second))
 }
 
 // Now is the clock of stored timestamps: UTC, to the microsecond (the
 // precision both databases keep).
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// Open opens the database named by rawURL: "sqlite:<path>",
-// "sqlite::memory:" or "mysql://user:pass@host:port/dbname". It does not
-// migrate; call Migrate.
-func Open(rawURL string) (*DB, error) {
+// Open opens the database named by rawURL with the default Options:
+// "sqlite:<path>", "sqlite::memory:" or "mysql://user:pass@host:port/dbname".
+// It does not migrate; call Migrate.
+func Open(rawURL string) (*DB, error) { return OpenWith(rawURL, Options{}) }
+
+// OpenWith opens the database named by rawURL (see Open) with opts.
+func OpenWith(rawURL string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
 	cfg := &gorm.Config{
 		Logger:                                   logger.Discard,
 		NowFunc:                                  Now,
 		TranslateError:                           true,
 		DisableForeignKeyConstraintWhenMigrating: true,
 	}
+	var db *DB
+	var err error
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
-		return openSQLite(strings.TrimPrefix(rawURL, "sqlite:"), cfg)
+		db, err = openSQLite(strings.TrimPrefix(rawURL, "sqlite:"), cfg, opts)
 	case strings.HasPrefix(rawURL, "mysql://"):
-		return openMySQL(rawURL, cfg)
+		db, err = openMySQL(rawURL, cfg, opts)
 	default:
 		return nil, fmt.Errorf("database URL %q: want sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname", RedactURL(rawURL))
 	}
+	if err != nil {
+		return nil, err
+	}
+	db.url, db.opts = rawURL, opts
+	return db, nil
+}
+
+// Pool returns a pool of its own, of at most maxConns connections, to the
+// same database with the same options, for work that must not wait behind
+// the connections of db (or hold them): background work, health checks.
+// On SQLite it returns db itself, whose single connection is the one
+// writer; closing it then leaves db open.
+func (db *DB) Pool(maxConns int) (*DB, error) {
+	if db.Dialect == SQLite {
+		return &DB{DB: db.DB, Dialect: db.Dialect, url: db.url, opts: db.opts, shared: true}, nil
+	}
+	opts := db.opts
+	opts.MaxConns = maxConns
+	return OpenWith(db.url, opts)
 }
 
 // openSQLite opens a SQLite file (or memory) with WAL, a busy timeout,
 // foreign keys and immediate write transactions on a single connection, so
 // that writers never fail with SQLITE_BUSY and ":memory:" is one database.
-func openSQLite(path string, cfg *gorm.Config) (*DB, error) {
+func openSQLite(path string, cfg *gorm.Config, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database URL sqlite: needs a path, e.g. sqlite:outdial.db")
 	}
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000) +
+		"&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
 	if path != ":memory:" {
 		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
@@ -119,12 +191,12 @@ func MySQLDSN(rawURL string) (string, error) {
 	return c.FormatDSN(), nil
 }
 
-func openMySQL(rawURL string, cfg *gorm.Config) (*DB, error) {
+func openMySQL(rawURL string, cfg *gorm.Config, opts Options) (*DB, error) {
 	dsn, err := MySQLDSN(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if dsn, err = withReadCommitted(dsn); err != nil {
+	if dsn, err = withSession(dsn, opts); err != nil {
 		return nil, fmt.Errorf("open mysql %s: %w", RedactURL(rawURL), err)
 	}
 	g, err := gorm.Open(mysqldriver.Open(dsn), cfg)
@@ -135,17 +207,26 @@ func openMySQL(rawURL string, cfg *gorm.Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(32)
-	sqlDB.SetMaxIdleConns(32)
+	sqlDB.SetMaxOpenConns(opts.MaxConns)
+	sqlDB.SetMaxIdleConns(opts.MaxConns)
 	sqlDB.SetConnMaxLifetime(3 * time.Minute)
 	return &DB{DB: g, Dialect: MySQL}, nil
 }
 
-// withReadCommitted adds READ COMMITTED isolation to every connection of
-// dsn. The session variable is tx_isolation on MariaDB before 11.1 and
-// transaction_isolation elsewhere, so it asks the server which it has.
-func withReadCommitted(dsn string) (string, error) {
-	probe, err := sql.Open("mysql", dsn)
+// withSession sets what every connection of dsn starts with: READ
+// COMMITTED isolation, lock waits bounded by opts.LockWait, and a dial
+// timeout. The isolation variable is tx_isolation on MariaDB before 11.1
+// and transaction_isolation elsewhere, so it asks the server which it has.
+func withSession(dsn string, opts Options) (string, error) {
+	c, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	c.Timeout = dialTimeout
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	probe, err := sql.Open("mysql", c.FormatDSN())
 	if err != nil {
 		return "", err
 	}
@@ -160,11 +241,10 @@ func withReadCommitted(dsn string) (string, error) {
 	} else if err != nil {
 		return "", err
 	}
-	c, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return "", err
-	}
 	c.Params[variable] = "'READ-COMMITTED'"
+	wait := strconv.FormatInt(opts.lockWaitSeconds(), 10)
+	c.Params["innodb_lock_wait_timeout"] = wait
+	c.Params["lock_wait_timeout"] = wait
 	return c.FormatDSN(), nil
 }
 
@@ -180,8 +260,11 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
-// Close closes the connection pool.
+// Close closes the connection pool (unless Pool shared it).
 func (db *DB) Close() error {
+	if db.shared {
+		return nil
+	}
 	sqlDB, err := db.DB.DB()
 	if err != nil {
 		return err
@@ -209,10 +292,27 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, sqlDB, fsys, opts...)
 }
 
+// migrationLockWait bounds a migration's lock waits: its DDL waits for
+// the transactions of running replicas, as long as replicas wait for each
+// other's migrations (GET_LOCK, 300 s).
+const migrationLockWait = 300 * time.Second
+
 // Migrate applies every pending migration. On MySQL, replicas starting at
-// once take turns (GET_LOCK), so each migration runs exactly once.
+// once take turns (GET_LOCK), so each migration runs exactly once; the
+// migrations run on a pool of their own, whose lock waits are long enough
+// for DDL on a busy database.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
-	p, err := db.provider()
+	mdb := db
+	if db.Dialect == MySQL {
+		opts := db.opts
+		opts.LockWait, opts.MaxConns = migrationLockWait, 2
+		var err error
+		if mdb, err = OpenWith(db.url, opts); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer mdb.Close()
+	}
+	p, err := mdb.provider()
 	if err != nil {
 		return err
 	}
@@ -249,8 +349,18 @@ func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 	return nil
 }
 
+// ErrNoSpace is the error Ready reports when the filesystem of a SQLite
+// database has less than MinFreeSpace available.
+var ErrNoSpace = errors.New("the filesystem of the database is (almost) full")
+
+// MinFreeSpace is the space a SQLite database's filesystem must have
+// available for Ready: below it, writes that need a new page soon fail.
+const MinFreeSpace = 1 << 20
+
 // Ready reports an error unless the database answers and every migration
-// is applied.
+// is applied and, for a SQLite file, the database can write: its
+// filesystem has MinFreeSpace available (else ErrNoSpace) and a write
+// commits (else the write's error: a full disk, a read-only file).
 func (db *DB) Ready(ctx context.Context) error {
 	p, err := db.provider()
 	if err != nil {
@@ -262,6 +372,37 @@ func (db *DB) Ready(ctx context.Context) error {
 	}
 	if pending {
 		return errors.New("migrations pending")
+	}
+	if path := db.sqliteFile(); path != "" {
+		return db.canWrite(ctx, path)
+	}
+	return nil
+}
+
+// sqliteFile returns the path of a SQLite database file, "" for MySQL or
+// a database in memory.
+func (db *DB) sqliteFile() string {
+	path, ok := strings.CutPrefix(db.url, "sqlite:")
+	if !ok || path == ":memory:" {
+		return ""
+	}
+	return path
+}
+
+// canWrite checks that the filesystem of the SQLite file path has space
+// and that a write commits: PRAGMA user_version (unused by Outdial) is
+// set to a new value, which rewrites the database header through the WAL.
+func (db *DB) canWrite(ctx context.Context, path string) error {
+	avail, err := availableBytes(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("free space of %s: %w", filepath.Dir(path), err)
+	}
+	if avail >= 0 && avail < MinFreeSpace {
+		return fmt.Errorf("%w: %d bytes available in %s, below %d", ErrNoSpace, avail, filepath.Dir(path), MinFreeSpace)
+	}
+	probe := time.Now().UnixNano() & 0x7fffffff
+	if err := db.WithContext(ctx).Exec(fmt.Sprintf("PRAGMA user_version = %d", probe)).Error; err != nil {
+		return fmt.Errorf("write probe: %w", err)
 	}
 	return nil
 }

@@ -38,16 +38,14 @@ func bearer(header string) string {
 // WebSocket authenticates in its connection_init message).
 func (h *api) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		if r.Method == http.MethodOptions || isWebSocket(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		actor, err := h.svc.Authenticate(r.Context(), bearer(r.Header.Get("Authorization")))
 		if err != nil {
 			if !errors.Is(err, calling.ErrUnauthenticated) {
-				ref := newRef()
-				h.log.Error("authentication failed", "ref", ref, "err", err)
-				writeError(w, http.StatusInternalServerError, (&internalError{ref: ref}).Error(), CodeInternal)
+				h.authenticationFailed(w, r, err)
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="outdial"`)
@@ -56,6 +54,25 @@ func (h *api) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(h.newRequestContext(r.Context(), actor)))
 	})
+}
+
+// authenticationFailed answers a request whose token could not be looked
+// up: 503 with Retry-After when the database failed (no operation ran),
+// 500 otherwise.
+func (h *api) authenticationFailed(w http.ResponseWriter, r *http.Request, err error) {
+	ref := newRef()
+	if f, ok := faultOf(r.Context(), err, h.deadline); ok {
+		h.log.Log(r.Context(), f.level, "authentication not done: "+f.kind, "ref", ref, "err", err)
+		writeFault(w, f)
+		return
+	}
+	h.log.Error("authentication failed", "ref", ref, "err", err)
+	writeError(w, http.StatusInternalServerError, (&internalError{ref: ref}).Error(), CodeInternal)
+}
+
+// isWebSocket reports whether r asks for a WebSocket upgrade.
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // newRequestContext returns ctx with the actor and fresh dataloaders.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -25,6 +26,16 @@ const (
 	// CodeSubscriptionEnded: the server ended a subscription (shutdown,
 	// a client that stopped reading); subscribe again.
 	CodeSubscriptionEnded = "SUBSCRIPTION_ENDED"
+	// CodeServiceUnavailable: the database did not do what was asked (it
+	// is unreachable, locked, or out of space, or the request's deadline
+	// passed first); nothing was changed, try again later. HTTP 503 with
+	// Retry-After when no operation ran.
+	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
+	// CodeOutcomeUnknown: a mutation's commit was sent to the database and
+	// no answer came; the change may or may not have been made.
+	CodeOutcomeUnknown = "OUTCOME_UNKNOWN"
+	// CodeRequestCanceled: the client went away before the answer.
+	CodeRequestCanceled = "REQUEST_CANCELED"
 )
 
 // apiError is a top-level GraphQL error with a code that clients may act on.
@@ -75,9 +86,10 @@ func newRef() string {
 // errorPresenter turns resolver errors into GraphQL errors: coded errors
 // keep their message, a value that is not an Int (literal or variable) is
 // BAD_USER_INPUT, gqlgen's own (parse, validation, limits) pass through,
-// and anything else is logged with a reference and shown as an internal
-// error.
-func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+// faults of the database or of the request's deadline (see faultOf) get
+// their code, and anything else is logged with a reference and shown as an
+// internal error.
+func errorPresenter(log *slog.Logger, deadline time.Duration) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var api *apiError
 		if errors.As(err, &api) {
@@ -87,6 +99,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return e
 		}
 		if e := intInputError(ctx, err); e != nil {
+			return e
+		}
+		if e := presentFault(ctx, log, deadline, err); e != nil {
 			return e
 		}
 		var internal *internalError

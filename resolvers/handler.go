@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -46,14 +47,19 @@ type Config struct {
 	// TokenRecheck is how often a subscription checks that its token was
 	// not revoked; default DefaultTokenRecheck.
 	TokenRecheck time.Duration
+	// RequestTimeout is the deadline of every request (a WebSocket's
+	// connection_init included, its subscriptions not); default
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // DefaultTokenRecheck is how often a subscription checks its token.
 const DefaultTokenRecheck = 30 * time.Second
 
 type api struct {
-	svc *calling.Service
-	log *slog.Logger
+	svc      *calling.Service
+	log      *slog.Logger
+	deadline time.Duration // of every request
 }
 
 // NewHandler returns the handler of /graphql: POST and GET (queries only),
@@ -69,7 +75,10 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.TokenRecheck == 0 {
 		cfg.TokenRecheck = DefaultTokenRecheck
 	}
-	h := &api{svc: cfg.Service, log: cfg.Log}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	h := &api{svc: cfg.Service, log: cfg.Log, deadline: cfg.RequestTimeout}
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &Resolver{svc: cfg.Service, log: cfg.Log, feed: cfg.Feed, tokenRecheck: cfg.TokenRecheck},
 		Complexity: complexity(),
@@ -88,7 +97,7 @@ func NewHandler(cfg Config) http.Handler {
 	queries := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(ParserTokenLimit)
-	srv.SetErrorPresenter(errorPresenter(cfg.Log))
+	srv.SetErrorPresenter(errorPresenter(cfg.Log, cfg.RequestTimeout))
 	srv.SetRecoverFunc(recoverFunc(cfg.Log))
 	srv.AroundRootFields(h.freshLoadersPerMutation)
 	srv.AroundOperations(withSubscriptionEnd)
@@ -97,7 +106,7 @@ func NewHandler(cfg Config) http.Handler {
 	srv.Use(intVariables{schema: es.Schema(), validated: queries})
 	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	return http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes)
+	return withDeadline(cfg.RequestTimeout, http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes))
 }
 
 // freshLoadersPerMutation gives each mutation of a request loaders of its
@@ -119,8 +128,17 @@ func (h *api) websocketInit(ctx context.Context, payload transport.InitPayload) 
 	if header == "" {
 		header = payload.GetString("Authorization")
 	}
-	actor, err := h.svc.Authenticate(ctx, bearer(header))
+	authCtx, cancel := context.WithTimeout(ctx, h.deadline)
+	defer cancel()
+	actor, err := h.svc.Authenticate(authCtx, bearer(header))
 	if err != nil {
+		if f, ok := faultOf(authCtx, err, h.deadline); ok {
+			h.log.Log(ctx, f.level, "WebSocket authentication not done: "+f.kind, "err", err)
+			return ctx, nil, &apiError{code: f.code, message: f.message}
+		}
+		if !errors.Is(err, calling.ErrUnauthenticated) {
+			h.log.Error("WebSocket authentication failed", "err", err)
+		}
 		return ctx, nil, errUnauthenticated
 	}
 	// A subscription lives long: no loader cache across its events.

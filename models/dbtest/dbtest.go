@@ -213,24 +213,32 @@ func (c *Counter) Count() int64 { return c.n.Load() }
 // Reset sets the count to zero.
 func (c *Counter) Reset() { c.n.Store(0) }
 
-// CountStatements installs a Counter on db: every statement gorm runs
-// (queries, inserts, updates, deletes, raw SQL) adds one.
-func CountStatements(tb testing.TB, db *models.DB) *Counter {
+// CountStatements installs a Counter on dbs: every statement gorm runs
+// (queries, inserts, updates, deletes, raw SQL) on any of them adds one. A
+// pool given twice (models.DB.Pool shares SQLite's) counts once.
+func CountStatements(tb testing.TB, dbs ...*models.DB) *Counter {
 	tb.Helper()
 	c := &Counter{}
 	inc := func(*gorm.DB) { c.n.Add(1) }
-	cb := db.Callback()
-	name := fmt.Sprintf("dbtest:count:%d", seq.Add(1))
-	for _, err := range []error{
-		cb.Query().After("gorm:query").Register(name, inc),
-		cb.Create().After("gorm:create").Register(name, inc),
-		cb.Update().After("gorm:update").Register(name, inc),
-		cb.Delete().After("gorm:delete").Register(name, inc),
-		cb.Row().After("gorm:row").Register(name, inc),
-		cb.Raw().After("gorm:raw").Register(name, inc),
-	} {
-		if err != nil {
-			tb.Fatalf("install statement counter: %v", err)
+	seen := map[*gorm.DB]bool{}
+	for _, db := range dbs {
+		if seen[db.DB] {
+			continue
+		}
+		seen[db.DB] = true
+		cb := db.Callback()
+		name := fmt.Sprintf("dbtest:count:%d", seq.Add(1))
+		for _, err := range []error{
+			cb.Query().After("gorm:query").Register(name, inc),
+			cb.Create().After("gorm:create").Register(name, inc),
+			cb.Update().After("gorm:update").Register(name, inc),
+			cb.Delete().After("gorm:delete").Register(name, inc),
+			cb.Row().After("gorm:row").Register(name, inc),
+			cb.Raw().After("gorm:raw").Register(name, inc),
+		} {
+			if err != nil {
+				tb.Fatalf("install statement counter: %v", err)
+			}
 		}
 	}
 	return c
