@@ -32,9 +32,10 @@ func requestTimeout(d time.Duration) func(*config) {
 
 // timed is one request's answer and how long it took.
 type timed struct {
-	resp gqlResponse
-	took time.Duration
-	err  error // the request itself failed (no answer)
+	resp   gqlResponse
+	header http.Header
+	took   time.Duration
+	err    error // the request itself failed (no answer)
 }
 
 // code returns the answer's first error code, "OK" without errors, or the
@@ -66,7 +67,7 @@ func post(ctx context.Context, url, query string, vars map[string]any) timed {
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	out := timed{took: time.Since(start), err: err, resp: gqlResponse{Status: resp.StatusCode}}
+	out := timed{took: time.Since(start), err: err, resp: gqlResponse{Status: resp.StatusCode}, header: resp.Header}
 	if err == nil {
 		if err := json.Unmarshal(raw, &out.resp); err != nil {
 			out.err = fmt.Errorf("answer is not JSON (HTTP %d): %s", resp.StatusCode, raw)

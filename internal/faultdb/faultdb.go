@@ -92,7 +92,12 @@ func Start(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command(install, "--no-defaults", "--datadir="+s.dataDir(), "--user=root",
+	if err := os.Mkdir(s.tmpDir(), 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	// A temporary directory of its own: servers installed at once in a
+	// shared /tmp remove each other's temporary tables.
+	cmd := exec.Command(install, "--no-defaults", "--datadir="+s.dataDir(), "--tmpdir="+s.tmpDir(), "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--innodb-log-file-size=16M")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("mariadb-install-db: %v\n%s", err, out)
@@ -103,6 +108,8 @@ func Start(tb testing.TB) *Server {
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
+
+func (s *Server) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 
 // URL returns the mysql:// URL of database name on the server.
 func (s *Server) URL(name string) string {
@@ -133,7 +140,7 @@ func (s *Server) Restart() {
 		s.tb.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(bin, "--no-defaults", "--datadir="+s.dataDir(), "--user=root",
+	cmd := exec.Command(bin, "--no-defaults", "--datadir="+s.dataDir(), "--tmpdir="+s.tmpDir(), "--user=root",
 		"--bind-address=127.0.0.1", "--port="+strconv.Itoa(s.Port),
 		"--socket="+filepath.Join(s.dir, "mysqld.sock"), "--pid-file="+filepath.Join(s.dir, "mysqld.pid"),
 		"--log-error="+filepath.Join(s.dir, "error.log"),
