@@ -53,6 +53,13 @@ type Options struct {
 	// and lock_wait_timeout (table and metadata locks, e.g. LOCK TABLES),
 	// SQLite's busy timeout. Default DefaultLockWait. A statement that
 	// waits longer fails with a LockTimeout fault.
+	//
+	// It also bounds how long the locks of a stalled client last: on
+	// MariaDB, a transaction left idle for idleTransaction(LockWait) (a
+	// process paused or hung between two statements) has its connection
+	// closed and is rolled back (idle_transaction_timeout), so that its
+	// locks do not stop the other processes for longer. Outdial never
+	// leaves a transaction idle on purpose.
 	LockWait time.Duration
 	// MaxConns bounds the connections of the pool on MySQL; default
 	// DefaultMaxConns. SQLite always has one connection: one writer.
@@ -83,6 +90,11 @@ func (o Options) withDefaults() Options {
 func (o Options) lockWaitSeconds() int64 {
 	return max(1, int64((o.LockWait+time.Second-1)/time.Second))
 }
+
+// idleTransactionSeconds is how long a transaction may stay idle, in
+// seconds: twice the lock wait, at least 10 s (a process starved of CPU
+// for a moment keeps its transaction).
+func (o Options) idleTransactionSeconds() int64 { return max(10, 2*o.lockWaitSeconds()) }
 
 // Now is the clock of stored timestamps: UTC, to the microsecond (the
 // precision both databases keep).
@@ -214,9 +226,10 @@ func openMySQL(rawURL string, cfg *gorm.Config, opts Options) (*DB, error) {
 }
 
 // withSession sets what every connection of dsn starts with: READ
-// COMMITTED isolation, lock waits bounded by opts.LockWait, and a dial
-// timeout. The isolation variable is tx_isolation on MariaDB before 11.1
-// and transaction_isolation elsewhere, so it asks the server which it has.
+// COMMITTED isolation, lock waits bounded by opts.LockWait (and, on
+// MariaDB, idle transactions), and a dial timeout. The isolation variable
+// is tx_isolation on MariaDB before 11.1 and transaction_isolation
+// elsewhere, so it asks the server which it has.
 func withSession(dsn string, opts Options) (string, error) {
 	c, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -233,18 +246,29 @@ func withSession(dsn string, opts Options) (string, error) {
 	defer probe.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	variable := "transaction_isolation"
-	var name, value string
-	err = probe.QueryRowContext(ctx, "SHOW VARIABLES LIKE 'transaction_isolation'").Scan(&name, &value)
-	if errors.Is(err, sql.ErrNoRows) {
-		variable = "tx_isolation"
-	} else if err != nil {
-		return "", err
+	has := func(variable string) (bool, error) {
+		var name, value string
+		err := probe.QueryRowContext(ctx, "SHOW VARIABLES LIKE '"+variable+"'").Scan(&name, &value)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
 	}
-	c.Params[variable] = "'READ-COMMITTED'"
+	isolation := "transaction_isolation"
+	if ok, err := has(isolation); err != nil {
+		return "", err
+	} else if !ok {
+		isolation = "tx_isolation"
+	}
+	c.Params[isolation] = "'READ-COMMITTED'"
 	wait := strconv.FormatInt(opts.lockWaitSeconds(), 10)
 	c.Params["innodb_lock_wait_timeout"] = wait
 	c.Params["lock_wait_timeout"] = wait
+	if ok, err := has("idle_transaction_timeout"); err != nil { // MariaDB 10.3+
+		return "", err
+	} else if ok {
+		c.Params["idle_transaction_timeout"] = strconv.FormatInt(opts.idleTransactionSeconds(), 10)
+	}
 	return c.FormatDSN(), nil
 }
 

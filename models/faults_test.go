@@ -119,3 +119,61 @@ func TestLockWaitBounded(t *testing.T) {
 		t.Logf("%s: the waiting statement gave up after %s: %v", name, took.Round(time.Millisecond), err)
 	}
 }
+
+// TestStalledTransactionReleasesItsLocks (MariaDB): a transaction left
+// idle while it holds a row lock, as by a paused process, is rolled back
+// by the server after the idle limit (10 s for a lock wait of 1 s), so
+// that another connection gets the row; its own commit then fails.
+func TestStalledTransactionReleasesItsLocks(t *testing.T) {
+	if dbtest.MySQLURL() == "" {
+		t.Skip("TEST_MYSQL_URL is not set: idle_transaction_timeout is MariaDB's")
+	}
+	t.Parallel()
+	url := dbtest.URL(t)
+	opts := models.Options{LockWait: time.Second}
+	holder, err := models.OpenWith(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Close() })
+	var supported int64
+	if err := holder.Raw("SELECT COUNT(*) FROM information_schema.global_variables WHERE variable_name = 'IDLE_TRANSACTION_TIMEOUT'").
+		Scan(&supported).Error; err != nil || supported == 0 {
+		t.Skipf("the server has no idle_transaction_timeout (MySQL): %v", err)
+	}
+	if err := holder.Exec("CREATE TABLE probe (id INTEGER PRIMARY KEY, n INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Exec("INSERT INTO probe (id, n) VALUES (1, 0)").Error; err != nil {
+		t.Fatal(err)
+	}
+	waiter, err := models.OpenWith(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = waiter.Close() })
+	tx := holder.Begin()
+	if err := tx.Exec("UPDATE probe SET n = 1 WHERE id = 1").Error; err != nil {
+		t.Fatal(err)
+	}
+	stalled := time.Now()
+	var lockTimeouts int
+	for {
+		err := waiter.Exec("UPDATE probe SET n = 2 WHERE id = 1").Error
+		if err == nil {
+			break
+		}
+		if !models.Retriable(err) || time.Since(stalled) > time.Minute {
+			t.Fatalf("after %s: %v", time.Since(stalled), err)
+		}
+		lockTimeouts++
+	}
+	took := time.Since(stalled)
+	if err := tx.Commit().Error; err == nil {
+		t.Error("the stalled transaction committed after the server rolled it back")
+	}
+	if took < 9*time.Second || took > 30*time.Second {
+		t.Errorf("the row was free after %s, want about 10 s", took)
+	}
+	t.Logf("the stalled transaction's row was free after %s (%d lock timeouts meanwhile)", took.Round(time.Millisecond), lockTimeouts)
+}
