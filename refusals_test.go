@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ type refusalWorld struct {
 	profile                                 string
 	callerID, personal, receiveOnly         string
 	tollFree, overflowNumber, spareOutbound string
-	aiko, ben, cara                         string
+	aiko, ben, cara                         string // cara has MaxAgentTokens AGENT tokens
 }
 
 func newRefusalWorld(e *testEnv) refusalWorld {
@@ -44,6 +45,9 @@ func newRefusalWorld(e *testEnv) refusalWorld {
 	w.cara = e.createAgentID("Cara Ruiz", "cara@example.com", true)
 	e.join(w.voice, w.capacity, w.aiko, w.cara)
 	e.assign(w.aiko, w.personal)
+	for i := range calling.MaxAgentTokens {
+		e.token(fmt.Sprintf("cara's device %d", i), "AGENT", w.cara)
+	}
 	return w
 }
 
@@ -144,6 +148,9 @@ func coreRefusals(w refusalWorld, unknownAgent string) []refusal {
 			vars: map[string]any{"id": w.voice}, path: []string{"input", "id"}},
 		{name: "delete a capacity profile a profile uses", code: "IN_USE", field: "deleteCapacityProfile", query: deleteCapacity,
 			vars: map[string]any{"id": w.capacity}, path: []string{"input", "id"}},
+		{name: "an agent's AGENT tokens beyond the quota", code: "QUOTA_EXCEEDED", field: "createApiToken", query: createTokenM,
+			vars: map[string]any{"name": "cara's one too many", "role": "AGENT", "agent": w.cara}, message: "the most allowed (10)"},
+
 		{name: "downgrade an overflow caller ID", code: "IN_USE", field: "downgradeCallingPlan", query: downgrade,
 			vars: map[string]any{"id": w.overflowNumber, "caps": []string{"MAKE_CALLS"}}, path: []string{"input", "phoneNumberId"}},
 	}
@@ -167,6 +174,9 @@ func TestRefusalCodes(t *testing.T) {
 	for _, c := range coreRefusals(w, unknownAgent) {
 		t.Run(c.code+"/"+c.name, func(t *testing.T) {
 			ue := e.as(t).refused(c.code, c.field, c.query, c.vars)
+			if c.code == "QUOTA_EXCEEDED" && ue.Field != nil {
+				t.Errorf("field = %v, want null: a quota is no input's fault", ue.Field)
+			}
 			if c.path != nil && !slices.Equal(ue.Field, c.path) {
 				t.Errorf("field = %v, want %v (%s)", ue.Field, c.path, ue.Message)
 			}

@@ -258,7 +258,7 @@ func expectComplete(ctx context.Context, t *testing.T, conn *websocket.Conn, id 
 
 // TestSubscriptionsPerConnectionAreLimited: a WebSocket runs at most
 // MaxSubscriptionsPerConnection subscriptions; the next is refused with
-// BAD_USER_INPUT, and completing one frees its slot.
+// QUOTA_EXCEEDED (a quota, not bad input), and completing one frees its slot.
 func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	e := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -285,8 +285,8 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	if err := wsjson.Read(ctx, conn, &msg); err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if !strings.Contains(string(msg.Payload), `"BAD_USER_INPUT"`) || !strings.Contains(string(msg.Payload), "at most 20 subscriptions") {
-		t.Fatalf("subscription #%d got %+v %s, want BAD_USER_INPUT", resolvers.MaxSubscriptionsPerConnection+1, msg, msg.Payload)
+	if !strings.Contains(string(msg.Payload), `"QUOTA_EXCEEDED"`) || !strings.Contains(string(msg.Payload), "at most 20 subscriptions") {
+		t.Fatalf("subscription #%d got %+v %s, want QUOTA_EXCEEDED", resolvers.MaxSubscriptionsPerConnection+1, msg, msg.Payload)
 	}
 	refused, running := msg.ID, "1"
 	if refused == running {

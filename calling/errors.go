@@ -25,6 +25,9 @@ const (
 	CodeInvalidURL               Code = "INVALID_URL"
 	CodeURLNotAllowed            Code = "URL_NOT_ALLOWED"
 	CodeOutOfScope               Code = "OUT_OF_SCOPE"
+	// CodeQuotaExceeded refuses to create an object beyond a limit on how
+	// many may exist; no input field is at fault.
+	CodeQuotaExceeded Code = "QUOTA_EXCEEDED"
 )
 
 // Error is a business-rule refusal: the command changed nothing. Field is
@@ -59,6 +62,12 @@ func (es Errors) Error() string {
 func refuse(code Code, message string, path ...string) *Error {
 	field := append([]string{"input"}, path...)
 	return &Error{Code: code, Field: field, Message: message}
+}
+
+// overQuota builds the refusal of an object beyond a quota. It names no
+// input field: the input is fine, there are just too many already.
+func overQuota(message string) *Error {
+	return &Error{Code: CodeQuotaExceeded, Message: message}
 }
 
 // Refusals returns the refusals err carries and true, or nil and false when

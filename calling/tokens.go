@@ -155,7 +155,7 @@ type CreateAPITokenInput struct {
 // CreateAPIToken creates a token and returns it with its value, which is
 // shown only here (only its hash is stored). AGENT tokens name their
 // agent; other roles must not. Refusals: INVALID_INPUT, NOT_FOUND,
-// ALREADY_EXISTS.
+// ALREADY_EXISTS, QUOTA_EXCEEDED (MaxStaffTokens, MaxAgentTokens).
 func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPITokenInput) (*models.APIToken, string, error) {
 	var c checker
 	name := cleanName(&c, in.Name, "name")
@@ -177,6 +177,9 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPIT
 			if _, err := find[models.Agent](t, *in.AgentID, "agent", "agentId"); err != nil {
 				return outcome{}, err
 			}
+		}
+		if err := checkTokenQuota(t, in.Role, in.AgentID); err != nil {
+			return outcome{}, err
 		}
 		if err := uniqueName(t, "api_tokens", "token", tok.NameKey, 0); err != nil {
 			return outcome{}, err

@@ -16,15 +16,9 @@ import (
 	"outdial/webhooks"
 )
 
-// Webhook limits.
-const (
-	// MaxEndpoints bounds the endpoints of the whole service, and
-	// MaxAgentEndpoints those an AGENT token may register for its agent.
-	MaxEndpoints      = 1000
-	MaxAgentEndpoints = 20
-	// MaxOverlapSeconds bounds the overlap of a secret rotation: 7 days.
-	MaxOverlapSeconds = 7 * 24 * 60 * 60
-)
+// MaxOverlapSeconds bounds the overlap of a secret rotation: 7 days. The
+// endpoint quotas are in quotas.go.
+const MaxOverlapSeconds = 7 * 24 * 60 * 60
 
 // agentEventTypes are the event types an AGENT token may subscribe to.
 var agentEventTypes = []string{webhooks.TypeAbilityChanged, webhooks.TypeTest}
@@ -53,7 +47,8 @@ type CreateWebhookEndpointInput struct {
 // signing secret, which is shown only here. An AGENT token may register
 // endpoints for its own agent only, and only for agent.calling_ability.changed
 // and webhook.test. Refusals: INVALID_INPUT, INVALID_URL, URL_NOT_ALLOWED,
-// NOT_FOUND, OUT_OF_SCOPE.
+// NOT_FOUND, OUT_OF_SCOPE, QUOTA_EXCEEDED (MaxEndpoints; for an AGENT
+// token, MaxAgentEndpoints made by its agent's apps).
 func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor Actor, in CreateWebhookEndpointInput) (*Endpoint, string, error) {
 	var c checker
 	url := s.checkURL(&c, in.URL, "url")
@@ -82,7 +77,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor Actor, in Cre
 			return outcome{}, err
 		}
 		ep.Row = models.WebhookEndpoint{URL: url, Description: desc, EventTypes: strings.Join(types, ","),
-			Enabled: true, Secret: secret, CreatedAt: t.now, UpdatedAt: t.now}
+			Enabled: true, Secret: secret, CreatedAt: t.now, UpdatedAt: t.now, CreatedByTokenID: createdBy(actor)}
 		if err := t.tx.Create(&ep.Row).Error; err != nil {
 			return outcome{}, fmt.Errorf("insert webhook endpoint: %w", err)
 		}
@@ -160,27 +155,6 @@ func checkAgentScope(actor Actor, agents []int64, types []string) error {
 	for _, t := range types {
 		if !slices.Contains(agentEventTypes, t) {
 			return refuse(CodeOutOfScope, "An AGENT token subscribes to AGENT_CALLING_ABILITY_CHANGED and WEBHOOK_TEST only.", "eventTypes")
-		}
-	}
-	return nil
-}
-
-// checkEndpointQuota refuses a new endpoint beyond the limits.
-func checkEndpointQuota(t *txn, actor Actor) error {
-	n, err := count(t, "webhook_endpoints", "deleted_at IS NULL")
-	if err != nil {
-		return err
-	}
-	if n >= MaxEndpoints {
-		return refuse(CodeInvalidInput, fmt.Sprintf("There are already %d webhook endpoints, the most allowed: delete unused ones first.", n), "url")
-	}
-	if actor.Role == RoleAgent && actor.AgentID != nil {
-		mine, err := count(t, "webhook_endpoints", "deleted_at IS NULL AND id IN (SELECT endpoint_id FROM webhook_endpoint_agents WHERE agent_id = ?)", *actor.AgentID)
-		if err != nil {
-			return err
-		}
-		if mine >= MaxAgentEndpoints {
-			return refuse(CodeInvalidInput, fmt.Sprintf("This agent already has %d webhook endpoints, the most allowed.", mine), "url")
 		}
 	}
 	return nil

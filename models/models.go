@@ -182,8 +182,11 @@ type WebhookEndpoint struct {
 	PreviousSecretExpiresAt *time.Time
 	FailingSince            *time.Time
 	DeletedAt               *time.Time
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// CreatedByTokenID is the API token that created the endpoint (nil for
+	// endpoints older than the column).
+	CreatedByTokenID *int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // WebhookEndpointAgent is a row of webhook_endpoint_agents: an endpoint's

@@ -36,6 +36,10 @@ const (
 	CodeOutcomeUnknown = "OUTCOME_UNKNOWN"
 	// CodeRequestCanceled: the client went away before the answer.
 	CodeRequestCanceled = "REQUEST_CANCELED"
+	// CodeQuotaExceeded: more of something than may exist at once (the
+	// subscriptions of a connection); the request itself is well formed.
+	// Mutations say the same with the userError code QUOTA_EXCEEDED.
+	CodeQuotaExceeded = "QUOTA_EXCEEDED"
 )
 
 // apiError is a top-level GraphQL error with a code that clients may act on.
@@ -62,6 +66,10 @@ func argumentError(err error) error {
 		msgs[i] = r.Message
 	}
 	return badInput("%s", strings.Join(msgs, " "))
+}
+
+func overQuota(format string, args ...any) error {
+	return &apiError{code: CodeQuotaExceeded, message: fmt.Sprintf(format, args...)}
 }
 
 func forbidden(message string) error { return &apiError{code: CodeForbidden, message: message} }

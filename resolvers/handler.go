@@ -155,8 +155,8 @@ const MaxSubscriptionsPerConnection = 20
 type connSubscriptionsKey struct{}
 
 // holdSubscriptionSlot takes one of the connection's subscription slots;
-// the returned func gives it back. It fails once the connection runs
-// MaxSubscriptionsPerConnection.
+// the returned func gives it back. It fails with QUOTA_EXCEEDED once the
+// connection runs MaxSubscriptionsPerConnection.
 func holdSubscriptionSlot(ctx context.Context) (func(), error) {
 	n, ok := ctx.Value(connSubscriptionsKey{}).(*atomic.Int32)
 	if !ok {
@@ -164,7 +164,7 @@ func holdSubscriptionSlot(ctx context.Context) (func(), error) {
 	}
 	if n.Add(1) > MaxSubscriptionsPerConnection {
 		n.Add(-1)
-		return nil, badInput("A connection runs at most %d subscriptions at once; complete one first, or open another connection.", MaxSubscriptionsPerConnection)
+		return nil, overQuota("A connection runs at most %d subscriptions at once; complete one first, or open another connection.", MaxSubscriptionsPerConnection)
 	}
 	return func() { n.Add(-1) }, nil
 }

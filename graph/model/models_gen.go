@@ -868,6 +868,10 @@ const (
 	UserErrorCodeURLNotAllowed UserErrorCode = "URL_NOT_ALLOWED"
 	// An AGENT token tried to act outside its own agent.
 	UserErrorCodeOutOfScope UserErrorCode = "OUT_OF_SCOPE"
+	// The object would exceed a limit on how many may exist (webhook endpoints of
+	// the service or of an agent app, active API tokens). The message names the
+	// limit; field is null, as no input value is at fault.
+	UserErrorCodeQuotaExceeded UserErrorCode = "QUOTA_EXCEEDED"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -884,11 +888,12 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeInvalidURL,
 	UserErrorCodeURLNotAllowed,
 	UserErrorCodeOutOfScope,
+	UserErrorCodeQuotaExceeded,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidInput, UserErrorCodeNotFound, UserErrorCodeAlreadyExists, UserErrorCodeInvalidPhoneNumber, UserErrorCodeTollFreeNotAllowed, UserErrorCodeUnifiedRoutingRequired, UserErrorCodeNumberAlreadyAssigned, UserErrorCodeNumberNotOutboundEnabled, UserErrorCodeQueueNotVoice, UserErrorCodeInUse, UserErrorCodeInvalidURL, UserErrorCodeURLNotAllowed, UserErrorCodeOutOfScope:
+	case UserErrorCodeInvalidInput, UserErrorCodeNotFound, UserErrorCodeAlreadyExists, UserErrorCodeInvalidPhoneNumber, UserErrorCodeTollFreeNotAllowed, UserErrorCodeUnifiedRoutingRequired, UserErrorCodeNumberAlreadyAssigned, UserErrorCodeNumberNotOutboundEnabled, UserErrorCodeQueueNotVoice, UserErrorCodeInUse, UserErrorCodeInvalidURL, UserErrorCodeURLNotAllowed, UserErrorCodeOutOfScope, UserErrorCodeQuotaExceeded:
 		return true
 	}
 	return false
