@@ -28,6 +28,9 @@ type config struct {
 	// resolvers.Config.RequestTimeout).
 	RequestTimeout time.Duration
 	Demo           bool
+	// RotateAdminToken: replace the bootstrap token with a new generated
+	// one, print it once and exit, instead of serving.
+	RotateAdminToken bool
 	// TokenRecheck is how often a subscription checks that its token was
 	// not revoked (not a flag: tests shorten it); 0 is the default.
 	TokenRecheck time.Duration
@@ -73,13 +76,19 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
 		"deadline of every request, its database statements, lock waits and retries included (REQUEST_TIMEOUT)")
 	demo := fs.Bool("demo", false, "load a small example organisation when the database is empty")
+	rotate := fs.Bool("rotate-admin-token", false,
+		"replace the bootstrap ADMIN token with a new generated one (the old one is revoked), print it once and exit; ADMIN_TOKEN must be unset")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
 	}
-	cfg := config{ListenAddr: *listen, DatabaseURL: *dbURL, AdminToken: *admin, Demo: *demo}
+	cfg := config{ListenAddr: *listen, DatabaseURL: *dbURL, AdminToken: *admin, Demo: *demo, RotateAdminToken: *rotate}
+	if cfg.RotateAdminToken && cfg.AdminToken != "" {
+		return config{}, errors.New("-rotate-admin-token generates a new value while ADMIN_TOKEN (or -admin-token) sets one: " +
+			"unset ADMIN_TOKEN to generate one, or set ADMIN_TOKEN to the new value you want instead")
+	}
 	var err error
 	if cfg.WebhookAllowedCIDRs, err = parseCIDRs(*cidrs); err != nil {
 		return config{}, fmt.Errorf("WEBHOOK_ALLOWED_CIDRS: %w", err)

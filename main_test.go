@@ -34,6 +34,8 @@ type testEnv struct {
 	stopWorkers func()
 	// databaseURL is the database it serves.
 	databaseURL string
+	// startOutput is what the server printed at start (its admin token).
+	startOutput string
 }
 
 // setup starts a server (the real routes, dispatcher included) on a new
@@ -67,7 +69,8 @@ func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*
 	if before != nil {
 		before(a)
 	}
-	if _, err := a.bootstrap(ctx, cfg, io.Discard); err != nil {
+	var out bytes.Buffer
+	if _, err := a.bootstrap(ctx, cfg, &out); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	done, stop := a.startWorkers(ctx)
@@ -79,7 +82,8 @@ func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*
 		<-done
 		a.close()
 	})
-	return &testEnv{t: t, app: a, srv: srv, admin: testAdminToken, stopWorkers: func() { stop(); <-done }, databaseURL: cfg.DatabaseURL}
+	return &testEnv{t: t, app: a, srv: srv, admin: cfg.AdminToken, stopWorkers: func() { stop(); <-done }, databaseURL: cfg.DatabaseURL,
+		startOutput: out.String()}
 }
 
 // testWriter sends log lines to the test log.

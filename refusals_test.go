@@ -20,7 +20,10 @@ type refusalWorld struct {
 	profile                                 string
 	callerID, personal, receiveOnly         string
 	tollFree, overflowNumber, spareOutbound string
-	aiko, ben, cara                         string // cara has MaxAgentTokens AGENT tokens
+	aiko, ben, cara                         string
+	// bootstrap is the only ADMIN token; cara has MaxAgentTokens AGENT
+	// tokens.
+	bootstrap string
 }
 
 func newRefusalWorld(e *testEnv) refusalWorld {
@@ -45,6 +48,7 @@ func newRefusalWorld(e *testEnv) refusalWorld {
 	w.cara = e.createAgentID("Cara Ruiz", "cara@example.com", true)
 	e.join(w.voice, w.capacity, w.aiko, w.cara)
 	e.assign(w.aiko, w.personal)
+	w.bootstrap = e.tokens(e.admin)["bootstrap"].ID
 	for i := range calling.MaxAgentTokens {
 		e.token(fmt.Sprintf("cara's device %d", i), "AGENT", w.cara)
 	}
@@ -148,6 +152,9 @@ func coreRefusals(w refusalWorld, unknownAgent string) []refusal {
 			vars: map[string]any{"id": w.voice}, path: []string{"input", "id"}},
 		{name: "delete a capacity profile a profile uses", code: "IN_USE", field: "deleteCapacityProfile", query: deleteCapacity,
 			vars: map[string]any{"id": w.capacity}, path: []string{"input", "id"}},
+		{name: "revoke the last ADMIN token", code: "LAST_ADMIN", field: "revokeApiToken", query: revokeTokenM,
+			vars: map[string]any{"id": w.bootstrap}, path: []string{"input", "id"}, message: "last active ADMIN token"},
+
 		{name: "an agent's AGENT tokens beyond the quota", code: "QUOTA_EXCEEDED", field: "createApiToken", query: createTokenM,
 			vars: map[string]any{"name": "cara's one too many", "role": "AGENT", "agent": w.cara}, message: "the most allowed (10)"},
 

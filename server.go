@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -63,6 +65,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.RotateAdminToken {
+		return rotateAdminToken(ctx, cfg, log, stdout)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -137,23 +142,16 @@ func printSignIn(w io.Writer, base, generated string) {
 	fmt.Fprintf(w, "Open the playground, signed in: %s/#token=%s\n", base, generated)
 }
 
-// bootstrap ensures an admin token (printing a generated one once) and
-// loads the demo organisation when asked. It returns the token it
-// generated, or "".
+// bootstrap applies ADMIN_TOKEN (printing a generated token once), says
+// which admin token works, and loads the demo organisation when asked. It
+// returns the token it generated, or "".
 func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) (string, error) {
-	generated, err := a.svc.EnsureBootstrapToken(ctx, cfg.AdminToken)
+	b, err := a.svc.EnsureBootstrapToken(ctx, cfg.AdminToken)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap token: %w", err)
 	}
-	switch {
-	case generated != "":
-		fmt.Fprintf(stdout, "Admin token (shown once, keep it): %s\n", generated)
-		fmt.Fprintf(stdout, "Use it as the header  Authorization: Bearer %s\n", generated)
-	case cfg.AdminToken != "":
-		fmt.Fprintln(stdout, "Admin token: the value of ADMIN_TOKEN (token name \"bootstrap\").")
-	default:
-		fmt.Fprintln(stdout, "Admin token: the one printed when this database was created (set ADMIN_TOKEN to choose a new value).")
-	}
+	a.logAdminAccess(b)
+	printAdminAccess(stdout, b, cfg.AdminToken != "")
 	if cfg.Demo {
 		loaded, err := a.svc.LoadDemo(ctx)
 		if err != nil {
@@ -165,7 +163,81 @@ func (a *app) bootstrap(ctx context.Context, cfg config, stdout io.Writer) (stri
 			fmt.Fprintln(stdout, "Demo organisation not loaded: the database already holds agents or numbers.")
 		}
 	}
-	return generated, nil
+	return b.Generated, nil
+}
+
+// rotateAdminToken replaces the bootstrap token with a new generated one,
+// prints it once and returns: the -rotate-admin-token run, beside or
+// instead of a running server.
+func rotateAdminToken(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	b, err := a.svc.RotateBootstrapToken(ctx)
+	if err != nil {
+		return fmt.Errorf("rotate the admin token: %w", err)
+	}
+	a.logAdminAccess(b)
+	printAdminAccess(stdout, b, false)
+	return nil
+}
+
+// logAdminAccess logs what became of the bootstrap token at start, as a
+// warning when no ADMIN token, or not the one the operator set, works.
+func (a *app) logAdminAccess(b calling.Bootstrap) {
+	level := slog.LevelInfo
+	if b.AdminCount == 0 || b.Outcome == calling.BootstrapKeptRevoked {
+		level = slog.LevelWarn
+	}
+	a.log.Log(context.Background(), level, "admin access", "bootstrapToken", string(b.Outcome), "bootstrapActive", b.Active,
+		"retired", b.Retired, "keptRevoked", b.Revoked, "activeAdminTokens", b.AdminCount)
+}
+
+// printAdminAccess tells the operator which admin token works: a generated
+// one (shown once), ADMIN_TOKEN's value (fromEnv), the bootstrap token of
+// an earlier start, or, when none of them does, the active ADMIN tokens
+// and how to make a new one. It never points at a token that does not
+// work.
+func printAdminAccess(w io.Writer, b calling.Bootstrap, fromEnv bool) {
+	switch {
+	case b.Generated != "":
+		fmt.Fprintf(w, "Admin token (shown once, keep it): %s\n", b.Generated)
+		fmt.Fprintf(w, "Use it as the header  Authorization: Bearer %s\n", b.Generated)
+	case b.Outcome == calling.BootstrapKeptRevoked:
+		fmt.Fprintf(w, "ADMIN_TOKEN is the value of the revoked token %q: it stays revoked and does not work. "+
+			"To replace it, set ADMIN_TOKEN to a new value, or unset it and run once with -rotate-admin-token.\n", b.Revoked)
+	case b.Active && fromEnv:
+		fmt.Fprintln(w, `Admin token: the value of ADMIN_TOKEN (token name "bootstrap").`)
+	case b.Active:
+		fmt.Fprintln(w, `Admin token: the one printed when this database was created or its admin token last rotated (token name "bootstrap"); -rotate-admin-token replaces it.`)
+	default:
+		fmt.Fprintln(w, "The bootstrap admin token is revoked; -rotate-admin-token replaces it.")
+	}
+	if b.Retired != "" {
+		fmt.Fprintf(w, "It replaces the previous bootstrap token, which no longer works (revoked, renamed %q).\n", b.Retired)
+	}
+	switch {
+	case b.AdminCount == 0:
+		fmt.Fprintln(w, "No ADMIN token works: nothing can change the configuration or make tokens. "+
+			"Run once with -rotate-admin-token (ADMIN_TOKEN unset) for a new one, or set ADMIN_TOKEN to a new value.")
+	case b.Outcome == calling.BootstrapKeptRevoked || !b.Active:
+		more := ""
+		if n := b.AdminCount - len(b.Admins); n > 0 {
+			more = fmt.Sprintf(" and %d more", n)
+		}
+		fmt.Fprintf(w, "Active ADMIN tokens: %s%s.\n", strings.Join(quoteAll(b.Admins), ", "), more)
+	}
+}
+
+// quoteAll quotes each of names.
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
 }
 
 // app is the wired service: database, domain, webhooks and HTTP routes.

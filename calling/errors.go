@@ -25,6 +25,9 @@ const (
 	CodeInvalidURL               Code = "INVALID_URL"
 	CodeURLNotAllowed            Code = "URL_NOT_ALLOWED"
 	CodeOutOfScope               Code = "OUT_OF_SCOPE"
+	// CodeLastAdmin refuses a change that would leave no active ADMIN
+	// token, so that nobody could change the configuration or make tokens.
+	CodeLastAdmin Code = "LAST_ADMIN"
 	// CodeQuotaExceeded refuses to create an object beyond a limit on how
 	// many may exist; no input field is at fault.
 	CodeQuotaExceeded Code = "QUOTA_EXCEEDED"
@@ -85,7 +88,8 @@ func Refusals(err error) ([]*Error, bool) {
 }
 
 // ErrUnauthenticated is returned by Authenticate for a missing, unknown or
-// revoked token.
+// revoked token, and by a command whose token was revoked (or re-keyed)
+// after it authenticated the request: then the command changed nothing.
 var ErrUnauthenticated = errors.New("missing, unknown or revoked bearer token")
 
 // checker collects input refusals so that a command reports every invalid

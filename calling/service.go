@@ -207,6 +207,13 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 	if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
 		return nil, out, fmt.Errorf("lock configuration: %w", err)
 	}
+	// A token revoked while its request waited for the lock changes
+	// nothing: its revocation has committed before this command.
+	if ok, err := stillValid(tx, actor); err != nil {
+		return nil, out, err
+	} else if !ok {
+		return nil, out, ErrUnauthenticated
+	}
 	if out, err = fn(t); err != nil {
 		return nil, out, err
 	}

@@ -15,10 +15,6 @@ import (
 	"outdial/models"
 )
 
-// BootstrapTokenName is the name of the ADMIN token made from ADMIN_TOKEN,
-// or generated on first start.
-const BootstrapTokenName = "bootstrap"
-
 // tokenPrefix starts every generated token, so that leaked tokens are easy
 // to recognise (secret scanners).
 const tokenPrefix = "odt_"
@@ -74,75 +70,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 // re-keyed. It is for what lives longer than a request (a subscription).
 // An actor not made by Authenticate always is.
 func (s *Service) StillAuthenticated(ctx context.Context, a Actor) (bool, error) {
+	return stillValid(s.db.WithContext(ctx), a)
+}
+
+// stillValid reports whether a's token still is what it was when it was
+// authenticated, reading through db (a transaction, or not).
+func stillValid(db *gorm.DB, a Actor) (bool, error) {
 	if a.tokenHash == "" {
 		return true, nil
 	}
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.APIToken{}).
+	err := db.Model(&models.APIToken{}).
 		Where("id = ? AND token_hash = ? AND revoked_at IS NULL", a.TokenID, a.tokenHash).Count(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("check token: %w", err)
 	}
 	return n == 1, nil
-}
-
-// EnsureBootstrapToken makes sure an ADMIN token exists. With adminToken
-// set, the token named "bootstrap" gets exactly that value (created, or
-// re-keyed and un-revoked). Without it, and only when no token exists at
-// all, it generates one and returns it so that it can be shown once; it
-// returns "" otherwise.
-func (s *Service) EnsureBootstrapToken(ctx context.Context, adminToken string) (string, error) {
-	system := Actor{Name: "system"}
-	generated := ""
-	err := s.run(ctx, system, "ensureBootstrapToken", func(t *txn) (outcome, error) {
-		value := adminToken // exactly as given (RULES.md §5)
-		if value == "" {
-			n, err := count(t, "api_tokens", "1 = 1")
-			if err != nil || n > 0 {
-				return outcome{}, errNothingToDo(err)
-			}
-			value = newToken()
-			generated = value
-		}
-		var row models.APIToken
-		err := t.tx.Where("name = ?", BootstrapTokenName).Take(&row).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			row = models.APIToken{Name: BootstrapTokenName, NameKey: nameKey(BootstrapTokenName), Role: string(RoleAdmin),
-				TokenHash: HashToken(value), CreatedAt: t.now}
-			if err := uniqueName(t, "api_tokens", "token", row.NameKey, 0); err != nil {
-				return outcome{}, fmt.Errorf("create bootstrap token: %w", err)
-			}
-			if err := t.tx.Create(&row).Error; err != nil {
-				return outcome{}, fmt.Errorf("create bootstrap token: %w", err)
-			}
-		case err != nil:
-			return outcome{}, fmt.Errorf("load bootstrap token: %w", err)
-		case row.TokenHash == HashToken(value) && row.RevokedAt == nil && row.Role == string(RoleAdmin):
-			return outcome{}, errNothingToDo(nil)
-		default:
-			err := t.tx.Model(&row).Updates(map[string]any{"token_hash": HashToken(value), "role": string(RoleAdmin), "agent_id": nil, "revoked_at": nil}).Error
-			if err != nil {
-				return outcome{}, fmt.Errorf("update bootstrap token: %w", err)
-			}
-		}
-		return outcome{target: GlobalID(KindAPIToken, row.ID), details: map[string]any{"name": row.Name, "role": RoleAdmin}}, nil
-	})
-	if errors.Is(err, errUnchanged) {
-		return "", nil
-	}
-	return generated, err
-}
-
-// errUnchanged aborts a command that finds nothing to do, so that it writes
-// no audit entry.
-var errUnchanged = errors.New("nothing to change")
-
-func errNothingToDo(err error) error {
-	if err != nil {
-		return err
-	}
-	return errUnchanged
 }
 
 // CreateAPITokenInput is the input of CreateAPIToken.
@@ -201,12 +144,16 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPIT
 }
 
 // RevokeAPIToken revokes a token at once (a no-op when it already is).
-// Refusals: NOT_FOUND.
+// Refusals: NOT_FOUND, LAST_ADMIN (the token is the last active ADMIN
+// token).
 func (s *Service) RevokeAPIToken(ctx context.Context, actor Actor, id int64) (*models.APIToken, error) {
 	var tok *models.APIToken
 	err := s.run(ctx, actor, "revokeApiToken", func(t *txn) (outcome, error) {
 		var err error
 		if tok, err = find[models.APIToken](t, id, "API token", "id"); err != nil {
+			return outcome{}, err
+		}
+		if err := checkNotLastAdmin(t, tok); err != nil {
 			return outcome{}, err
 		}
 		if tok.RevokedAt == nil {

@@ -77,6 +77,11 @@ func forbidden(message string) error { return &apiError{code: CodeForbidden, mes
 var errUnauthenticated = &apiError{code: CodeUnauthenticated,
 	message: "Send a valid API token: Authorization: Bearer <token>."}
 
+// errTokenRevokedMeanwhile answers a mutation whose token was revoked while
+// the request ran: it changed nothing.
+var errTokenRevokedMeanwhile = &apiError{code: CodeUnauthenticated,
+	message: "The API token was revoked while this request ran; nothing was changed. Send a valid API token."}
+
 // internalError is an error whose details stay in the log; the client only
 // gets its reference.
 type internalError struct{ ref string }
@@ -100,7 +105,10 @@ func newRef() string {
 func errorPresenter(log *slog.Logger, deadline time.Duration) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var api *apiError
-		if errors.As(err, &api) {
+		if errors.Is(err, calling.ErrUnauthenticated) {
+			api = errTokenRevokedMeanwhile
+		}
+		if api != nil || errors.As(err, &api) {
 			e := graphql.DefaultErrorPresenter(ctx, err)
 			e.Message = api.message
 			e.Extensions = map[string]any{"code": api.code}

@@ -868,6 +868,10 @@ const (
 	UserErrorCodeURLNotAllowed UserErrorCode = "URL_NOT_ALLOWED"
 	// An AGENT token tried to act outside its own agent.
 	UserErrorCodeOutOfScope UserErrorCode = "OUT_OF_SCOPE"
+	// The change would leave no active ADMIN token (e.g. revoking the last one):
+	// nothing could then change the configuration or make tokens. Create another
+	// ADMIN token first.
+	UserErrorCodeLastAdmin UserErrorCode = "LAST_ADMIN"
 	// The object would exceed a limit on how many may exist (webhook endpoints of
 	// the service or of an agent app, active API tokens). The message names the
 	// limit; field is null, as no input value is at fault.
@@ -888,12 +892,13 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeInvalidURL,
 	UserErrorCodeURLNotAllowed,
 	UserErrorCodeOutOfScope,
+	UserErrorCodeLastAdmin,
 	UserErrorCodeQuotaExceeded,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidInput, UserErrorCodeNotFound, UserErrorCodeAlreadyExists, UserErrorCodeInvalidPhoneNumber, UserErrorCodeTollFreeNotAllowed, UserErrorCodeUnifiedRoutingRequired, UserErrorCodeNumberAlreadyAssigned, UserErrorCodeNumberNotOutboundEnabled, UserErrorCodeQueueNotVoice, UserErrorCodeInUse, UserErrorCodeInvalidURL, UserErrorCodeURLNotAllowed, UserErrorCodeOutOfScope, UserErrorCodeQuotaExceeded:
+	case UserErrorCodeInvalidInput, UserErrorCodeNotFound, UserErrorCodeAlreadyExists, UserErrorCodeInvalidPhoneNumber, UserErrorCodeTollFreeNotAllowed, UserErrorCodeUnifiedRoutingRequired, UserErrorCodeNumberAlreadyAssigned, UserErrorCodeNumberNotOutboundEnabled, UserErrorCodeQueueNotVoice, UserErrorCodeInUse, UserErrorCodeInvalidURL, UserErrorCodeURLNotAllowed, UserErrorCodeOutOfScope, UserErrorCodeLastAdmin, UserErrorCodeQuotaExceeded:
 		return true
 	}
 	return false

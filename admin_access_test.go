@@ -1,0 +1,424 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"outdial/calling"
+)
+
+// Acceptance tests of admin access: at least one ADMIN token works at all
+// times, and the bootstrap token is replaced only when the operator asks
+// (issue 13, "The last ADMIN can lock everyone out").
+
+// tokenState is an apiTokens node as these tests read it.
+type tokenState struct {
+	ID, Name, Role string
+	Revoked        bool
+}
+
+// tokens reads every token as token (an ADMIN), by name.
+func (e *testEnv) tokens(token string) map[string]tokenState {
+	e.t.Helper()
+	var data struct {
+		APITokens struct{ Nodes []tokenState } `json:"apiTokens"`
+	}
+	e.queryAs(token, `{ apiTokens(first: 100) { nodes { id name role revoked } } }`, nil, &data)
+	out := map[string]tokenState{}
+	for _, n := range data.APITokens.Nodes {
+		out[n.Name] = n
+	}
+	return out
+}
+
+// works reports whether token authenticates (viewer answers 200), and
+// fails the test on anything but 200 or 401.
+func (e *testEnv) works(token string) bool {
+	e.t.Helper()
+	r := e.do(token, `{ viewer { role } }`, nil)
+	switch {
+	case r.Status == http.StatusOK && len(r.Errors) == 0:
+		return true
+	case r.Status == http.StatusUnauthorized && r.code() == "UNAUTHENTICATED":
+		return false
+	}
+	e.t.Fatalf("viewer: HTTP %d %+v", r.Status, r.Errors)
+	return false
+}
+
+// revokeTokenAs revokes a token as token and returns the userErrors.
+func (e *testEnv) revokeTokenAs(token, id string) []userError {
+	e.t.Helper()
+	return e.mutateAs(token, "revokeApiToken", revokeTokenM, map[string]any{"id": id}, nil)
+}
+
+// TestLastAdminCannotBeRevoked: revoking the last active ADMIN token is
+// refused with LAST_ADMIN (nothing written) however the others stand:
+// alone, beside VIEWER and AGENT tokens, after the bootstrap token was
+// revoked; revoking an ADMIN while another stays, and revoking a revoked
+// one, still work.
+func TestLastAdminCannotBeRevoked(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	boot := e.tokens(e.admin)["bootstrap"]
+
+	// The bootstrap token alone: it may not revoke itself.
+	ue := e.refused("LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": boot.ID})
+	if strings.Join(ue.Field, ".") != "input.id" || !strings.Contains(ue.Message, `"bootstrap" is the last active ADMIN token`) ||
+		!strings.Contains(ue.Message, "createApiToken") {
+		t.Errorf("LAST_ADMIN refusal = %+v; want field input.id and a message naming the token and the way out", ue)
+	}
+	// VIEWER and AGENT tokens are no ADMIN: still the last one.
+	aiko := e.createAgentID("Aiko", "aiko@example.com", true)
+	e.token("dashboard", "VIEWER", "")
+	e.token("aiko's app", "AGENT", aiko)
+	e.refused("LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": boot.ID})
+	if !e.works(e.admin) || e.tokens(e.admin)["bootstrap"].Revoked {
+		t.Fatalf("the refused revocation revoked the bootstrap token")
+	}
+
+	// With a second ADMIN, the bootstrap token goes; then the second is
+	// the last one, whichever token asks.
+	aliceID, alice := e.token("alice", "ADMIN", "")
+	if errs := e.revokeTokenAs(alice, boot.ID); len(errs) > 0 {
+		t.Fatalf("alice revoking bootstrap: %+v", errs)
+	}
+	if e.works(e.admin) {
+		t.Fatalf("the revoked bootstrap token still works")
+	}
+	e.refusedAs(alice, "LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": aliceID})
+	// Revoking a revoked ADMIN changes nothing and is no error, even now.
+	if errs := e.revokeTokenAs(alice, boot.ID); len(errs) > 0 {
+		t.Fatalf("revoking the revoked bootstrap token again: %+v", errs)
+	}
+	// An ADMIN may revoke itself while another stays.
+	bobID, bob := e.tokenAs(alice, "bob", "ADMIN")
+	if errs := e.revokeTokenAs(alice, aliceID); len(errs) > 0 {
+		t.Fatalf("alice revoking herself beside bob: %+v", errs)
+	}
+	e.refusedAs(bob, "LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": bobID})
+	if !e.works(bob) {
+		t.Fatalf("bob, the last ADMIN, does not work")
+	}
+}
+
+// TestLastAdminUnderConcurrentRevocations: ADMIN tokens revoking each
+// other, or each itself, at the same moment (two or three of them) always
+// leave exactly one of them active: the revocations are serialised, the
+// last one is refused with LAST_ADMIN, and a token revoked while its
+// request waited changes nothing (UNAUTHENTICATED).
+func TestLastAdminUnderConcurrentRevocations(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	boot := e.tokens(e.admin)["bootstrap"]
+	survivorID, survivor := e.token("admin-0", "ADMIN", "")
+	if errs := e.revokeTokenAs(survivor, boot.ID); len(errs) > 0 {
+		t.Fatalf("revoke bootstrap: %+v", errs)
+	}
+	outcomes := map[string]int{}
+	for round := 1; round <= 8; round++ {
+		// Two (even rounds) or three (odd rounds) ADMIN tokens, each
+		// revoking the next, or itself, at once.
+		self := (round/2)%2 == 1
+		ids, values := []string{survivorID}, []string{survivor}
+		for i := 1; i < 2+round%2; i++ {
+			id, v := e.tokenAs(survivor, fmt.Sprintf("admin-%d-%d", round, i), "ADMIN")
+			ids, values = append(ids, id), append(values, v)
+		}
+		answers := make([]gqlResponse, len(ids))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				<-start
+				target := ids[(i+1)%len(ids)]
+				if self {
+					target = ids[i]
+				}
+				answers[i] = e.post(values[i], revokeTokenM, map[string]any{"id": target})
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		active := 0
+		for i, v := range values {
+			if e.works(v) {
+				active++
+				survivor, survivorID = v, ids[i]
+			}
+		}
+		if active != 1 {
+			t.Fatalf("round %d: %d of %d ADMIN tokens active after revoking each other at once; want 1\nanswers: %+v", round, active, len(ids), answers)
+		}
+		for i, a := range answers {
+			outcome := a.code()
+			if a.Status == http.StatusOK && len(a.Errors) == 0 {
+				outcome = "revoked"
+				if strings.Contains(string(a.Data), `"LAST_ADMIN"`) {
+					outcome = "LAST_ADMIN"
+				}
+			}
+			if outcome != "revoked" && outcome != "LAST_ADMIN" && outcome != "UNAUTHENTICATED" {
+				t.Fatalf("round %d: request %d answered HTTP %d %+v %s; want success, LAST_ADMIN or UNAUTHENTICATED", round, i, a.Status, a.Errors, a.Data)
+			}
+			outcomes[outcome]++
+		}
+	}
+	t.Logf("outcomes of the concurrent revocations: %v", outcomes)
+	if outcomes["LAST_ADMIN"] == 0 {
+		t.Errorf("no revocation was refused as the last ADMIN's: the rounds did not test the rule")
+	}
+}
+
+// tokenAs creates a token of role as token and returns its ID and value.
+func (e *testEnv) tokenAs(token, name, role string) (id, value string) {
+	e.t.Helper()
+	var p struct {
+		Token    string
+		APIToken idOnly `json:"apiToken"`
+	}
+	if errs := e.mutateAs(token, "createApiToken", createTokenM, map[string]any{"name": name, "role": role}, &p); len(errs) > 0 {
+		e.t.Fatalf("createApiToken %s: %+v", name, errs)
+	}
+	return p.APIToken.ID, p.Token
+}
+
+// post sends a GraphQL request from any goroutine: it never fails the
+// test, transport errors come back as status 0.
+func (e *testEnv) post(token, query string, vars map[string]any) gqlResponse {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return gqlResponse{Errors: []gqlError{{Message: err.Error()}}}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return gqlResponse{Errors: []gqlError{{Message: err.Error()}}}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := gqlResponse{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		out.Errors = append(out.Errors, gqlError{Message: "not JSON: " + string(raw)})
+	}
+	return out
+}
+
+// restart starts another server on e's database with ADMIN_TOKEN
+// adminToken ("" for none), as a restart would.
+func (e *testEnv) restart(t *testing.T, adminToken string) *testEnv {
+	t.Helper()
+	return setup(t, func(c *config) { c.DatabaseURL, c.AdminToken = e.databaseURL, adminToken })
+}
+
+// requireOutput checks what a server printed at start.
+func requireOutput(t *testing.T, out string, want []string, unwanted ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("start output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, u := range unwanted {
+		if strings.Contains(out, u) {
+			t.Errorf("start output has %q:\n%s", u, out)
+		}
+	}
+}
+
+// TestAdminTokenRestarts: with ADMIN_TOKEN set, a restart never revives a
+// revoked token (the same value again, or an older value after a newer
+// one); a new value replaces the bootstrap token, whose old value stops
+// working; the start output says which token works, never one that does
+// not; a value that belongs to another active token is refused.
+func TestAdminTokenRestarts(t *testing.T) {
+	t.Parallel()
+	const first, second = "odt_first-admin-token", "odt_second-admin-token"
+	e := setup(t, func(c *config) { c.AdminToken = first })
+	requireOutput(t, e.startOutput, []string{`Admin token: the value of ADMIN_TOKEN (token name "bootstrap").`})
+	_, alice := e.token("alice", "ADMIN", "")
+	oldBoot := e.tokens(alice)["bootstrap"].ID
+	if errs := e.revokeTokenAs(alice, oldBoot); len(errs) > 0 {
+		t.Fatalf("revoke bootstrap: %+v", errs)
+	}
+
+	// The same value: it stays revoked, and the output says so.
+	e2 := e.restart(t, first)
+	if e2.works(first) {
+		t.Fatalf("a restart with the same ADMIN_TOKEN revived the revoked bootstrap token")
+	}
+	requireOutput(t, e2.startOutput, []string{`ADMIN_TOKEN is the value of the revoked token "bootstrap": it stays revoked`,
+		"-rotate-admin-token", `Active ADMIN tokens: "alice".`}, "Admin token: the value of ADMIN_TOKEN")
+
+	// A new value replaces it; the old row stays, revoked, renamed.
+	e3 := e.restart(t, second)
+	if !e3.works(second) || e3.works(first) {
+		t.Fatalf("after ADMIN_TOKEN changed: new value works %v, old value works %v; want true, false", e3.works(second), e3.works(first))
+	}
+	toks := e3.tokens(second)
+	retired := fmt.Sprintf("bootstrap-replaced-%d", mustDBID(t, oldBoot))
+	if b := toks["bootstrap"]; b.Revoked || b.Role != "ADMIN" {
+		t.Fatalf("bootstrap after replacement = %+v", b)
+	}
+	if r, ok := toks[retired]; !ok || !r.Revoked {
+		t.Fatalf("the replaced bootstrap token should stay as %q, revoked: %+v", retired, toks)
+	}
+	requireOutput(t, e3.startOutput, []string{`Admin token: the value of ADMIN_TOKEN (token name "bootstrap").`,
+		fmt.Sprintf(`It replaces the previous bootstrap token, which no longer works (revoked, renamed %q).`, retired)})
+
+	// The older value again (a stale configuration): still revoked, and
+	// the newer one keeps working.
+	e4 := e.restart(t, first)
+	if e4.works(first) || !e4.works(second) {
+		t.Fatalf("stale ADMIN_TOKEN: old value works %v, current works %v; want false, true", e4.works(first), e4.works(second))
+	}
+	requireOutput(t, e4.startOutput, []string{fmt.Sprintf(`ADMIN_TOKEN is the value of the revoked token %q`, retired),
+		`Active ADMIN tokens: "alice", "bootstrap".`})
+
+	// The same value as before: nothing changes, and it works.
+	e5 := e.restart(t, second)
+	requireOutput(t, e5.startOutput, []string{`Admin token: the value of ADMIN_TOKEN (token name "bootstrap").`}, "replaces")
+	if !e5.works(second) || !e5.works(alice) {
+		t.Fatalf("a plain restart broke a token")
+	}
+
+	// The value of another active token is refused at start.
+	_, viewer := e5.token("dashboard", "VIEWER", "")
+	cfg := config{DatabaseURL: e.databaseURL, AdminToken: viewer, WebhookRetrySchedule: []time.Duration{time.Second}, WebhookTimeout: time.Second}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	_, err = a.bootstrap(context.Background(), cfg, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `the active VIEWER token "dashboard"`) {
+		t.Fatalf("ADMIN_TOKEN = a VIEWER token's value: start error %v; want one naming the token", err)
+	}
+	if toks := e5.tokens(second); toks["dashboard"].Role != "VIEWER" || toks["dashboard"].Revoked || toks["bootstrap"].Revoked {
+		t.Fatalf("the refused start changed tokens: %+v", toks)
+	}
+}
+
+// mustDBID returns the database ID inside an ApiToken global ID.
+func mustDBID(t *testing.T, id string) int64 {
+	t.Helper()
+	n, err := calling.ParseID(calling.KindAPIToken, id)
+	if err != nil {
+		t.Fatalf("token ID %q: %v", id, err)
+	}
+	return n
+}
+
+// generatedToken finds the token a server printed once.
+var generatedToken = regexp.MustCompile(`Admin token \(shown once, keep it\): (odt_\S+)`)
+
+// printedToken returns the token in a start output, failing when none.
+func printedToken(t *testing.T, out string) string {
+	t.Helper()
+	m := generatedToken.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no generated token in the output:\n%s", out)
+	}
+	if !strings.Contains(out, "Authorization: Bearer "+m[1]) {
+		t.Errorf("the output does not show how to use the token:\n%s", out)
+	}
+	return m[1]
+}
+
+// TestGeneratedAdminTokenAndRotation: without ADMIN_TOKEN, the token
+// generated at first start is shown once; later starts say which token
+// works (the generated one, or, once it is revoked, the active ADMIN
+// tokens; or that none works); -rotate-admin-token replaces it, running
+// server or not, prints the new one once and revokes the old one.
+func TestGeneratedAdminTokenAndRotation(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *config) { c.AdminToken = "" })
+	g1 := printedToken(t, e.startOutput)
+	if !e.works(g1) {
+		t.Fatalf("the generated token does not work")
+	}
+	e2 := e.restart(t, "")
+	requireOutput(t, e2.startOutput, []string{"Admin token: the one printed when this database was created"}, "odt_")
+
+	// Revoked (by alice): the next start points at alice, not at it.
+	_, alice := e.tokenAs(g1, "alice", "ADMIN")
+	if errs := e.revokeTokenAs(alice, e.tokens(alice)["bootstrap"].ID); len(errs) > 0 {
+		t.Fatalf("revoke bootstrap: %+v", errs)
+	}
+	e3 := e.restart(t, "")
+	requireOutput(t, e3.startOutput, []string{"The bootstrap admin token is revoked; -rotate-admin-token replaces it.", `Active ADMIN tokens: "alice".`},
+		"the one printed", "odt_")
+
+	// -rotate-admin-token, beside the running servers.
+	g2 := rotate(t, e.databaseURL, nil)
+	if g2 == g1 || !e.works(g2) || e.works(g1) || !e.works(alice) {
+		t.Fatalf("after rotation: new works %v, old works %v, alice works %v", e.works(g2), e.works(g1), e.works(alice))
+	}
+	toks := e.tokens(g2)
+	if b := toks["bootstrap"]; b.Revoked || b.Role != "ADMIN" {
+		t.Fatalf("bootstrap after rotation = %+v", b)
+	}
+	// Again, while the bootstrap token is active: the active one goes.
+	g3 := rotate(t, e.databaseURL, nil)
+	if !e.works(g3) || e.works(g2) {
+		t.Fatalf("second rotation: new works %v, previous works %v", e.works(g3), e.works(g2))
+	}
+	e4 := e.restart(t, "")
+	requireOutput(t, e4.startOutput, []string{"Admin token: the one printed when this database was created or its admin token last rotated"}, "odt_")
+
+	// -rotate-admin-token with ADMIN_TOKEN set is refused before anything runs.
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-database", e.databaseURL, "-rotate-admin-token"},
+		func(k string) string { return map[string]string{"ADMIN_TOKEN": "odt_x"}[k] }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "unset ADMIN_TOKEN") || !e.works(g3) {
+		t.Fatalf("-rotate-admin-token with ADMIN_TOKEN: %v", err)
+	}
+}
+
+// TestNoWorkingAdminToken: a database where no ADMIN token works (revoked
+// before this rule existed) says so at start, and -rotate-admin-token
+// restores access.
+func TestNoWorkingAdminToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *config) { c.AdminToken = "" })
+	g1 := printedToken(t, e.startOutput)
+	_, viewer := e.tokenAs(g1, "dashboard", "VIEWER")
+	// The state an older version allowed: every ADMIN token revoked.
+	if err := e.app.db.Exec("UPDATE api_tokens SET revoked_at = ? WHERE role = 'ADMIN'", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	e2 := e.restart(t, "")
+	requireOutput(t, e2.startOutput, []string{"No ADMIN token works", "-rotate-admin-token"}, "Active ADMIN tokens", "the one printed")
+	g2 := rotate(t, e.databaseURL, nil)
+	if !e.works(g2) || e.works(g1) || !e.works(viewer) {
+		t.Fatalf("after rotation: new works %v, old works %v, viewer works %v", e.works(g2), e.works(g1), e.works(viewer))
+	}
+}
+
+// rotate runs outdial -rotate-admin-token on dbURL and returns the token it
+// printed.
+func rotate(t *testing.T, dbURL string, env map[string]string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-database", dbURL, "-rotate-admin-token"}, func(k string) string { return env[k] }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("-rotate-admin-token: %v\n%s", err, errOut.String())
+	}
+	if strings.Contains(out.String(), "listening") {
+		t.Fatalf("-rotate-admin-token went on serving:\n%s", out.String())
+	}
+	return printedToken(t, out.String())
+}
