@@ -288,7 +288,10 @@ func (r *deliveryResolver) Event(ctx context.Context, obj *model.WebhookDelivery
 
 func (r *deliveryResolver) Attempts(ctx context.Context, obj *model.WebhookDelivery) ([]*model.WebhookAttempt, error) {
 	rows, err := loadersFrom(ctx).attempts.Load(ctx, obj.DBID)
-	return convertAll(rows, toWebhookAttempt), err
+	if err != nil {
+		return nil, err
+	}
+	return maskAttempts(ctx, obj.EndpointID, convertAll(rows, toWebhookAttempt))
 }
 
 // ---------------------------------------------------------------- mutations
