@@ -12,7 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// An object with a globally unique, opaque ID (Relay Global Object Identification).
+// An object with a globally unique, opaque ID (Relay Global Object
+// Identification): fetch it again with node(id:) or nodes(ids:).
 type Node interface {
 	IsNode()
 }
@@ -52,13 +53,17 @@ type AgentEdge struct {
 	Node   *Agent `json:"node"`
 }
 
+// Narrows agents; the given conditions must all hold.
 type AgentFilter struct {
+	// True: only agents who can make calls; false: only those who cannot.
 	CanMakeCalls graphql.Omittable[*bool] `json:"canMakeCalls,omitempty"`
 	// Agents whose ability lists this blocker.
-	Blocker           graphql.Omittable[*CallingBlockerCode] `json:"blocker,omitempty"`
-	QueueID           graphql.Omittable[*string]             `json:"queueId,omitempty"`
-	CapacityProfileID graphql.Omittable[*string]             `json:"capacityProfileId,omitempty"`
-	// Substring of name or email.
+	Blocker graphql.Omittable[*CallingBlockerCode] `json:"blocker,omitempty"`
+	// Only members of this queue (a Queue ID, else BAD_USER_INPUT).
+	QueueID graphql.Omittable[*string] `json:"queueId,omitempty"`
+	// Only members of this capacity profile (a CapacityProfile ID, else BAD_USER_INPUT).
+	CapacityProfileID graphql.Omittable[*string] `json:"capacityProfileId,omitempty"`
+	// Substring of name or email, compared without regard to case, width or invisible characters; at most 1000 characters (more: BAD_USER_INPUT); empty: no condition.
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
@@ -106,19 +111,28 @@ type AuditLogFilter struct {
 	Action   graphql.Omittable[*string] `json:"action,omitempty"`
 }
 
+// How many agents one blocker stops.
 type BlockerCount struct {
-	Code   CallingBlockerCode `json:"code"`
-	Agents int                `json:"agents"`
+	// The blocker.
+	Code CallingBlockerCode `json:"code"`
+	// How many agents' abilities list it (an agent with several blockers counts once for each).
+	Agents int `json:"agents"`
 }
 
+// Counts over the whole configuration, computed when asked.
 type CallingSummary struct {
-	Agents             int `json:"agents"`
+	// How many agents exist.
+	Agents int `json:"agents"`
+	// How many agents can make calls.
 	AgentsCanMakeCalls int `json:"agentsCanMakeCalls"`
 	// One row per blocker code with at least one agent.
-	Blockers                 []*BlockerCount `json:"blockers"`
-	PhoneNumbers             int             `json:"phoneNumbers"`
-	PhoneNumbersCanMakeCalls int             `json:"phoneNumbersCanMakeCalls"`
-	OutboundProfiles         int             `json:"outboundProfiles"`
+	Blockers []*BlockerCount `json:"blockers"`
+	// How many phone numbers are registered.
+	PhoneNumbers int `json:"phoneNumbers"`
+	// How many phone numbers have MAKE_CALLS.
+	PhoneNumbersCanMakeCalls int `json:"phoneNumbersCanMakeCalls"`
+	// How many outbound profiles exist.
+	OutboundProfiles int `json:"outboundProfiles"`
 }
 
 type CapacityProfileConnection struct {
@@ -228,11 +242,16 @@ type OutboundProfilePayload struct {
 	UserErrors      []*UserError     `json:"userErrors"`
 }
 
+// Where a page of a connection lies in the whole list (Relay cursor connections).
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// True when more items follow this page: ask for them with after: endCursor.
+	HasNextPage bool `json:"hasNextPage"`
+	// True when this page was asked for with an after cursor (items come before it).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the first item of the page; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the last item of the page, to pass as after for the next page; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 type PhoneNumberConnection struct {
@@ -247,12 +266,15 @@ type PhoneNumberEdge struct {
 	Node   *PhoneNumber `json:"node"`
 }
 
+// Narrows phoneNumbers; the given conditions must all hold.
 type PhoneNumberFilter struct {
-	CanMakeCalls graphql.Omittable[*bool]            `json:"canMakeCalls,omitempty"`
-	Type         graphql.Omittable[*PhoneNumberType] `json:"type,omitempty"`
+	// True: only numbers with MAKE_CALLS; false: only numbers without it.
+	CanMakeCalls graphql.Omittable[*bool] `json:"canMakeCalls,omitempty"`
+	// Only numbers of this type.
+	Type graphql.Omittable[*PhoneNumberType] `json:"type,omitempty"`
 	// True: only numbers held as a personal number or used by an outbound profile; false: only the others.
 	InUse graphql.Omittable[*bool] `json:"inUse,omitempty"`
-	// Substring of e164 or label.
+	// Substring of e164 or label, compared without regard to case, width or invisible characters; at most 1000 characters (more: BAD_USER_INPUT); empty: no condition.
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
@@ -261,6 +283,13 @@ type PhoneNumberPayload struct {
 	UserErrors  []*UserError `json:"userErrors"`
 }
 
+// Everything that can be read. ADMIN and VIEWER tokens read the whole
+// configuration; an AGENT token reads only its own agent (viewer, agent,
+// agents, node) and the webhook endpoints and deliveries of its own agent:
+// other lists answer FORBIDDEN. Lists are connections: first is 0 to 100
+// (default 50; outside: BAD_USER_INPUT), after is the endCursor of the page
+// before; items come in the order they were created (the audit log newest
+// first).
 type Query struct {
 }
 
@@ -276,9 +305,12 @@ type QueueEdge struct {
 	Node   *Queue `json:"node"`
 }
 
+// Narrows queues; the given conditions must all hold.
 type QueueFilter struct {
+	// Only queues of this channel.
 	Channel graphql.Omittable[*QueueChannel] `json:"channel,omitempty"`
-	Search  graphql.Omittable[*string]       `json:"search,omitempty"`
+	// Substring of the name, compared without regard to case, width or invisible characters; at most 1000 characters (more: BAD_USER_INPUT); empty: no condition.
+	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
 type QueueMembersInput struct {
@@ -442,11 +474,14 @@ type WebhookEndpointSecretPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Why a number is one of an agent's caller IDs.
 type CallerIDSource string
 
 const (
+	// The number is a caller ID of an outbound profile the agent qualifies for.
 	CallerIDSourceOutboundProfile CallerIDSource = "OUTBOUND_PROFILE"
-	CallerIDSourcePersonalNumber  CallerIDSource = "PERSONAL_NUMBER"
+	// The number is the agent's personal number, governed by the default outbound profile.
+	CallerIDSourcePersonalNumber CallerIDSource = "PERSONAL_NUMBER"
 )
 
 var AllCallerIDSource = []CallerIDSource{
@@ -497,9 +532,13 @@ func (e CallerIDSource) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Why an agent cannot call. An agent without unified routing has only
+// UNIFIED_ROUTING_DISABLED; otherwise every reason that applies is listed
+// (docs/domain.md, "Blockers").
 type CallingBlockerCode string
 
 const (
+	// Unified routing is turned off for the agent: turn it on (updateAgent).
 	CallingBlockerCodeUnifiedRoutingDisabled CallingBlockerCode = "UNIFIED_ROUTING_DISABLED"
 	// None of the agent's capacity profiles is used by an outbound profile.
 	CallingBlockerCodeNoOutboundProfile CallingBlockerCode = "NO_OUTBOUND_PROFILE"
@@ -562,9 +601,11 @@ func (e CallingBlockerCode) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// One thing a number's calling plan lets it do.
 type CallingCapability string
 
 const (
+	// Inbound calling: calls to the number reach the contact center. Every new number has it unless callingPlan says otherwise.
 	CallingCapabilityReceiveCalls CallingCapability = "RECEIVE_CALLS"
 	// Outbound calling ('Make calls' in the calling plan).
 	CallingCapabilityMakeCalls CallingCapability = "MAKE_CALLS"
@@ -618,6 +659,7 @@ func (e CallingCapability) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What kind of line a number is, derived from the number itself when it is added.
 type PhoneNumberType string
 
 const (
@@ -675,12 +717,16 @@ func (e PhoneNumberType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a queue carries. Only VOICE queues take part in outbound calling; the channel is set at creation and never changes.
 type QueueChannel string
 
 const (
-	QueueChannelVoice     QueueChannel = "VOICE"
+	// Phone calls: the only channel an outbound profile or an overflow transfer accepts.
+	QueueChannelVoice QueueChannel = "VOICE"
+	// Chat and text messages.
 	QueueChannelMessaging QueueChannel = "MESSAGING"
-	QueueChannelRecord    QueueChannel = "RECORD"
+	// Other work items (records, e.g. cases or tasks).
+	QueueChannelRecord QueueChannel = "RECORD"
 )
 
 var AllQueueChannel = []QueueChannel{
@@ -732,6 +778,7 @@ func (e QueueChannel) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// When an agent who reached its workItemLimit may take work again.
 type ResetFrequency string
 
 const (
