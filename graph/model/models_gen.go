@@ -41,16 +41,24 @@ type AddPhoneNumberInput struct {
 	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
+// A page of agents.
 type AgentConnection struct {
-	Edges      []*AgentEdge `json:"edges"`
-	Nodes      []*Agent     `json:"nodes"`
-	PageInfo   *PageInfo    `json:"pageInfo"`
-	TotalCount int          `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*AgentEdge `json:"edges"`
+	// The page's items.
+	Nodes []*Agent `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole filtered list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// An agent with its cursor.
 type AgentEdge struct {
+	// Pass as after to continue after this item.
 	Cursor string `json:"cursor"`
-	Node   *Agent `json:"node"`
+	// The item.
+	Node *Agent `json:"node"`
 }
 
 // Narrows agents; the given conditions must all hold.
@@ -72,16 +80,24 @@ type AgentPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of API tokens.
 type APITokenConnection struct {
-	Edges      []*APITokenEdge `json:"edges"`
-	Nodes      []*APIToken     `json:"nodes"`
-	PageInfo   *PageInfo       `json:"pageInfo"`
-	TotalCount int             `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*APITokenEdge `json:"edges"`
+	// The page's items.
+	Nodes []*APIToken `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// An API token with its cursor.
 type APITokenEdge struct {
-	Cursor string    `json:"cursor"`
-	Node   *APIToken `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *APIToken `json:"node"`
 }
 
 type APITokenPayload struct {
@@ -94,21 +110,32 @@ type AssignPersonalNumberInput struct {
 	PhoneNumberID string `json:"phoneNumberId"`
 }
 
+// A page of the audit log.
 type AuditEntryConnection struct {
-	Edges      []*AuditEntryEdge `json:"edges"`
-	Nodes      []*AuditEntry     `json:"nodes"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*AuditEntryEdge `json:"edges"`
+	// The page's items.
+	Nodes []*AuditEntry `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole filtered log holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// An audit entry with its cursor.
 type AuditEntryEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *AuditEntry `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *AuditEntry `json:"node"`
 }
 
+// Narrows auditLog; the given conditions must all hold.
 type AuditLogFilter struct {
+	// Only entries about this object (its global ID, compared exactly); at most 1000 characters.
 	TargetID graphql.Omittable[*string] `json:"targetId,omitempty"`
-	Action   graphql.Omittable[*string] `json:"action,omitempty"`
+	// Only entries of this mutation, e.g. upgradeCallingPlan (compared exactly); at most 1000 characters.
+	Action graphql.Omittable[*string] `json:"action,omitempty"`
 }
 
 // How many agents one blocker stops.
@@ -135,16 +162,24 @@ type CallingSummary struct {
 	OutboundProfiles int `json:"outboundProfiles"`
 }
 
+// A page of capacity profiles.
 type CapacityProfileConnection struct {
-	Edges      []*CapacityProfileEdge `json:"edges"`
-	Nodes      []*CapacityProfile     `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*CapacityProfileEdge `json:"edges"`
+	// The page's items.
+	Nodes []*CapacityProfile `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// A capacity profile with its cursor.
 type CapacityProfileEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *CapacityProfile `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *CapacityProfile `json:"node"`
 }
 
 type CapacityProfileMembersInput struct {
@@ -225,16 +260,24 @@ type IDInput struct {
 type Mutation struct {
 }
 
+// A page of outbound profiles.
 type OutboundProfileConnection struct {
-	Edges      []*OutboundProfileEdge `json:"edges"`
-	Nodes      []*OutboundProfile     `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*OutboundProfileEdge `json:"edges"`
+	// The page's items.
+	Nodes []*OutboundProfile `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// An outbound profile with its cursor.
 type OutboundProfileEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *OutboundProfile `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *OutboundProfile `json:"node"`
 }
 
 type OutboundProfilePayload struct {
@@ -254,16 +297,24 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// A page of phone numbers.
 type PhoneNumberConnection struct {
-	Edges      []*PhoneNumberEdge `json:"edges"`
-	Nodes      []*PhoneNumber     `json:"nodes"`
-	PageInfo   *PageInfo          `json:"pageInfo"`
-	TotalCount int                `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*PhoneNumberEdge `json:"edges"`
+	// The page's items.
+	Nodes []*PhoneNumber `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole filtered list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// A phone number with its cursor.
 type PhoneNumberEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *PhoneNumber `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *PhoneNumber `json:"node"`
 }
 
 // Narrows phoneNumbers; the given conditions must all hold.
@@ -293,16 +344,24 @@ type PhoneNumberPayload struct {
 type Query struct {
 }
 
+// A page of queues.
 type QueueConnection struct {
-	Edges      []*QueueEdge `json:"edges"`
-	Nodes      []*Queue     `json:"nodes"`
-	PageInfo   *PageInfo    `json:"pageInfo"`
-	TotalCount int          `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*QueueEdge `json:"edges"`
+	// The page's items.
+	Nodes []*Queue `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole filtered list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// A queue with its cursor.
 type QueueEdge struct {
+	// Pass as after to continue after this item.
 	Cursor string `json:"cursor"`
-	Node   *Queue `json:"node"`
+	// The item.
+	Node *Queue `json:"node"`
 }
 
 // Narrows queues; the given conditions must all hold.
@@ -416,33 +475,50 @@ type UserError struct {
 	Code    UserErrorCode `json:"code"`
 }
 
+// One HTTP POST of a delivery, and what came back.
 type WebhookAttempt struct {
+	// When the attempt started.
 	AttemptedAt time.Time `json:"attemptedAt"`
 	// Null when no HTTP answer came (refused, timed out, blocked address).
-	StatusCode *int    `json:"statusCode,omitempty"`
-	DurationMs int     `json:"durationMs"`
-	Error      *string `json:"error,omitempty"`
+	StatusCode *int `json:"statusCode,omitempty"`
+	// How long the attempt took, in milliseconds.
+	DurationMs int `json:"durationMs"`
+	// Why the attempt failed (no answer, a non-2xx status, a blocked address); null when it succeeded. A VIEWER reads URLs in it masked.
+	Error *string `json:"error,omitempty"`
 	// The first KiB of the answer's body.
 	ResponseBody *string `json:"responseBody,omitempty"`
 }
 
+// A page of webhook deliveries.
 type WebhookDeliveryConnection struct {
-	Edges      []*WebhookDeliveryEdge `json:"edges"`
-	Nodes      []*WebhookDelivery     `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// The page's items.
+	Nodes []*WebhookDelivery `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole filtered list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// A webhook delivery with its cursor.
 type WebhookDeliveryEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *WebhookDelivery `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *WebhookDelivery `json:"node"`
 }
 
+// Narrows webhookDeliveries; the given conditions must all hold.
 type WebhookDeliveryFilter struct {
-	EndpointID graphql.Omittable[*string]                `json:"endpointId,omitempty"`
-	Status     graphql.Omittable[*WebhookDeliveryStatus] `json:"status,omitempty"`
-	EventType  graphql.Omittable[*WebhookEventType]      `json:"eventType,omitempty"`
-	AgentID    graphql.Omittable[*string]                `json:"agentId,omitempty"`
+	// Only deliveries to this endpoint (a WebhookEndpoint ID, else BAD_USER_INPUT).
+	EndpointID graphql.Omittable[*string] `json:"endpointId,omitempty"`
+	// Only deliveries in this status.
+	Status graphql.Omittable[*WebhookDeliveryStatus] `json:"status,omitempty"`
+	// Only deliveries of events of this type.
+	EventType graphql.Omittable[*WebhookEventType] `json:"eventType,omitempty"`
+	// Only deliveries of agent events about this agent (an Agent ID, else BAD_USER_INPUT).
+	AgentID graphql.Omittable[*string] `json:"agentId,omitempty"`
 }
 
 type WebhookDeliveryPayload struct {
@@ -450,16 +526,24 @@ type WebhookDeliveryPayload struct {
 	UserErrors      []*UserError     `json:"userErrors"`
 }
 
+// A page of webhook endpoints.
 type WebhookEndpointConnection struct {
-	Edges      []*WebhookEndpointEdge `json:"edges"`
-	Nodes      []*WebhookEndpoint     `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*WebhookEndpointEdge `json:"edges"`
+	// The page's items.
+	Nodes []*WebhookEndpoint `json:"nodes"`
+	// Where the page lies in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list holds.
+	TotalCount int `json:"totalCount"`
 }
 
+// A webhook endpoint with its cursor.
 type WebhookEndpointEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *WebhookEndpoint `json:"node"`
+	// Pass as after to continue after this item.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *WebhookEndpoint `json:"node"`
 }
 
 type WebhookEndpointPayload struct {
@@ -836,6 +920,7 @@ func (e ResetFrequency) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a token may do. Every request names its token (Authorization: Bearer <token>).
 type Role string
 
 const (
@@ -986,6 +1071,7 @@ func (e UserErrorCode) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a delivery stands.
 type WebhookDeliveryStatus string
 
 const (
@@ -1049,14 +1135,16 @@ func (e WebhookDeliveryStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What happened, as a webhook event type. Each has a wire name, the "type" of
+// the JSON body sent (docs/domain.md, "Webhooks", shows the bodies).
 type WebhookEventType string
 
 const (
-	// Wire name agent.calling_ability.changed
+	// Wire name agent.calling_ability.changed: an agent's canMakeCalls, callerIds or blockers changed (one event per agent and version).
 	WebhookEventTypeAgentCallingAbilityChanged WebhookEventType = "AGENT_CALLING_ABILITY_CHANGED"
-	// Wire name phone_number.calling_plan.changed
+	// Wire name phone_number.calling_plan.changed: a number's calling plan changed. Not sent to endpoints limited to agents.
 	WebhookEventTypePhoneNumberCallingPlanChanged WebhookEventType = "PHONE_NUMBER_CALLING_PLAN_CHANGED"
-	// Wire name webhook.test
+	// Wire name webhook.test: sent by sendTestWebhook to one endpoint only.
 	WebhookEventTypeWebhookTest WebhookEventType = "WEBHOOK_TEST"
 )
 
