@@ -18,6 +18,7 @@ type Node interface {
 	IsNode()
 }
 
+// A phone number to register.
 type AddPhoneNumberInput struct {
 	// Any common notation ("+1 425-555-0100", "(425) 555-0100" with region US,
 	// "020 7946 0018" with region GB, full-width digits, "tel:+14255550100");
@@ -29,8 +30,9 @@ type AddPhoneNumberInput struct {
 	// ("ext. 123", "x123", "#123", ",,123", ";ext=123", "доб. 123", "anexo 123"…;
 	// a number added here is a line of its own), and one with text that would
 	// be ignored (a second number, a tel: ISDN subaddress, words around it).
-	Number string                     `json:"number"`
-	Label  graphql.Omittable[*string] `json:"label,omitempty"`
+	Number string `json:"number"`
+	// A free text for people, at most 200 characters on one line; null or empty: none.
+	Label graphql.Omittable[*string] `json:"label,omitempty"`
 	// Defaults to [RECEIVE_CALLS].
 	CallingPlan graphql.Omittable[[]CallingCapability] `json:"callingPlan,omitempty"`
 	// The country of a number written without a country code, as an ISO 3166-1
@@ -75,8 +77,11 @@ type AgentFilter struct {
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
+// The answer of an agent mutation.
 type AgentPayload struct {
-	Agent      *Agent       `json:"agent,omitempty"`
+	// The agent as it now is; null when refused.
+	Agent *Agent `json:"agent,omitempty"`
+	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -100,13 +105,19 @@ type APITokenEdge struct {
 	Node *APIToken `json:"node"`
 }
 
+// The answer of revokeApiToken.
 type APITokenPayload struct {
-	APIToken   *APIToken    `json:"apiToken,omitempty"`
+	// The token's record as it now is; null when refused.
+	APIToken *APIToken `json:"apiToken,omitempty"`
+	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// An agent and the number to make its personal number.
 type AssignPersonalNumberInput struct {
-	AgentID       string `json:"agentId"`
+	// The agent (an Agent ID); it must have unified routing.
+	AgentID string `json:"agentId"`
+	// A GEOGRAPHIC number held by no other agent and used by no outbound profile.
 	PhoneNumberID string `json:"phoneNumberId"`
 }
 
@@ -182,81 +193,132 @@ type CapacityProfileEdge struct {
 	Node *CapacityProfile `json:"node"`
 }
 
+// A capacity profile and agents to add or remove.
 type CapacityProfileMembersInput struct {
+	// The profile (a CapacityProfile ID).
 	CapacityProfileID string `json:"capacityProfileId"`
 	// At most 1000.
 	AgentIds []string `json:"agentIds"`
 }
 
+// The answer of a capacity profile mutation.
 type CapacityProfilePayload struct {
+	// The profile as it now is; null when refused.
 	CapacityProfile *CapacityProfile `json:"capacityProfile,omitempty"`
-	UserErrors      []*UserError     `json:"userErrors"`
+	// Why nothing was changed; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A number and capabilities to add to or remove from its calling plan.
 type ChangeCallingPlanInput struct {
-	PhoneNumberID string              `json:"phoneNumberId"`
-	Capabilities  []CallingCapability `json:"capabilities"`
+	// The number (a PhoneNumber ID).
+	PhoneNumberID string `json:"phoneNumberId"`
+	// The capabilities to add (upgrade) or remove (downgrade), not the whole plan: at least one (else INVALID_INPUT); the others are kept.
+	Capabilities []CallingCapability `json:"capabilities"`
 }
 
+// An agent to create (or, in upsertAgents, to create or update).
 type CreateAgentInput struct {
-	Name                  string                   `json:"name"`
-	Email                 string                   `json:"email"`
+	// 1 to 200 characters on one line.
+	Name string `json:"name"`
+	// An address like name@example.com, at most 254 characters; unique whatever its case, width or invisible characters; stored lower-cased.
+	Email string `json:"email"`
+	// Whether the agent takes routed work; without it the agent cannot call. In upsertAgents it is applied to existing agents too, so an entry without it turns unified routing on.
 	UnifiedRoutingEnabled graphql.Omittable[*bool] `json:"unifiedRoutingEnabled,omitempty"`
 }
 
+// An API token to create.
 type CreateAPITokenInput struct {
+	// 1 to 200 characters on one line, unique among tokens (else ALREADY_EXISTS); audit entries name the token by it.
 	Name string `json:"name"`
-	Role Role   `json:"role"`
+	// What the token may do.
+	Role Role `json:"role"`
 	// Required for AGENT, refused otherwise.
 	AgentID graphql.Omittable[*string] `json:"agentId,omitempty"`
 }
 
+// The answer of createApiToken.
 type CreateAPITokenPayload struct {
+	// The token's record; null when refused.
 	APIToken *APIToken `json:"apiToken,omitempty"`
 	// The bearer token. Shown only here; the server keeps only its hash.
-	Token      *string      `json:"token,omitempty"`
+	Token *string `json:"token,omitempty"`
+	// Why nothing was created; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A capacity profile to create.
 type CreateCapacityProfileInput struct {
-	Name            string                             `json:"name"`
-	WorkItemLimit   graphql.Omittable[*int]            `json:"workItemLimit,omitempty"`
-	ResetFrequency  graphql.Omittable[*ResetFrequency] `json:"resetFrequency,omitempty"`
-	BlockAssignment graphql.Omittable[*bool]           `json:"blockAssignment,omitempty"`
+	// 1 to 200 characters on one line, unique among capacity profiles (else ALREADY_EXISTS).
+	Name string `json:"name"`
+	// Calls an agent may have at once: 1 to 100 (else INVALID_INPUT).
+	WorkItemLimit graphql.Omittable[*int] `json:"workItemLimit,omitempty"`
+	// When an agent at its limit may take work again; IMMEDIATE suits voice.
+	ResetFrequency graphql.Omittable[*ResetFrequency] `json:"resetFrequency,omitempty"`
+	// True: no incoming assignment while the agent is on a call.
+	BlockAssignment graphql.Omittable[*bool] `json:"blockAssignment,omitempty"`
 }
 
+// An outbound profile to create.
 type CreateOutboundProfileInput struct {
-	Name              string                     `json:"name"`
-	QueueID           string                     `json:"queueId"`
-	CapacityProfileID string                     `json:"capacityProfileId"`
-	PhoneNumberIds    []string                   `json:"phoneNumberIds"`
-	IsDefault         graphql.Omittable[*bool]   `json:"isDefault,omitempty"`
-	CallerIDName      graphql.Omittable[*string] `json:"callerIdName,omitempty"`
+	// 1 to 200 characters on one line, unique among outbound profiles (else ALREADY_EXISTS).
+	Name string `json:"name"`
+	// A VOICE queue (else QUEUE_NOT_VOICE).
+	QueueID string `json:"queueId"`
+	// The capacity profile whose members may call through this profile.
+	CapacityProfileID string `json:"capacityProfileId"`
+	// The caller IDs: 1 to 1000 numbers, each with MAKE_CALLS (else NUMBER_NOT_OUTBOUND_ENABLED) and none a personal number (else NUMBER_ALREADY_ASSIGNED); field names the index at fault.
+	PhoneNumberIds []string `json:"phoneNumberIds"`
+	// True: this becomes the default profile (the previous default stops being one).
+	IsDefault graphql.Omittable[*bool] `json:"isDefault,omitempty"`
+	// CNAM caller name: at most 15 printable ASCII characters; null or empty: none.
+	CallerIDName graphql.Omittable[*string] `json:"callerIdName,omitempty"`
 }
 
+// A queue to create.
 type CreateQueueInput struct {
-	Name        string                     `json:"name"`
-	Channel     QueueChannel               `json:"channel"`
+	// 1 to 200 characters on one line, unique among queues whatever its case, width or invisible characters (else ALREADY_EXISTS).
+	Name string `json:"name"`
+	// What the queue carries; only VOICE queues serve outbound profiles. Fixed once created.
+	Channel QueueChannel `json:"channel"`
+	// At most 1000 characters, several lines allowed; null or empty: none.
 	Description graphql.Omittable[*string] `json:"description,omitempty"`
 }
 
+// A webhook endpoint to register.
 type CreateWebhookEndpointInput struct {
-	URL         string                                `json:"url"`
-	Description graphql.Omittable[*string]            `json:"description,omitempty"`
-	EventTypes  graphql.Omittable[[]WebhookEventType] `json:"eventTypes,omitempty"`
-	AgentIds    graphql.Omittable[[]string]           `json:"agentIds,omitempty"`
+	// An absolute http:// or https:// URL, at most 2048 characters, without user name or password (else INVALID_URL). A literal address must be public or in WEBHOOK_ALLOWED_CIDRS (else URL_NOT_ALLOWED); a host name is checked when an attempt connects.
+	URL string `json:"url"`
+	// At most 1000 characters; null or empty: none.
+	Description graphql.Omittable[*string] `json:"description,omitempty"`
+	// The event types to receive; empty: every type. AGENT tokens: AGENT_CALLING_ABILITY_CHANGED and WEBHOOK_TEST only (else OUT_OF_SCOPE).
+	EventTypes graphql.Omittable[[]WebhookEventType] `json:"eventTypes,omitempty"`
+	// Only agent events about these agents (and then no phone number events); empty: every agent (for an AGENT token: its own). At most 1000.
+	AgentIds graphql.Omittable[[]string] `json:"agentIds,omitempty"`
 }
 
+// The answer of a delete or release.
 type DeletePayload struct {
-	DeletedID  *string      `json:"deletedId,omitempty"`
+	// The global ID of the object removed; null when refused.
+	DeletedID *string `json:"deletedId,omitempty"`
+	// Why nothing was removed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Input naming one object by its global ID.
 type IDInput struct {
+	// The object's global ID, of the type the mutation names (else BAD_USER_INPUT).
 	ID string `json:"id"`
 }
 
+// Every change. All but the webhook-endpoint mutations need an ADMIN token
+// (else FORBIDDEN); an AGENT token manages the webhook endpoints of its own
+// agent. Each mutation is one database transaction: it changes everything it
+// says or nothing (a payload with userErrors changed nothing), writes one
+// audit entry, and raises the ability version of exactly the agents whose
+// ability it changed, each with one agent.calling_ability.changed event,
+// visible to the next query. Lists of IDs hold at most 1000 (more:
+// BAD_USER_INPUT).
 type Mutation struct {
 }
 
@@ -280,9 +342,12 @@ type OutboundProfileEdge struct {
 	Node *OutboundProfile `json:"node"`
 }
 
+// The answer of an outbound profile mutation.
 type OutboundProfilePayload struct {
+	// The profile as it now is; null when refused.
 	OutboundProfile *OutboundProfile `json:"outboundProfile,omitempty"`
-	UserErrors      []*UserError     `json:"userErrors"`
+	// Why nothing was changed; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Where a page of a connection lies in the whole list (Relay cursor connections).
@@ -329,9 +394,12 @@ type PhoneNumberFilter struct {
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
+// The answer of a phone number mutation.
 type PhoneNumberPayload struct {
+	// The number as it now is; null when refused.
 	PhoneNumber *PhoneNumber `json:"phoneNumber,omitempty"`
-	UserErrors  []*UserError `json:"userErrors"`
+	// Why nothing was changed; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Everything that can be read. ADMIN and VIEWER tokens read the whole
@@ -372,23 +440,33 @@ type QueueFilter struct {
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
 }
 
+// A queue and agents to add or remove.
 type QueueMembersInput struct {
+	// The queue (a Queue ID).
 	QueueID string `json:"queueId"`
 	// At most 1000.
 	AgentIds []string `json:"agentIds"`
 }
 
+// The answer of a queue mutation.
 type QueuePayload struct {
-	Queue      *Queue       `json:"queue,omitempty"`
+	// The queue as it now is; null when refused.
+	Queue *Queue `json:"queue,omitempty"`
+	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// An endpoint whose secret to rotate.
 type RotateWebhookSecretInput struct {
-	ID             string                  `json:"id"`
+	// The endpoint (a WebhookEndpoint ID).
+	ID string `json:"id"`
+	// How long the old secret keeps signing beside the new one, in seconds: 0 (at once) to 604800 (7 days), else INVALID_INPUT.
 	OverlapSeconds graphql.Omittable[*int] `json:"overlapSeconds,omitempty"`
 }
 
+// A queue's overflow transfer.
 type SetQueueOverflowInput struct {
+	// The queue (a Queue ID); a VOICE queue, else QUEUE_NOT_VOICE.
 	QueueID string `json:"queueId"`
 	// The external number overflow calls are transferred to, in any common
 	// notation (see AddPhoneNumberInput.number; at most 64 characters). An
@@ -409,70 +487,111 @@ type SetQueueOverflowInput struct {
 	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
+// Live changes over a WebSocket (graphql-transport-ws protocol; the token in
+// connection_init's payload {"Authorization": "Bearer <token>"}). At most 20
+// subscriptions per connection (QUOTA_EXCEEDED); a subscription ends
+// (SUBSCRIPTION_ENDED) when its token is revoked or the server shuts down.
 type Subscription struct {
 }
 
+// An agent's changes; an absent or null field is left as it is.
 type UpdateAgentInput struct {
-	ID                    string                     `json:"id"`
-	Name                  graphql.Omittable[*string] `json:"name,omitempty"`
-	UnifiedRoutingEnabled graphql.Omittable[*bool]   `json:"unifiedRoutingEnabled,omitempty"`
+	// The agent (an Agent ID).
+	ID string `json:"id"`
+	// The new name: 1 to 200 characters.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// Turn unified routing on or off.
+	UnifiedRoutingEnabled graphql.Omittable[*bool] `json:"unifiedRoutingEnabled,omitempty"`
 }
 
+// A capacity profile's changes; an absent or null field is left as it is.
 type UpdateCapacityProfileInput struct {
-	ID              string                             `json:"id"`
-	Name            graphql.Omittable[*string]         `json:"name,omitempty"`
-	WorkItemLimit   graphql.Omittable[*int]            `json:"workItemLimit,omitempty"`
-	ResetFrequency  graphql.Omittable[*ResetFrequency] `json:"resetFrequency,omitempty"`
-	BlockAssignment graphql.Omittable[*bool]           `json:"blockAssignment,omitempty"`
+	// The profile (a CapacityProfile ID).
+	ID string `json:"id"`
+	// The new name: 1 to 200 characters, unique among capacity profiles.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// The new limit: 1 to 100 calls at once.
+	WorkItemLimit graphql.Omittable[*int] `json:"workItemLimit,omitempty"`
+	// The new reset frequency.
+	ResetFrequency graphql.Omittable[*ResetFrequency] `json:"resetFrequency,omitempty"`
+	// The new blockAssignment.
+	BlockAssignment graphql.Omittable[*bool] `json:"blockAssignment,omitempty"`
 }
 
+// An outbound profile's changes; an absent field is left as it is.
 type UpdateOutboundProfileInput struct {
-	ID                string                     `json:"id"`
-	Name              graphql.Omittable[*string] `json:"name,omitempty"`
-	QueueID           graphql.Omittable[*string] `json:"queueId,omitempty"`
+	// The profile (an OutboundProfile ID).
+	ID string `json:"id"`
+	// The new name: 1 to 200 characters, unique among outbound profiles.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// A new VOICE queue.
+	QueueID graphql.Omittable[*string] `json:"queueId,omitempty"`
+	// A new capacity profile.
 	CapacityProfileID graphql.Omittable[*string] `json:"capacityProfileId,omitempty"`
 	// Replaces the whole list.
 	PhoneNumberIds graphql.Omittable[[]string] `json:"phoneNumberIds,omitempty"`
-	IsDefault      graphql.Omittable[*bool]    `json:"isDefault,omitempty"`
-	CallerIDName   graphql.Omittable[*string]  `json:"callerIdName,omitempty"`
+	// True makes it the default (taking that from the previous one); false leaves no default when it was one, so personal numbers stop being caller IDs (NO_DEFAULT_OUTBOUND_PROFILE).
+	IsDefault graphql.Omittable[*bool] `json:"isDefault,omitempty"`
+	// The new CNAM caller name, at most 15 printable ASCII characters; null or empty clears it.
+	CallerIDName graphql.Omittable[*string] `json:"callerIdName,omitempty"`
 }
 
+// A number's new label.
 type UpdatePhoneNumberInput struct {
-	ID    string                     `json:"id"`
+	// The number (a PhoneNumber ID).
+	ID string `json:"id"`
+	// At most 200 characters on one line; null or empty clears it; absent leaves it.
 	Label graphql.Omittable[*string] `json:"label,omitempty"`
 }
 
+// A queue's changes; an absent field is left as it is.
 type UpdateQueueInput struct {
-	ID          string                     `json:"id"`
-	Name        graphql.Omittable[*string] `json:"name,omitempty"`
+	// The queue (a Queue ID).
+	ID string `json:"id"`
+	// The new name: 1 to 200 characters, unique among queues; null leaves it.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// The new description, at most 1000 characters; null or empty clears it.
 	Description graphql.Omittable[*string] `json:"description,omitempty"`
 }
 
+// A webhook endpoint's changes; an absent field is left as it is.
 type UpdateWebhookEndpointInput struct {
-	ID          string                                `json:"id"`
-	URL         graphql.Omittable[*string]            `json:"url,omitempty"`
-	Description graphql.Omittable[*string]            `json:"description,omitempty"`
-	EventTypes  graphql.Omittable[[]WebhookEventType] `json:"eventTypes,omitempty"`
-	AgentIds    graphql.Omittable[[]string]           `json:"agentIds,omitempty"`
+	// The endpoint (a WebhookEndpoint ID).
+	ID string `json:"id"`
+	// A new URL, under the rules of createWebhookEndpoint.
+	URL graphql.Omittable[*string] `json:"url,omitempty"`
+	// The new description; null or empty clears it.
+	Description graphql.Omittable[*string] `json:"description,omitempty"`
+	// The new event types; empty: every type.
+	EventTypes graphql.Omittable[[]WebhookEventType] `json:"eventTypes,omitempty"`
+	// The new agent filter; empty: every agent (for an AGENT token: its own).
+	AgentIds graphql.Omittable[[]string] `json:"agentIds,omitempty"`
 	// Re-enabling an automatically disabled endpoint clears disabledReason.
 	Enabled graphql.Omittable[*bool] `json:"enabled,omitempty"`
 }
 
+// Agents to create or update.
 type UpsertAgentsInput struct {
+	// At most 1000; each email once (else INVALID_INPUT naming both entries). An agent whose email exists gets this name and unifiedRoutingEnabled and keeps its email as stored.
 	Agents []*CreateAgentInput `json:"agents"`
 }
 
+// The answer of upsertAgents.
 type UpsertAgentsPayload struct {
-	Agents     []*Agent     `json:"agents"`
+	// The agents as they now are, in the order of the input; empty when refused.
+	Agents []*Agent `json:"agents"`
+	// Why nothing was changed, each field naming the index of the entry at fault; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A business-rule refusal. When a payload carries any, nothing was changed.
 type UserError struct {
 	// Path to the input field at fault, e.g. ["input", "phoneNumberId"].
-	Field   []string      `json:"field,omitempty"`
-	Message string        `json:"message"`
-	Code    UserErrorCode `json:"code"`
+	Field []string `json:"field,omitempty"`
+	// A sentence for a person: what is wrong and what to do about it.
+	Message string `json:"message"`
+	// What kind of refusal, for programs to act on.
+	Code UserErrorCode `json:"code"`
 }
 
 // One HTTP POST of a delivery, and what came back.
@@ -521,9 +640,12 @@ type WebhookDeliveryFilter struct {
 	AgentID graphql.Omittable[*string] `json:"agentId,omitempty"`
 }
 
+// The answer of sendTestWebhook and redeliverWebhook.
 type WebhookDeliveryPayload struct {
+	// The new delivery, PENDING; null when refused.
 	WebhookDelivery *WebhookDelivery `json:"webhookDelivery,omitempty"`
-	UserErrors      []*UserError     `json:"userErrors"`
+	// Why nothing was sent; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A page of webhook endpoints.
@@ -546,15 +668,21 @@ type WebhookEndpointEdge struct {
 	Node *WebhookEndpoint `json:"node"`
 }
 
+// The answer of updateWebhookEndpoint.
 type WebhookEndpointPayload struct {
+	// The endpoint as it now is; null when refused.
 	WebhookEndpoint *WebhookEndpoint `json:"webhookEndpoint,omitempty"`
-	UserErrors      []*UserError     `json:"userErrors"`
+	// Why nothing was changed; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The answer of a mutation that makes a signing secret.
 type WebhookEndpointSecretPayload struct {
+	// The endpoint as it now is; null when refused.
 	WebhookEndpoint *WebhookEndpoint `json:"webhookEndpoint,omitempty"`
 	// The signing secret, whsec_ followed by base64 of 24 to 64 random bytes. Shown only here.
-	Secret     *string      `json:"secret,omitempty"`
+	Secret *string `json:"secret,omitempty"`
+	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -981,20 +1109,31 @@ func (e Role) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Why a mutation was refused (UserError.code).
 type UserErrorCode string
 
 const (
-	UserErrorCodeInvalidInput             UserErrorCode = "INVALID_INPUT"
-	UserErrorCodeNotFound                 UserErrorCode = "NOT_FOUND"
-	UserErrorCodeAlreadyExists            UserErrorCode = "ALREADY_EXISTS"
-	UserErrorCodeInvalidPhoneNumber       UserErrorCode = "INVALID_PHONE_NUMBER"
-	UserErrorCodeTollFreeNotAllowed       UserErrorCode = "TOLL_FREE_NOT_ALLOWED"
-	UserErrorCodeUnifiedRoutingRequired   UserErrorCode = "UNIFIED_ROUTING_REQUIRED"
-	UserErrorCodeNumberAlreadyAssigned    UserErrorCode = "NUMBER_ALREADY_ASSIGNED"
+	// A value breaks a rule of its field: empty, too long, out of range, an unknown value, a forbidden character, a disabled endpoint…; the message says which.
+	UserErrorCodeInvalidInput UserErrorCode = "INVALID_INPUT"
+	// No object of the expected type has this ID.
+	UserErrorCodeNotFound UserErrorCode = "NOT_FOUND"
+	// The name, email or number is already taken: names compare without regard to case, width, accents' encoding and invisible characters.
+	UserErrorCodeAlreadyExists UserErrorCode = "ALREADY_EXISTS"
+	// Not a phone number that can be used here: not valid (for its region), with an extension or extra text, over 64 characters, or of a type the field does not take.
+	UserErrorCodeInvalidPhoneNumber UserErrorCode = "INVALID_PHONE_NUMBER"
+	// A toll-free number cannot be a personal number.
+	UserErrorCodeTollFreeNotAllowed UserErrorCode = "TOLL_FREE_NOT_ALLOWED"
+	// The agent has unified routing turned off: turn it on before assigning a personal number.
+	UserErrorCodeUnifiedRoutingRequired UserErrorCode = "UNIFIED_ROUTING_REQUIRED"
+	// The number is already another agent's personal number, or it would be both a personal number and an outbound profile's caller ID.
+	UserErrorCodeNumberAlreadyAssigned UserErrorCode = "NUMBER_ALREADY_ASSIGNED"
+	// The number has no MAKE_CALLS in its calling plan: upgrade it first (upgradeCallingPlan).
 	UserErrorCodeNumberNotOutboundEnabled UserErrorCode = "NUMBER_NOT_OUTBOUND_ENABLED"
-	UserErrorCodeQueueNotVoice            UserErrorCode = "QUEUE_NOT_VOICE"
+	// The queue is not a VOICE queue: outbound profiles and overflow transfers need one.
+	UserErrorCodeQueueNotVoice UserErrorCode = "QUEUE_NOT_VOICE"
 	// The object is still used (by a profile, an agent or an overflow setting).
-	UserErrorCodeInUse      UserErrorCode = "IN_USE"
+	UserErrorCodeInUse UserErrorCode = "IN_USE"
+	// The webhook URL is not an absolute http:// or https:// URL with a host, without user name or password, of at most 2048 characters.
 	UserErrorCodeInvalidURL UserErrorCode = "INVALID_URL"
 	// The webhook URL resolves to an address the server may not call.
 	UserErrorCodeURLNotAllowed UserErrorCode = "URL_NOT_ALLOWED"
