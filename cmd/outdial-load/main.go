@@ -19,7 +19,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -31,12 +30,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"outdial/calling"
 	"outdial/internal/loadtest"
@@ -121,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // loads them side by side.
 func compare(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dbURL, cleanup, err := compareDatabase(o.database)
+	dbURL, cleanup, err := loadtest.PrepareDatabase(o.database, "outdial-load-", false)
 	if err != nil {
 		return err
 	}
@@ -179,48 +175,6 @@ func compare(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "ratio    %.3f (graphql req/s ÷ baseline req/s)\n", rg.PerSecond()/rb.PerSecond())
 	}
 	return nil
-}
-
-// compareDatabase returns the database URL of -compare: a temporary SQLite
-// file (removed by cleanup) when none is given; a MySQL database is created
-// when it does not exist.
-func compareDatabase(raw string) (string, func(), error) {
-	if raw == "" {
-		dir, err := os.MkdirTemp("", "outdial-load-")
-		if err != nil {
-			return "", nil, err
-		}
-		return "sqlite:" + filepath.Join(dir, "outdial.db"), func() { _ = os.RemoveAll(dir) }, nil
-	}
-	if !strings.HasPrefix(raw, "mysql://") {
-		return raw, func() {}, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", nil, err
-	}
-	name := strings.Trim(u.Path, "/")
-	if name == "" || strings.ContainsAny(name, "`/") {
-		return "", nil, fmt.Errorf("name a database in %s", models.RedactURL(raw))
-	}
-	dsn, err := models.MySQLDSN(raw)
-	if err != nil {
-		return "", nil, err
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return "", nil, err
-	}
-	cfg.DBName = "" // connect to the server: the database may not exist yet
-	conn, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		return "", nil, err
-	}
-	defer conn.Close()
-	if _, err := conn.Exec("CREATE DATABASE IF NOT EXISTS `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	return raw, func() {}, nil
 }
 
 // loadToken creates a VIEWER token for the run and returns it with a

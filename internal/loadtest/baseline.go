@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"outdial/calling"
@@ -81,9 +82,9 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthenticated", http.StatusUnauthorized)
 		return
 	}
-	var resp baselineResponse
+	var resp any
 	if err == nil {
-		resp.Data.Agents.Nodes, err = b.agents(r.Context(), actor)
+		resp, err = b.answer(r, actor)
 	}
 	if err != nil {
 		b.log.Error("baseline agents page", "err", err)
@@ -93,6 +94,57 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
 }
+
+// answer runs the statements of the request's path: /graphql the agents
+// page (AgentsQuery); /search?q= the agents whose name or email holds q,
+// with their count; /count?queue= or ?capacity= the members of a queue
+// or capacity profile; /summary the figures of callingSummary.
+func (b *Baseline) answer(r *http.Request, actor calling.Actor) (any, error) {
+	ctx, q := r.Context(), r.URL.Query()
+	switch r.URL.Path {
+	case "/search":
+		search := q.Get("q")
+		l := b.svc.Agents(ctx, calling.AgentFilter{Search: &search})
+		page, _, err := l.Page(calling.Page{First: PageSize})
+		if err != nil {
+			return nil, err
+		}
+		n, err := l.Count()
+		if err != nil {
+			return nil, err
+		}
+		type node struct {
+			Email string `json:"email"`
+		}
+		nodes := make([]node, len(page))
+		for i, a := range page {
+			nodes[i].Email = a.Email
+		}
+		return baselineData(map[string]any{"totalCount": n, "nodes": nodes}), nil
+	case "/count":
+		var f calling.AgentFilter
+		if id, err := strconv.ParseInt(q.Get("queue"), 10, 64); err == nil {
+			f.QueueID = &id
+		}
+		if id, err := strconv.ParseInt(q.Get("capacity"), 10, 64); err == nil {
+			f.CapacityProfileID = &id
+		}
+		n, err := b.svc.Agents(ctx, f).Count()
+		return baselineData(map[string]any{"totalCount": n}), err
+	case "/summary":
+		s, err := b.svc.CallingSummary(ctx)
+		return baselineData(map[string]any{"agents": s.Agents, "agentsCanMakeCalls": s.AgentsCanMakeCalls,
+			"blockers": s.Blockers, "phoneNumbers": s.PhoneNumbers, "phoneNumbersCanMakeCalls": s.PhoneNumbersCanMakeCalls,
+			"outboundProfiles": s.OutboundProfiles}), err
+	}
+	var resp baselineResponse
+	var err error
+	resp.Data.Agents.Nodes, err = b.agents(ctx, actor)
+	return resp, err
+}
+
+// baselineData wraps the data of an answer.
+func baselineData(data any) any { return map[string]any{"data": data} }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" value.
 func bearer(header string) string {
