@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"time"
 
 	"outdial/models/dbtest"
 )
@@ -225,28 +224,12 @@ func (e *testEnv) get(path string, token string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-// setupCounted is setup with a statement counter on the server's
-// database: the pools of its requests and of its background work, so that
-// quiet waits for the webhook workers too. The counter is installed before
-// the webhook workers start: gorm's callbacks may not be registered while
-// another goroutine runs statements (the race detector says so).
-func setupCounted(t *testing.T) (*testEnv, *dbtest.Counter) {
+// setupCounted is setup with statement counting on the server's
+// database (its request pool and its background pool), for doCounted.
+// It is installed before the webhook workers start: gorm's callbacks may
+// not be registered while another goroutine runs statements (the race
+// detector says so).
+func setupCounted(t *testing.T, opts ...func(*config)) *testEnv {
 	t.Helper()
-	var counter *dbtest.Counter
-	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db, a.bg) })
-	return e, counter
-}
-
-// quiet waits until no statement has run on the database for 40ms (the
-// webhook workers have settled), then resets counter.
-func quiet(t *testing.T, counter *dbtest.Counter) {
-	t.Helper()
-	for range 100 {
-		counter.Reset()
-		time.Sleep(40 * time.Millisecond)
-		if counter.Count() == 0 {
-			return
-		}
-	}
-	t.Fatalf("the database never stays idle for 40ms")
+	return start(t, func(a *app) { dbtest.CountStatements(t, a.db, a.bg) }, opts...)
 }

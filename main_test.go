@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +38,9 @@ type testEnv struct {
 	databaseURL string
 	// startOutput is what the server printed at start (its admin token).
 	startOutput string
+	// counters are the statement counters of requests in flight, by the
+	// value of their countHeader (doCounted).
+	counters *sync.Map
 }
 
 // setup starts a server (the real routes, dispatcher included) on a new
@@ -74,7 +79,8 @@ func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*
 		t.Fatalf("bootstrap: %v", err)
 	}
 	done, stop := a.startWorkers(ctx)
-	srv := httptest.NewServer(a.routes())
+	counters := &sync.Map{}
+	srv := httptest.NewServer(countRequests(counters, a.routes()))
 	t.Cleanup(func() {
 		srv.Close()
 		stop()
@@ -83,7 +89,26 @@ func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*
 		a.close()
 	})
 	return &testEnv{t: t, app: a, srv: srv, admin: cfg.AdminToken, stopWorkers: func() { stop(); <-done }, databaseURL: cfg.DatabaseURL,
-		startOutput: out.String()}
+		startOutput: out.String(), counters: counters}
+}
+
+// countHeader names the dbtest.Counter, in testEnv.counters, that the
+// statements of a test request count on (doCounted).
+const countHeader = "X-Test-Statement-Counter"
+
+// counterSeq numbers the counters of doCounted.
+var counterSeq atomic.Int64
+
+// countRequests is h, except that a request naming a counter of counters
+// in countHeader runs with that counter in its context: its statements,
+// and no others, count on it.
+func countRequests(counters *sync.Map, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := counters.Load(r.Header.Get(countHeader)); ok {
+			r = r.WithContext(c.(*dbtest.Counter).Context(r.Context()))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // testWriter sends log lines to the test log.
@@ -120,6 +145,26 @@ func (r gqlResponse) code() string {
 // do posts a GraphQL request with token (none when empty).
 func (e *testEnv) do(token, query string, vars map[string]any) gqlResponse {
 	e.t.Helper()
+	return e.postCounted(token, query, vars, "")
+}
+
+// doCounted is do, and returns the number of SQL statements the server
+// ran for this request alone (those of other requests and of background
+// work are not counted). The env must come from setupCounted.
+func (e *testEnv) doCounted(token, query string, vars map[string]any) (gqlResponse, int64) {
+	e.t.Helper()
+	id := fmt.Sprint(counterSeq.Add(1))
+	c := &dbtest.Counter{}
+	e.counters.Store(id, c)
+	defer e.counters.Delete(id)
+	r := e.postCounted(token, query, vars, id)
+	return r, c.Count()
+}
+
+// postCounted posts a GraphQL request with token (none when empty), its
+// statements counted on counter counterID (none when empty).
+func (e *testEnv) postCounted(token, query string, vars map[string]any, counterID string) gqlResponse {
+	e.t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		e.t.Fatalf("encode request: %v", err)
@@ -131,6 +176,9 @@ func (e *testEnv) do(token, query string, vars map[string]any) gqlResponse {
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if counterID != "" {
+		req.Header.Set(countHeader, counterID)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -155,10 +203,25 @@ func (e *testEnv) query(query string, vars map[string]any, out any) {
 	e.queryAs(e.admin, query, vars, out)
 }
 
+// queryCounted is query, and returns the number of SQL statements the
+// server ran for this request alone (doCounted).
+func (e *testEnv) queryCounted(query string, vars map[string]any, out any) int64 {
+	e.t.Helper()
+	r, n := e.doCounted(e.admin, query, vars)
+	e.decode(r, query, out)
+	return n
+}
+
 // queryAs is query with another token.
 func (e *testEnv) queryAs(token, query string, vars map[string]any, out any) {
 	e.t.Helper()
-	r := e.do(token, query, vars)
+	e.decode(e.do(token, query, vars), query, out)
+}
+
+// decode fails the test unless r is a success without errors, and
+// decodes its data into out (when not nil).
+func (e *testEnv) decode(r gqlResponse, query string, out any) {
+	e.t.Helper()
 	if len(r.Errors) > 0 || r.Status != http.StatusOK {
 		e.t.Fatalf("request failed (HTTP %d): %+v\nquery: %s", r.Status, r.Errors, query)
 	}

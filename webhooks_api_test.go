@@ -18,7 +18,6 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"outdial/calling"
-	"outdial/models/dbtest"
 )
 
 // Acceptance tests of the webhooks through the API (RULES.md §4): the real
@@ -1155,13 +1154,11 @@ func TestWebhookAgentTokenNarrowedEndpoint(t *testing.T) {
 // for 6, not one per endpoint.
 func TestWebhookEndpointsPageStatements(t *testing.T) {
 	t.Parallel()
-	var counter *dbtest.Counter
-	e := start(t, func(a *app) { counter = dbtest.CountStatements(t, a.db, a.bg) }, allowLoopback)
+	e := setupCounted(t, allowLoopback)
 	const query = `{ webhookEndpoints { nodes { id deliveries(first: 5) { totalCount nodes { id status } }
 		failed: deliveries(first: 5, status: FAILED) { totalCount } } } }`
 	count := func() int64 {
 		t.Helper()
-		quiet(t, counter)
 		var data struct {
 			WebhookEndpoints struct {
 				Nodes []struct {
@@ -1172,13 +1169,21 @@ func TestWebhookEndpointsPageStatements(t *testing.T) {
 				}
 			}
 		}
-		e.query(query, nil, &data)
-		for _, n := range data.WebhookEndpoints.Nodes {
-			if n.Deliveries.TotalCount == 0 || len(n.Deliveries.Nodes) == 0 {
-				t.Fatalf("an endpoint without deliveries: %+v", data)
+		// The token's lastUsedAt is written at most once a minute, within
+		// a request: the least of three.
+		best := int64(-1)
+		for range 3 {
+			n := e.queryCounted(query, nil, &data)
+			for _, n := range data.WebhookEndpoints.Nodes {
+				if n.Deliveries.TotalCount == 0 || len(n.Deliveries.Nodes) == 0 {
+					t.Fatalf("an endpoint without deliveries: %+v", data)
+				}
+			}
+			if best < 0 || n < best {
+				best = n
 			}
 		}
-		return counter.Count()
+		return best
 	}
 	var counts []int64
 	for _, endpoints := range []int{2, 6} {

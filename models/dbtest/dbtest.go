@@ -203,23 +203,43 @@ func databaseName(tb testing.TB) string {
 	return fmt.Sprintf("t_%s_%d_%s", clean, seq.Add(1), hex.EncodeToString(b[:]))
 }
 
-// Counter counts the SQL statements a database runs.
+// Counter counts the SQL statements run on behalf of one piece of work:
+// those whose context carries it (Counter.Context). Statements of other
+// requests and of background work (the webhook dispatcher, the
+// subscription feed) on the same database are not counted.
 type Counter struct{ n atomic.Int64 }
 
-// Count returns the number of statements run since the counter was made
-// or last reset.
+// counterKey is the context key of a Counter.
+type counterKey struct{}
+
+// Context returns ctx marked so that the statements run with it, and with
+// any context derived from it, count on c.
+func (c *Counter) Context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, counterKey{}, c)
+}
+
+// Count returns the number of statements counted since the counter was
+// made or last reset.
 func (c *Counter) Count() int64 { return c.n.Load() }
 
 // Reset sets the count to zero.
 func (c *Counter) Reset() { c.n.Store(0) }
 
-// CountStatements installs a Counter on dbs: every statement gorm runs
-// (queries, inserts, updates, deletes, raw SQL) on any of them adds one. A
-// pool given twice (models.DB.Pool shares SQLite's) counts once.
-func CountStatements(tb testing.TB, dbs ...*models.DB) *Counter {
+// CountStatements makes every statement gorm runs on dbs (queries,
+// inserts, updates, deletes, raw SQL) add one to the Counter its context
+// carries, if any. A pool given twice (models.DB.Pool shares SQLite's) is
+// hooked once. Call it before anything else uses dbs: gorm's callbacks may
+// not be registered while another goroutine runs statements.
+func CountStatements(tb testing.TB, dbs ...*models.DB) {
 	tb.Helper()
-	c := &Counter{}
-	inc := func(*gorm.DB) { c.n.Add(1) }
+	inc := func(tx *gorm.DB) {
+		if tx.Statement.Context == nil {
+			return
+		}
+		if c, ok := tx.Statement.Context.Value(counterKey{}).(*Counter); ok {
+			c.n.Add(1)
+		}
+	}
 	seen := map[*gorm.DB]bool{}
 	for _, db := range dbs {
 		if seen[db.DB] {
@@ -241,5 +261,4 @@ func CountStatements(tb testing.TB, dbs ...*models.DB) *Counter {
 			}
 		}
 	}
-	return c
 }
