@@ -1,6 +1,3 @@
-// Command outdial serves Outdial's GraphQL API: outbound calling
-// configuration, each agent's calling ability, and webhooks that push every
-// change of it to agent apps.
 package main
 
 import (

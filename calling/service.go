@@ -1,8 +1,3 @@
-// Package calling is Outdial's domain: the commands behind every mutation
-// (each one transaction), their validation rules, the read queries, and the
-// pure derivation of an agent's calling ability (RULES.md §2), which is
-// stored per agent with a version and recomputed in the transaction of
-// every change that can affect it.
 package calling
 
 import (

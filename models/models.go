@@ -1,7 +1,3 @@
-// Package models holds the gorm rows of Outdial's tables, opens the
-// database (SQLite or MySQL) and applies the embedded, versioned migrations.
-// Rows are storage only: the rules live in calling, the GraphQL types in
-// graph/model.
 package models
 
 import (

@@ -1,6 +1,3 @@
-// Package resolvers is the GraphQL edge of Outdial: thin resolvers that
-// authorize the caller, decode IDs, call the calling domain and map its
-// results to GraphQL types, with a dataloader behind every nested field.
 package resolvers
 
 import (

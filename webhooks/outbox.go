@@ -1,8 +1,3 @@
-// Package webhooks delivers Outdial's events to webhook endpoints: the
-// outbox (events and deliveries written in the caller's transaction), the
-// dispatcher (claim, send, retry, supersede), Standard Webhooks signing,
-// the URL guard, and the feed of ability changes behind the GraphQL
-// subscription.
 package webhooks
 
 import (
@@ -52,7 +47,7 @@ type Event struct {
 	EndpointID *int64
 }
 
-// envelope is the body of every webhook (RULES.md §4).
+// envelope is the body of every webhook (docs/domain.md, "Webhooks").
 type envelope struct {
 	Type      string `json:"type"`
 	Timestamp string `json:"timestamp"`
