@@ -1,6 +1,7 @@
 package main
 
-// The performance target of DESIGN.md for the agents page: a constant
+// The performance target for the agents page (docs/design.md, "Performance
+// targets"): a constant
 // number of SQL statements whatever the page size, and at least 0.5× the
 // requests/s of a hand-written net/http handler running the same SQL and
 // encoding the same JSON (internal/loadtest.Baseline), measured side by

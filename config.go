@@ -13,7 +13,8 @@ import (
 )
 
 // config is the server's configuration: flags, falling back to the
-// environment variables of RULES.md §5, falling back to defaults.
+// environment variables the README lists under "Configuration", falling
+// back to defaults.
 type config struct {
 	ListenAddr           string
 	DatabaseURL          string
@@ -36,7 +37,7 @@ type config struct {
 	TokenRecheck time.Duration
 }
 
-// Defaults of RULES.md §5.
+// Defaults of the configuration (README, "Configuration").
 const (
 	defaultListenAddr    = ":8080"
 	defaultDatabaseURL   = "sqlite:outdial.db"

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// Tests of the rules of RULES.md §1 and §3 beyond single refusals:
+// Tests of the rules of docs/domain.md ("Setting up outbound calling",
+// "Personal numbers", "Mutations and errors") beyond single refusals:
 // uniqueness, upsertAgents, set semantics, the default profile, deletes,
 // and unified routing.
 
@@ -456,8 +457,8 @@ func TestUnifiedRoutingToggle(t *testing.T) {
 }
 
 // TestVersionOnlyOnChange checks that a mutation raises the version of
-// exactly the agents whose ability changes in a way that counts (RULES.md
-// §2), and that a rename only rewrites the wording, without a version.
+// exactly the agents whose ability changes in a way that counts
+// (docs/domain.md, "Versions and changes"), and that a rename only rewrites the wording, without a version.
 func TestVersionOnlyOnChange(t *testing.T) {
 	t.Parallel()
 	e := setup(t)

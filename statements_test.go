@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// agentsPageQuery is the dashboard's agent list (DESIGN.md, performance
-// targets): every nested field must load in one statement per page.
+// agentsPageQuery is the dashboard's agent list (docs/design.md,
+// "Performance targets"): every nested field must load in one statement per page.
 const agentsPageQuery = `{ agents(first: 100) { nodes {
 	queues { name } capacityProfiles { name } personalNumber { e164 }
 	callingAbility { callerIds { phoneNumber { e164 } outboundProfile { name } } } } } }`

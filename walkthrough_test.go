@@ -125,7 +125,8 @@ func (e *testEnv) createAgentID(name, email string, unified bool) string {
 	return p.Agent.ID
 }
 
-// TestSetupWalkthrough follows the setup of RULES.md §1 through the API,
+// TestSetupWalkthrough follows the setup of docs/domain.md, "Setting up
+// outbound calling", through the API,
 // checking every refusal and every ability version on the way.
 func TestSetupWalkthrough(t *testing.T) {
 	e := setup(t)

@@ -20,7 +20,8 @@ import (
 	"outdial/calling"
 )
 
-// Acceptance tests of the webhooks through the API (RULES.md §4): the real
+// Acceptance tests of the webhooks through the API (docs/domain.md,
+// "Webhooks"): the real
 // server, GraphQL over HTTP, real receivers that verify every signature
 // with the Standard Webhooks library.
 
@@ -290,7 +291,7 @@ func checkHeaders(t *testing.T, r hookRequest) {
 // TestWebhookBodyFields follows an agent that gains caller IDs (through a
 // profile with a callerIdName and capacity settings, then a personal
 // number governed by the default profile) and checks every field of every
-// body the receiver gets against RULES.md §4, the headers, and that each
+// body the receiver gets against docs/domain.md, "Webhooks", the headers, and that each
 // body is byte for byte the payload the API shows.
 func TestWebhookBodyFields(t *testing.T) {
 	t.Parallel()

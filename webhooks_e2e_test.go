@@ -99,7 +99,8 @@ const createEndpoint = `mutation($url: String!, $types: [WebhookEventType!], $ag
 		webhookEndpoint { id url enabled eventTypes } secret userErrors { field message code } } }`
 
 // TestWebhookAbilityChange checks the whole path: a mutation changes an
-// agent's ability, and a receiver gets a signed body as RULES.md §4 says.
+// agent's ability, and a receiver gets a signed body as docs/domain.md,
+// "Webhooks", says.
 func TestWebhookAbilityChange(t *testing.T) {
 	e := setup(t, allowLoopback)
 	rcv := newReceiver(t)

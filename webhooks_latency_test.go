@@ -12,8 +12,8 @@ import (
 const latencyRounds = 50
 
 // maxLatencyP50 is the acceptance line of the webhooks issue for the
-// median mutation-to-receipt latency on an idle server (DESIGN.md aims at
-// 20 ms).
+// median mutation-to-receipt latency on an idle server (docs/design.md,
+// "Performance targets", aims at 20 ms).
 const maxLatencyP50 = 50 * time.Millisecond
 
 // idleGap is the pause before each timed mutation, so that it finds the

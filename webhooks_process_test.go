@@ -9,7 +9,8 @@ import (
 	"outdial/models/dbtest"
 )
 
-// The reliability acceptance tests of the webhooks (DESIGN.md): the real
+// The reliability acceptance tests of the webhooks (docs/design.md,
+// "Reliability targets"): the real
 // binary killed with SIGKILL in the middle of a fan-out, and two server
 // processes sharing one MariaDB database. Both are slow: -short skips them.
 

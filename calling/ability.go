@@ -72,7 +72,8 @@ type AgentFacts struct {
 	PersonalNumber        *Number
 }
 
-// Ability is an agent's calling ability (RULES.md §2); it is stored as JSON.
+// Ability is an agent's calling ability (docs/domain.md, "The calling
+// ability"); it is stored as JSON.
 type Ability struct {
 	CanMakeCalls bool       `json:"canMakeCalls"`
 	CallerIDs    []CallerID `json:"callerIds"`
@@ -99,7 +100,8 @@ type Blocker struct {
 }
 
 // Derive computes the calling ability of agent a from the outbound
-// profiles (RULES.md §2). It is pure: the same facts give the same ability.
+// profiles (docs/domain.md, "The calling ability" and "Blockers"). It is
+// pure: the same facts give the same ability.
 func Derive(a AgentFacts, profiles []Profile) Ability {
 	profiles = sortedProfiles(profiles)
 	inCapacity := func(p Profile) bool { return slices.Contains(a.CapacityProfileIDs, p.CapacityProfileID) }
@@ -234,7 +236,7 @@ func sortCallerIDs(ids []CallerID, sorted []Profile) {
 }
 
 // Equivalent reports whether two abilities are the same in every respect
-// that counts as a change (RULES.md §2): canMakeCalls; each caller ID's
+// that counts as a change (docs/domain.md, "Versions and changes"): canMakeCalls; each caller ID's
 // number, source, profile, capacity settings and callerIdName; each
 // blocker's code and profile. Messages, names and an order that only
 // follows a rename do not count.

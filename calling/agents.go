@@ -259,7 +259,8 @@ func (s *Service) AssignPersonalNumber(ctx context.Context, actor Actor, in Assi
 	return a, nil
 }
 
-// checkPersonalNumber applies the rules of RULES.md §1 to assigning n to a.
+// checkPersonalNumber applies the rules of docs/domain.md, "Personal
+// numbers", to assigning n to a.
 func checkPersonalNumber(t *txn, a *models.Agent, n *models.PhoneNumber) error {
 	if n.Type == TypeTollFree {
 		return refuse(CodeTollFreeNotAllowed, fmt.Sprintf("%s is toll-free; a personal number must be geographic.", n.E164), "phoneNumberId")

@@ -9,7 +9,7 @@ import (
 var demoActor = Actor{Name: "demo", Role: RoleAdmin}
 
 // LoadDemo loads a small example organisation, following the setup of
-// RULES.md §1, when the database holds no agent and no number yet; it
+// docs/domain.md, "Setting up outbound calling", when the database holds no agent and no number yet; it
 // reports whether it did. Its agents show every state of ability: one can
 // call (with a personal number), the others are blocked for each reason.
 func (s *Service) LoadDemo(ctx context.Context) (bool, error) {

@@ -1,7 +1,7 @@
 package calling
 
-// The data of the events Outdial records, in their wire form (RULES.md §4):
-// global IDs, field names as documented.
+// The data of the events Outdial records, in their wire form
+// (docs/domain.md, "Webhooks"): global IDs, field names as documented.
 
 // AbilityChangedData is the data of agent.calling_ability.changed.
 type AbilityChangedData struct {

@@ -14,7 +14,8 @@ import (
 	"outdial/webhooks"
 )
 
-// The webhook and subscription part of the API (RULES.md §4).
+// The webhook and subscription part of the API (docs/domain.md,
+// "Webhooks" and "The subscription").
 
 func (r *Resolver) WebhookDelivery() graph.WebhookDeliveryResolver { return &deliveryResolver{r} }
 func (r *Resolver) WebhookEndpoint() graph.WebhookEndpointResolver { return &endpointResolver{r} }

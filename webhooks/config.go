@@ -15,8 +15,8 @@ import (
 	"outdial/models"
 )
 
-// DefaultRetrySchedule is the delay before each retry (RULES.md §4, as
-// Svix does): after the last one fails, the delivery is FAILED.
+// DefaultRetrySchedule is the delay before each retry (docs/domain.md,
+// "Webhooks"; as Svix does): after the last one fails, the delivery is FAILED.
 var DefaultRetrySchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,

@@ -34,7 +34,7 @@ import (
 // delivery. The cost is a window: a newer version delivered, or an
 // endpoint changed, by another process less than RecheckAfter before a
 // send is not seen by it. Receivers must still ignore a version lower
-// than one they applied (RULES.md §4). Within this process the window is
+// than one they applied (docs/domain.md, "Webhooks"). Within this process the window is
 // closed: a change made by this process's commands (EndpointChanged) or
 // seen by its writer (410) is noted before any later send, and this
 // process's own deliveries of newer versions are known in memory

@@ -1,5 +1,5 @@
-// Command outdial-load measures the agents page of DESIGN.md's performance
-// targets over HTTP.
+// Command outdial-load measures the agents page against its performance
+// targets (docs/design.md, "Performance targets") over HTTP.
 //
 // Against a running server, it fires the query from a number of workers
 // for a while and reports requests/s and latency percentiles:

@@ -13,7 +13,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
-// Wire names of the event types this app subscribes to (RULES.md §4).
+// Wire names of the event types this app subscribes to (docs/domain.md,
+// "Webhooks").
 const (
 	typeAbilityChanged = "agent.calling_ability.changed"
 	typeTest           = "webhook.test"

@@ -15,7 +15,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
-// Bodies as Outdial sent them to this app (RULES.md §4), copied from a run
+// Bodies as Outdial sent them to this app (docs/domain.md, "Webhooks"),
+// copied from a run
 // against the demo organisation.
 const (
 	bodyCanCall    = `{"type":"agent.calling_ability.changed","timestamp":"2026-11-25T08:49:44.194Z","data":{"agent":{"id":"QWdlbnQ6MQ","email":"aiko.tanaka@example.com","name":"Aiko Tanaka"},"version":6,"canMakeCalls":true,"callerIds":[{"phoneNumber":"+12065550123","phoneNumberId":"UGhvbmVOdW1iZXI6NA","source":"PERSONAL_NUMBER","outboundProfileId":"T3V0Ym91bmRQcm9maWxlOjE","outboundProfileName":"Outbound sales","workItemLimit":1,"resetFrequency":"IMMEDIATE","blockAssignment":true,"callerIdName":"CONTOSO"},{"phoneNumber":"+14255550100","phoneNumberId":"UGhvbmVOdW1iZXI6MQ","source":"OUTBOUND_PROFILE","outboundProfileId":"T3V0Ym91bmRQcm9maWxlOjE","outboundProfileName":"Outbound sales","workItemLimit":1,"resetFrequency":"IMMEDIATE","blockAssignment":true,"callerIdName":"CONTOSO"}],"blockers":[],"previous":{"version":5,"canMakeCalls":false,"callerIds":[],"blockers":[{"code":"UNIFIED_ROUTING_DISABLED","message":"Unified routing is turned off for this agent: turn it on (updateAgent, unifiedRoutingEnabled: true).","outboundProfileId":null}]}}}`

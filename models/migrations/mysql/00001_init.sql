@@ -100,7 +100,7 @@ CREATE TABLE capacity_profile_members (
   CONSTRAINT capacity_profile_members_agent_fk FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- The materialized calling ability of each agent (RULES.md §2).
+-- The materialized calling ability of each agent (docs/domain.md).
 CREATE TABLE calling_abilities (
   agent_id       BIGINT NOT NULL PRIMARY KEY,
   version        BIGINT NOT NULL,

@@ -83,7 +83,7 @@ CREATE TABLE capacity_profile_members (
 );
 CREATE INDEX capacity_profile_members_agent_id ON capacity_profile_members (agent_id, capacity_profile_id);
 
--- The materialized calling ability of each agent (RULES.md §2).
+-- The materialized calling ability of each agent (docs/domain.md).
 CREATE TABLE calling_abilities (
   agent_id       INTEGER PRIMARY KEY REFERENCES agents (id) ON DELETE CASCADE,
   version        INTEGER NOT NULL,
