@@ -104,7 +104,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("HTTP shutdown", "err", serr)
 	}
 	stopWorkers()
-	<-workers
+	select {
+	case <-workers:
+	case <-time.After(a.dispatcher.ShutdownTimeout() + 5*time.Second):
+		log.Error("background work did not stop in time; exiting without it")
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

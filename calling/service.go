@@ -93,6 +93,9 @@ type txn struct {
 	events  []webhooks.Event
 	changed int  // agents whose ability version was raised
 	wake    bool // a delivery was written directly: wake the dispatcher
+	// deliveries writes the states of webhook deliveries: a command
+	// never writes webhook_deliveries rows itself.
+	deliveries webhooks.Deliveries
 }
 
 // outcome is what a successful command reports for the audit log.
@@ -198,7 +201,7 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 			tx.Rollback()
 		}
 	}()
-	t = &txn{ctx: ctx, tx: tx, now: s.now()}
+	t = &txn{ctx: ctx, tx: tx, now: s.now(), deliveries: webhooks.NewDeliveries(s.db.Dialect)}
 	if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
 		return nil, out, fmt.Errorf("lock configuration: %w", err)
 	}

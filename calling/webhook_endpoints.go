@@ -308,18 +308,8 @@ func (t *txn) setEnabled(ep *Endpoint, enabled *bool) error {
 		ep.Row.DisabledReason, ep.Row.FailingSince = nil, nil
 		return nil
 	}
-	return t.failPending(ep.Row.ID)
-}
-
-// failPending marks the pending deliveries of an endpoint FAILED.
-func (t *txn) failPending(endpointID int64) error {
-	err := t.tx.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", endpointID, webhooks.StatusPending).
-		Updates(map[string]any{"status": webhooks.StatusFailed, "next_attempt_at": nil, "lease_owner": nil,
-			"lease_expires_at": nil, "updated_at": t.now}).Error
-	if err != nil {
-		return fmt.Errorf("fail pending deliveries: %w", err)
-	}
-	return nil
+	_, err := t.deliveries.Fail(t.tx, ep.Row.ID, t.now)
+	return err
 }
 
 // DeleteWebhookEndpoint deletes an endpoint; its pending deliveries become
@@ -331,7 +321,7 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int
 		if err != nil {
 			return outcome{}, err
 		}
-		if err := t.failPending(ep.Row.ID); err != nil {
+		if _, err := t.deliveries.Fail(t.tx, ep.Row.ID, t.now); err != nil {
 			return outcome{}, err
 		}
 		err = t.tx.Model(&ep.Row).Updates(map[string]any{"deleted_at": t.now, "enabled": false, "updated_at": t.now}).Error
@@ -414,8 +404,10 @@ func (s *Service) SendTestWebhook(ctx context.Context, actor Actor, id int64) (*
 }
 
 // RedeliverWebhook sends a delivery's event again to its endpoint, as a new
-// delivery with the same messageId. Refusals: INVALID_INPUT (endpoint
-// disabled), NOT_FOUND, OUT_OF_SCOPE.
+// delivery with the same messageId. A version of an agent older than one
+// that already reached the endpoint is not sent: the new delivery is
+// SUPERSEDED at once (see webhooks.Deliveries.Redeliver). Refusals:
+// INVALID_INPUT (endpoint disabled), NOT_FOUND, OUT_OF_SCOPE.
 func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID int64) (*models.WebhookDelivery, error) {
 	var d models.WebhookDelivery
 	err := s.run(ctx, actor, "redeliverWebhook", func(t *txn) (outcome, error) {
@@ -433,12 +425,10 @@ func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID 
 		if !ep.Row.Enabled {
 			return outcome{}, refuse(CodeInvalidInput, "The delivery's endpoint is disabled: enable it first.", "id")
 		}
-		d = models.WebhookDelivery{EndpointID: old.EndpointID, EventID: old.EventID, AgentID: old.AgentID, Version: old.Version,
-			Status: webhooks.StatusPending, NextAttemptAt: &t.now, CreatedAt: t.now, UpdatedAt: t.now}
-		if err := t.tx.Create(&d).Error; err != nil {
-			return outcome{}, fmt.Errorf("insert delivery: %w", err)
+		if d, err = t.deliveries.Redeliver(t.tx, *old, t.now); err != nil {
+			return outcome{}, err
 		}
-		t.wake = true
+		t.wake = d.Status == webhooks.StatusPending
 		return outcome{target: GlobalID(KindWebhookDelivery, d.ID),
 			details: map[string]any{"of": GlobalID(KindWebhookDelivery, old.ID)}}, nil
 	})

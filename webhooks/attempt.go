@@ -32,7 +32,8 @@ type result struct {
 	job        *job
 	attempted  bool      // an HTTP request was made (or refused before it)
 	superseded bool      // not sent: a newer version reached the endpoint
-	dropped    bool      // not sent: the endpoint was disabled meanwhile
+	dropped    bool      // not sent: the endpoint changed meanwhile, or the lease ran out (lapsed)
+	lapsed     bool      // not sent: the lease would end before the attempt
 	at         time.Time // when the attempt started
 	status     int       // HTTP status; 0 when no answer came
 	took       time.Duration

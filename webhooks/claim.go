@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -43,11 +45,13 @@ type dueRow struct {
 // settled without an attempt.
 type claimed struct {
 	found      int
+	token      string    // the lease's token (lease_owner)
+	until      time.Time // the lease's end, by this process's clock
 	leased     []dueRow
 	endpoints  map[int64]*endpoint
 	superseded int
 	failed     int
-	takenOver  map[string]int // previous lease owner → deliveries taken over
+	takenOver  map[string]int // previous lease owner (process) → deliveries taken over
 }
 
 // claim leases up to limit due deliveries of lane l, leaving out the
@@ -78,7 +82,7 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []in
 	ctx = context.WithoutCancel(ctx)
 	jobs, err := d.jobs(ctx, c, start)
 	if err != nil {
-		d.release(ctx, rowIDs(c.leased))
+		d.release(ctx, holdsOf(c.leased, c.token))
 		return 0, err
 	}
 	l.add(jobs)
@@ -86,13 +90,13 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []in
 }
 
 // claimTx is claim's transaction: select due rows (FOR UPDATE SKIP LOCKED
-// on MySQL), settle those that must not be sent, lease the others.
+// on MySQL), lease them, and settle those that must not be sent.
 func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) (claimed, error) {
 	rows, err := d.selectDue(tx, retries, limit, exclude, now)
 	if err != nil || len(rows) == 0 {
 		return claimed{}, err
 	}
-	c := claimed{found: len(rows), takenOver: map[string]int{}}
+	c := claimed{found: len(rows), takenOver: map[string]int{}, token: d.newToken(), until: now.Add(d.cfg.LeaseDuration)}
 	if c.endpoints, err = loadEndpoints(tx, endpointsOf(rows), now); err != nil {
 		return c, err
 	}
@@ -100,28 +104,42 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 	if err != nil {
 		return c, err
 	}
-	var failed, superseded []int64
+	if _, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil {
+		return c, err
+	}
+	var failed, superseded []hold
 	for _, r := range rows {
 		switch ep := c.endpoints[r.EndpointID]; {
 		case ep == nil || !ep.usable:
-			failed = append(failed, r.ID)
+			failed = append(failed, hold{r.ID, c.token})
 		case stale[r.ID]:
-			superseded = append(superseded, r.ID)
+			superseded = append(superseded, hold{r.ID, c.token})
 		default:
 			c.leased = append(c.leased, r)
-			if r.LeaseOwner != nil && *r.LeaseOwner != d.owner {
-				c.takenOver[*r.LeaseOwner]++
+			if r.LeaseOwner != nil && processOf(*r.LeaseOwner) != d.owner {
+				c.takenOver[processOf(*r.LeaseOwner)]++
 			}
 		}
 	}
 	c.failed, c.superseded = len(failed), len(superseded)
-	if err := d.settle(tx, failed, StatusFailed, now); err != nil {
+	if _, err := d.deliveries.finish(tx, failed, StatusFailed, false, now); err != nil {
 		return c, err
 	}
-	if err := d.settle(tx, superseded, StatusSuperseded, now); err != nil {
-		return c, err
-	}
-	return c, d.lease(tx, rowIDs(c.leased), now)
+	_, err = d.deliveries.finish(tx, superseded, StatusSuperseded, false, now)
+	return c, err
+}
+
+// newToken returns the token of a new lease: the process's owner ID and
+// the claim's number.
+func (d *Dispatcher) newToken() string {
+	return d.owner + "." + strconv.FormatUint(d.claims.Add(1), 10)
+}
+
+// processOf returns the owner ID of the process that took the lease
+// token.
+func processOf(token string) string {
+	owner, _, _ := strings.Cut(token, ".")
+	return owner
 }
 
 // selectDue returns up to limit due PENDING deliveries of one lane, oldest
@@ -265,7 +283,7 @@ func (d *Dispatcher) supersededAmong(tx *gorm.DB, ids []int64) (map[int64]bool, 
 	out := map[int64]bool{}
 	for chunk := range slices.Chunk(ids, batchSize) {
 		var stale []int64
-		err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(chunk)+" AND "+d.newerDelivered(), StatusSucceeded).
+		err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(chunk)+" AND "+d.deliveries.newerDelivered(), StatusSucceeded).
 			Scan(&stale).Error
 		if err != nil {
 			return nil, fmt.Errorf("find superseded deliveries: %w", err)
@@ -277,51 +295,6 @@ func (d *Dispatcher) supersededAmong(tx *gorm.DB, ids []int64) (map[int64]bool, 
 	return out, nil
 }
 
-// newerDelivered is the condition that a newer version of delivery d's
-// agent reached its endpoint, its argument the succeeded status. SQLite
-// reads just the newer versions of (endpoint_id, agent_id, version).
-// MariaDB reads every version of the agent at the endpoint for that (it
-// seeks on the first two columns only), so there the newest delivered
-// version is looked up instead, newest first, which stops at the first
-// success: usually the version before d, whatever the agent's history.
-func (d *Dispatcher) newerDelivered() string {
-	if d.db.Dialect == models.MySQL {
-		return "(SELECT n.version FROM " + d.deliveriesUsing("n", "webhook_deliveries_agent") +
-			" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id AND n.status = ?" +
-			" ORDER BY n.version DESC LIMIT 1) > d.version"
-	}
-	return "EXISTS (SELECT 1 FROM " + d.deliveriesUsing("n", "webhook_deliveries_agent") +
-		" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id" +
-		" AND n.version > d.version AND n.status = ?)"
-}
-
-// settle gives the PENDING deliveries ids their final status.
-func (d *Dispatcher) settle(tx *gorm.DB, ids []int64, status string, now time.Time) error {
-	for chunk := range slices.Chunk(ids, batchSize) {
-		err := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL,"+
-			" next_attempt_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ?", status, now, StatusPending).Error
-		if err != nil {
-			return fmt.Errorf("mark deliveries %s: %w", status, err)
-		}
-	}
-	return nil
-}
-
-// lease reserves the deliveries ids for this process until now plus the
-// lease duration. next_attempt_at moves to the lease's end, so that an
-// abandoned lease makes the delivery due again by itself.
-func (d *Dispatcher) lease(tx *gorm.DB, ids []int64, now time.Time) error {
-	until := now.Add(d.cfg.LeaseDuration)
-	for chunk := range slices.Chunk(ids, batchSize) {
-		err := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,"+
-			" updated_at = ? WHERE id IN "+inList(chunk), d.owner, until, until, now).Error
-		if err != nil {
-			return fmt.Errorf("lease deliveries: %w", err)
-		}
-	}
-	return nil
-}
-
 // jobs returns one job per leased delivery of c, claimed (and checked)
 // at claimedAt, with its event from the outbox's recent events or else
 // from the database. It returns an error when the database fails.
@@ -329,8 +302,9 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) (
 	out := make([]*job, len(c.leased))
 	var missed []int // indexes in out of the jobs whose event is to be read
 	for i, r := range c.leased {
-		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
+		j := &job{id: r.ID, token: c.token, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
 			claimedAt: claimedAt, checkedAt: claimedAt}
+		j.leaseEnd.Store(c.until.UnixNano())
 		if r.AgentID != nil && r.Version != nil {
 			j.agentID, j.version = *r.AgentID, *r.Version
 		}
@@ -407,34 +381,42 @@ func (d *Dispatcher) noteClaim(l *lane, c claimed) {
 	}
 }
 
-// renew extends the leases of the deliveries ids this process still
-// holds. It returns an error when the database fails.
-func (d *Dispatcher) renew(ctx context.Context, ids []int64) error {
-	now := d.now()
-	until := now.Add(d.cfg.LeaseDuration)
-	for chunk := range slices.Chunk(ids, batchSize) {
-		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_expires_at = ?, next_attempt_at = ?"+
-			" WHERE id IN "+inList(chunk)+" AND lease_owner = ? AND status = ?", until, until, d.owner, StatusPending).Error
-		if err != nil {
-			return fmt.Errorf("renew leases: %w", err)
+// renew extends the leases of the deliveries of jobs that this process
+// still holds, and moves the lease's end each of those jobs knows. It
+// returns an error when the database fails.
+func (d *Dispatcher) renew(ctx context.Context, jobs []*job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	until := d.now().Add(d.cfg.LeaseDuration)
+	renewed, err := d.deliveries.renew(d.db.WithContext(ctx), holdsOfJobs(jobs), until)
+	if len(renewed) == len(jobs) {
+		for _, j := range jobs {
+			j.leaseEnd.Store(until.UnixNano())
+		}
+		return err
+	}
+	ok := make(map[int64]bool, len(renewed))
+	for _, id := range renewed {
+		ok[id] = true
+	}
+	for _, j := range jobs {
+		if ok[j.id] {
+			j.leaseEnd.Store(until.UnixNano())
 		}
 	}
-	return nil
+	return err
 }
 
-// release gives the deliveries ids back, due now, for any process to
-// claim. It logs (and otherwise ignores) a database failure: the leases
-// then expire by themselves.
-func (d *Dispatcher) release(ctx context.Context, ids []int64) {
-	now := d.now()
-	for chunk := range slices.Chunk(ids, batchSize) {
-		err := d.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL,"+
-			" next_attempt_at = ?, updated_at = ? WHERE id IN "+inList(chunk)+" AND lease_owner = ? AND status = ?",
-			now, now, d.owner, StatusPending).Error
-		if err != nil {
-			d.log.Error("release webhook deliveries; their leases will expire instead", "deliveries", len(chunk), "err", err)
-			return
-		}
+// release gives the deliveries of hs back, due now, for any process to
+// claim, if this process still holds them. It logs (and otherwise
+// ignores) a database failure: the leases then expire by themselves.
+func (d *Dispatcher) release(ctx context.Context, hs []hold) {
+	if len(hs) == 0 {
+		return
+	}
+	if _, err := d.deliveries.release(d.db.WithContext(ctx), hs, d.now()); err != nil {
+		d.log.Error("release webhook deliveries; their leases will expire instead", "deliveries", len(hs), "err", err)
 	}
 }
 
@@ -445,4 +427,22 @@ func rowIDs(rows []dueRow) []int64 {
 		ids[i] = r.ID
 	}
 	return ids
+}
+
+// holdsOf returns the deliveries of rows held under token.
+func holdsOf(rows []dueRow, token string) []hold {
+	hs := make([]hold, len(rows))
+	for i, r := range rows {
+		hs[i] = hold{r.ID, token}
+	}
+	return hs
+}
+
+// holdsOfJobs returns the deliveries of jobs with their leases.
+func holdsOfJobs(jobs []*job) []hold {
+	hs := make([]hold, len(jobs))
+	for i, j := range jobs {
+		hs[i] = hold{j.id, j.token}
+	}
+	return hs
 }

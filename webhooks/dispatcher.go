@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"outdial/models"
@@ -20,18 +21,25 @@ import (
 // and the deliveries' new state in batches. A commit wakes it at once;
 // the database is polled as a fallback.
 type Dispatcher struct {
-	db        *models.DB
-	cfg       Config
-	log       *slog.Logger
-	transport *http.Transport // no redirect is followed: the client's work is not needed
-	metrics   *metrics
-	owner     string // lease_owner of this process
-	lanes     []*lane
-	results   *resultQueue
-	recent    *recentEvents // the outbox's recent events; nil without an outbox
+	db         *models.DB
+	cfg        Config
+	log        *slog.Logger
+	transport  *http.Transport // no redirect is followed: the client's work is not needed
+	metrics    *metrics
+	owner      string // this process's owner ID, the start of its lease tokens
+	claims     atomic.Uint64
+	deliveries Deliveries
+	lanes      []*lane
+	results    *resultQueue
+	recent     *recentEvents // the outbox's recent events; nil without an outbox
 
-	retryWake *retryWake    // wakes the retry lane when the earliest retry this process scheduled is due
-	verifyNow chan struct{} // a lane holds a job whose check is stale
+	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
+	// writeFailing is set while the writer cannot record results: no
+	// claim is made meanwhile, so that a delivery whose result waits is
+	// not claimed (and sent) again by this process once its lease expired.
+	writeFailing atomic.Bool
+	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
+	verifyNow    chan struct{} // a lane holds a job whose check is stale
 
 	mu        sync.Mutex
 	delivered map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -59,7 +67,8 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	slowAfter := max(cfg.Timeout/4, time.Millisecond)
 	verify := make(chan struct{}, 1)
 	d := &Dispatcher{
-		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(),
+		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(), deliveries: NewDeliveries(db.Dialect),
+		abandon:   make(chan struct{}),
 		transport: newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers),
 		lanes: []*lane{
 			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter, cfg.RecheckAfter, verify),
@@ -98,10 +107,13 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Run delivers until ctx is done, then shuts down gracefully: it stops
-// claiming, lets the attempts in flight finish (each within Timeout),
-// records their results and releases the deliveries it had claimed but
-// not started, so that no lease is left behind. It returns nil.
+// Run delivers until ctx is done, then shuts down gracefully within
+// ShutdownTimeout: it stops claiming, lets the attempts in flight finish
+// (each within Timeout), records their results and releases the
+// deliveries it had claimed but not started, so that no lease is left
+// behind. Results it could not record by the deadline (the database is
+// unreachable) are logged; their deliveries are sent again once their
+// leases expire. It returns nil.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var workers, loops sync.WaitGroup
 	writer := make(chan struct{})
@@ -117,21 +129,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	loops.Go(func() { d.statsLoop(ctx) })
 	d.log.Info("webhook dispatcher started", "owner", d.owner)
 	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout())
+	defer cancel()
+	stop := context.AfterFunc(shutdown, func() { close(d.abandon) })
+	defer stop()
 	loops.Wait()
 	d.retryWake.stop()
-	var queued []int64
+	var queued []*job
 	for _, l := range d.lanes {
 		queued = append(queued, l.close()...)
 	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	d.release(shutdown, queued)
+	d.release(shutdown, holdsOfJobs(queued))
 	workers.Wait()
 	d.results.close()
 	<-writer
 	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
 	return nil
 }
+
+// ShutdownTimeout is how long Run takes at most to return once its
+// context is done: the attempts in flight (Timeout) and the recording of
+// their results.
+func (d *Dispatcher) ShutdownTimeout() time.Duration { return d.cfg.Timeout + 10*time.Second }
 
 // work runs the jobs of l until l is closed.
 func (d *Dispatcher) work(ctx context.Context, l *lane) {
@@ -156,8 +175,9 @@ func (d *Dispatcher) busy() bool {
 	return false
 }
 
-// handle attempts j unless its endpoint changed since it was claimed
-// or a newer version of its agent already reached the endpoint.
+// handle attempts j unless its endpoint changed since it was claimed, a
+// newer version of its agent already reached the endpoint, or its lease
+// would end before the attempt does.
 func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
 	if d.skip(j) {
 		return &result{job: j, dropped: true}
@@ -165,11 +185,24 @@ func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
 	if d.stale(j) {
 		return &result{job: j, superseded: true}
 	}
+	if d.lapsed(j) {
+		return &result{job: j, dropped: true, lapsed: true}
+	}
 	r := d.attempt(ctx, j)
 	if r.ok && j.agentID != 0 {
 		d.noteDelivered(j)
 	}
 	return r
+}
+
+// lapsed reports whether j's lease, by this process's clock, ends before
+// an attempt started now surely does (Timeout, and a second to spare).
+// The lease was last extended by this process, so a process that was
+// paused (SIGSTOP, a stalled VM) or cut off from the database past its
+// lease sends nothing: another process may have taken the delivery over.
+// Such a job is given back, if it is still this process's.
+func (d *Dispatcher) lapsed(j *job) bool {
+	return d.now().Add(d.cfg.Timeout+time.Second).UnixNano() > j.leaseEnd.Load()
 }
 
 // skip reports whether j's endpoint changed (was updated, disabled or
@@ -261,8 +294,9 @@ func (d *Dispatcher) claimLoop(ctx context.Context, l *lane) {
 
 // claimWhileNeeded claims batches for l until its queue is full or the
 // database has no more due deliveries for it.
+// Nothing is claimed while the writer cannot record results.
 func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !d.writeFailing.Load() {
 		need, exclude := l.need()
 		if need == 0 {
 			return
@@ -283,7 +317,8 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 }
 
 // renewLoop extends the leases of the deliveries this process holds,
-// three times per lease duration, until ctx is done.
+// queued, in flight or with a result not yet recorded, three times per
+// lease duration, until ctx is done.
 func (d *Dispatcher) renewLoop(ctx context.Context) {
 	tick := time.NewTicker(d.cfg.LeaseDuration / 3)
 	defer tick.Stop()
@@ -293,12 +328,12 @@ func (d *Dispatcher) renewLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		var ids []int64
+		jobs := d.results.jobs()
 		for _, l := range d.lanes {
-			ids = append(ids, l.heldIDs()...)
+			jobs = append(jobs, l.heldJobs()...)
 		}
-		if err := d.renew(ctx, ids); err != nil && ctx.Err() == nil {
-			d.log.Error("renewing webhook delivery leases failed", "deliveries", len(ids), "err", err)
+		if err := d.renew(ctx, jobs); err != nil && ctx.Err() == nil {
+			d.log.Error("renewing webhook delivery leases failed", "deliveries", len(jobs), "err", err)
 		}
 	}
 }

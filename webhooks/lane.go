@@ -3,12 +3,15 @@ package webhooks
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // job is one claimed delivery on its way to an attempt.
 type job struct {
 	id         int64
+	token      string       // the lease's token (lease_owner)
+	leaseEnd   atomic.Int64 // the lease's end as last set, by this process's clock, in Unix nanoseconds
 	endpointID int64
 	agentID    int64 // 0: not an agent event
 	version    int64
@@ -323,27 +326,27 @@ func (l *lane) checked(jobs []*job, at time.Time) {
 	l.cond.Broadcast()
 }
 
-// heldIDs returns the deliveries the lane holds, queued or in flight.
-func (l *lane) heldIDs() []int64 {
+// heldJobs returns the jobs the lane holds, queued or in flight.
+func (l *lane) heldJobs() []*job {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ids := make([]int64, 0, len(l.held))
-	for id := range l.held {
-		ids = append(ids, id)
+	jobs := make([]*job, 0, len(l.held))
+	for _, j := range l.held {
+		jobs = append(jobs, j)
 	}
-	return ids
+	return jobs
 }
 
 // close stops the workers after their current attempt and returns the
-// deliveries still queued, to be released.
-func (l *lane) close() []int64 {
+// jobs still queued, to be released.
+func (l *lane) close() []*job {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
-	var ids []int64
+	var jobs []*job
 	for _, epID := range l.order {
 		for _, j := range l.eps[epID].jobs {
-			ids = append(ids, j.id)
+			jobs = append(jobs, j)
 			delete(l.held, j.id)
 		}
 		l.eps[epID].jobs = nil
@@ -351,5 +354,5 @@ func (l *lane) close() []int64 {
 	}
 	l.order, l.queued = nil, 0
 	l.cond.Broadcast()
-	return ids
+	return jobs
 }

@@ -27,10 +27,11 @@ const writeDelay = 5 * time.Millisecond
 // resultQueue hands the workers' results to the writer. Workers never
 // wait on it: it holds at most the deliveries the lanes held.
 type resultQueue struct {
-	mu     sync.Mutex
-	items  []*result
-	closed bool
-	ready  chan struct{} // results arrived, enough of them, or the queue closed
+	mu      sync.Mutex
+	items   []*result
+	writing []*result // taken by the writer, not yet recorded
+	closed  bool
+	ready   chan struct{} // results arrived, enough of them, or the queue closed
 }
 
 func newResultQueue() *resultQueue { return &resultQueue{ready: make(chan struct{}, 1)} }
@@ -63,14 +64,38 @@ func (q *resultQueue) state() (int, bool) {
 	return len(q.items), q.closed
 }
 
-// takeAll removes and returns up to maxWriteBatch queued results.
+// takeAll removes and returns up to maxWriteBatch queued results, which
+// stay in q.writing until recorded.
 func (q *resultQueue) takeAll() []*result {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(len(q.items), maxWriteBatch)
 	batch := slices.Clone(q.items[:n])
 	q.items = slices.Delete(q.items, 0, n)
+	q.writing = batch
 	return batch
+}
+
+// recorded notes that the batch being written is done with.
+func (q *resultQueue) recorded() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.writing = nil
+}
+
+// jobs returns the jobs of the results not yet recorded, whose leases
+// are renewed like those of the jobs not yet attempted.
+func (q *resultQueue) jobs() []*job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs := make([]*job, 0, len(q.items)+len(q.writing))
+	for _, r := range q.items {
+		jobs = append(jobs, r.job)
+	}
+	for _, r := range q.writing {
+		jobs = append(jobs, r.job)
+	}
+	return jobs
 }
 
 // writeLoop records the results of q, many per transaction, until q is
@@ -93,6 +118,7 @@ func (d *Dispatcher) writeLoop(q *resultQueue) {
 			timer.Stop()
 		}
 		d.flush(q.takeAll())
+		q.recorded()
 	}
 }
 
@@ -111,35 +137,52 @@ func (d *Dispatcher) gather(q *resultQueue, timer *time.Timer) {
 	}
 }
 
-// flush writes batch, retrying while the database fails. After about a
-// minute it gives up and logs: the leases then expire and the deliveries
-// are attempted again.
+// flush writes batch, retrying while the database fails, with a backoff
+// of up to writeBackoff: results are kept until they are recorded,
+// whatever the outage, so that what was sent is never sent again for want
+// of its record. Only shutdown stops it: once d.abandon is closed (the
+// shutdown's deadline passed), it logs the results it could not record;
+// their leases then expire and the deliveries are attempted again.
 func (d *Dispatcher) flush(batch []*result) {
-	const tries = 12
 	for try := 1; ; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		w, err := d.write(ctx, batch)
 		cancel()
 		if err == nil {
+			if d.writeFailing.Swap(false) {
+				d.Wake() // claims waited for this write
+			}
 			d.noteSettled(w.held)
 			d.noteWritten(w)
 			return
 		}
-		if try == tries {
-			d.log.Error("webhook results not recorded; the deliveries will be attempted again when their leases expire",
+		d.writeFailing.Store(true)
+		if try == 1 || try%20 == 0 {
+			d.log.Warn("recording webhook results failed; retrying until the database answers", "results", len(batch), "try", try, "err", err)
+		}
+		select {
+		case <-d.abandon:
+			d.log.Error("webhook results not recorded at shutdown; the deliveries will be attempted again when their leases expire",
 				"results", len(batch), "err", err)
 			return
+		case <-time.After(min(100*time.Millisecond<<min(try, 5), writeBackoff)):
 		}
-		d.log.Warn("recording webhook results failed; retrying", "results", len(batch), "try", try, "err", err)
-		time.Sleep(min(100*time.Millisecond<<try, 5*time.Second))
 	}
 }
+
+// writeTimeout bounds one write of results; writeBackoff is the longest
+// wait between two tries.
+const (
+	writeTimeout = 30 * time.Second
+	writeBackoff = 2 * time.Second
+)
 
 // written is what one write recorded.
 type written struct {
 	held                                   []*result // the results applied: their deliveries were still ours
 	succeeded, retried, failed, superseded int64
 	released                               int64     // deliveries given back for a new claim
+	lapsed                                 int64     // of them, not sent because their lease ran out
 	nextRetry                              time.Time // the earliest retry scheduled; zero when none
 	notLeased                              int64     // results for deliveries no longer leased to us
 	failedForGood                          []*result
@@ -155,21 +198,22 @@ type disabled struct {
 
 // write records batch in one transaction: the attempts, the deliveries'
 // new state, the supersession of older versions, the endpoints' health.
-// Only the results of deliveries this process still holds (PENDING and
-// leased to it) are recorded: one settled meanwhile (its endpoint
-// disabled or deleted) or taken over by another process after its lease
-// expired gets no attempt row and no new state from here. It returns an
-// error when the database fails; then nothing is written.
+// Every attempt made gets its row, so that the history says what was
+// sent; the new state is written only for the deliveries still held under
+// the job's lease (fenced, see Deliveries): one settled meanwhile (its
+// endpoint disabled or deleted) or taken over by another process after
+// its lease expired keeps the state given to it there. It returns an error
+// when the database fails; then nothing is written.
 func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error) {
 	now := d.now()
 	var w written
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		held, err := d.stillHeld(tx, batch)
+		held, exist, err := d.stillHeld(tx, batch)
 		if err != nil {
 			return err
 		}
 		w = written{held: held, notLeased: notDropped(batch) - notDropped(held)}
-		if err := d.insertAttempts(tx, held); err != nil {
+		if err := d.insertAttempts(tx, exist); err != nil {
 			return err
 		}
 		if err := d.applyResults(tx, held, now, &w); err != nil {
@@ -195,10 +239,12 @@ func notDropped(batch []*result) int64 {
 }
 
 // stillHeld returns the results of batch whose deliveries are still
-// PENDING and leased to this process, locking them on MySQL so that
-// nobody settles them before the transaction ends (SQLite's write
-// transactions exclude each other already).
-func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) ([]*result, error) {
+// PENDING under their job's lease, and those whose deliveries still exist
+// (the attempts of the others are not recorded: retention deleted them).
+// It locks the rows on MySQL so that nobody settles them before the
+// transaction ends (SQLite's write transactions exclude each other
+// already).
+func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) (held, exist []*result, err error) {
 	ids := make([]int64, len(batch))
 	for i, r := range batch {
 		ids[i] = r.job.id
@@ -207,28 +253,35 @@ func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) ([]*result, error) 
 	if d.db.Dialect == models.MySQL {
 		lock = " FOR UPDATE"
 	}
-	mine := make(map[int64]bool, len(batch))
+	type row struct {
+		ID         int64
+		Status     string
+		LeaseOwner *string
+	}
+	found := make(map[int64]row, len(batch))
 	for chunk := range slices.Chunk(ids, batchSize) {
-		var found []int64
-		// 'PENDING' is a literal, as in the claim's statements.
-		if err := tx.Raw("SELECT id FROM webhook_deliveries WHERE id IN "+inList(chunk)+
-			" AND status = 'PENDING' AND lease_owner = ?"+lock, d.owner).Scan(&found).Error; err != nil {
-			return nil, fmt.Errorf("read the deliveries still leased: %w", err)
+		var rows []row
+		if err := tx.Raw("SELECT id, status, lease_owner FROM webhook_deliveries WHERE id IN " + inList(chunk) + lock).
+			Scan(&rows).Error; err != nil {
+			return nil, nil, fmt.Errorf("read the deliveries still leased: %w", err)
 		}
-		for _, id := range found {
-			mine[id] = true
+		for _, r := range rows {
+			found[r.ID] = r
 		}
 	}
-	if len(mine) == len(batch) {
-		return batch, nil
-	}
-	held := make([]*result, 0, len(mine))
+	held = make([]*result, 0, len(batch))
+	exist = make([]*result, 0, len(batch))
 	for _, r := range batch {
-		if mine[r.job.id] {
+		f, ok := found[r.job.id]
+		if !ok {
+			continue
+		}
+		exist = append(exist, r)
+		if f.Status == StatusPending && f.LeaseOwner != nil && *f.LeaseOwner == r.job.token {
 			held = append(held, r)
 		}
 	}
-	return held, nil
+	return held, exist, nil
 }
 
 // insertAttempts records every attempt of batch, many rows per INSERT.
@@ -247,7 +300,7 @@ func (d *Dispatcher) insertAttempts(tx *gorm.DB, batch []*result) error {
 	}
 	for chunk := range slices.Chunk(attempted, rows) {
 		var sql strings.Builder
-		sql.WriteString("INSERT" + d.orFail() + " INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
+		sql.WriteString("INSERT" + d.deliveries.orFail() + " INTO webhook_attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body) VALUES ")
 		args := make([]any, 0, 3*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
@@ -288,113 +341,57 @@ func placeholderOrNull(s string) string {
 // applyResults moves each delivery of batch to its new state, provided
 // this process still holds its lease, and gives back the dropped ones.
 func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
-	var ok, final, stale, dropped []int64
-	var retries []*result
+	var ok, final, stale, dropped []hold
+	var retries []retry
 	for _, r := range batch {
+		h := hold{r.job.id, r.job.token}
 		switch {
 		case r.superseded:
-			stale = append(stale, r.job.id)
+			stale = append(stale, h)
 		case r.dropped:
-			dropped = append(dropped, r.job.id)
+			dropped = append(dropped, h)
+			if r.lapsed {
+				w.lapsed++
+			}
 		case r.ok:
-			ok = append(ok, r.job.id)
+			ok = append(ok, h)
 		case r.next.IsZero():
-			final = append(final, r.job.id)
+			final = append(final, h)
 			w.failedForGood = append(w.failedForGood, r)
 		default:
-			retries = append(retries, r)
+			retries = append(retries, retry{h, r.next})
 			if w.nextRetry.IsZero() || r.next.Before(w.nextRetry) {
 				w.nextRetry = r.next
 			}
 		}
 	}
 	steps := []struct {
-		ids    []int64
-		status string
-		count  *int64
-		bump   string
+		hs        []hold
+		status    string
+		count     *int64
+		attempted bool
 	}{
-		{ok, StatusSucceeded, &w.succeeded, ", attempt_count = attempt_count + 1"},
-		{final, StatusFailed, &w.failed, ", attempt_count = attempt_count + 1"},
-		{stale, StatusSuperseded, &w.superseded, ""},
+		{ok, StatusSucceeded, &w.succeeded, true},
+		{final, StatusFailed, &w.failed, true},
+		{stale, StatusSuperseded, &w.superseded, false},
 	}
 	for _, s := range steps {
-		n, err := d.finishDeliveries(tx, s.ids, s.status, s.bump, now)
+		n, err := d.deliveries.finish(tx, s.hs, s.status, s.attempted, now)
 		if err != nil {
 			return err
 		}
 		*s.count += n
-		w.notLeased += int64(len(s.ids)) - n
+		w.notLeased += int64(len(s.hs)) - n
 	}
-	n, err := d.reschedule(tx, retries, now)
+	n, err := d.deliveries.reschedule(tx, retries, now)
 	w.retried += n
 	w.notLeased += int64(len(retries)) - n
 	if err != nil {
 		return err
 	}
-	n, err = d.giveBack(tx, dropped, now)
+	n, err = d.deliveries.release(tx, dropped, now)
 	w.released += n
 	return err
-}
-
-// giveBack releases the leases of the deliveries ids, due now, so that a
-// claim takes them again with their endpoint's current state, and returns
-// how many were still leased to this process.
-func (d *Dispatcher) giveBack(tx *gorm.DB, ids []int64, now time.Time) (int64, error) {
-	var n int64
-	for chunk := range slices.Chunk(ids, batchSize) {
-		res := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL,"+
-			" next_attempt_at = ?, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ? AND lease_owner = ?",
-			now, now, StatusPending, d.owner)
-		if res.Error != nil {
-			return n, fmt.Errorf("release deliveries: %w", res.Error)
-		}
-		n += res.RowsAffected
-	}
-	return n, nil
-}
-
-// finishDeliveries gives the deliveries ids a final status and returns how
-// many were still leased to this process (and so changed).
-func (d *Dispatcher) finishDeliveries(tx *gorm.DB, ids []int64, status, bump string, now time.Time) (int64, error) {
-	var n int64
-	for chunk := range slices.Chunk(ids, batchSize) {
-		res := tx.Exec("UPDATE"+d.orFail()+" webhook_deliveries SET status = ?"+bump+", next_attempt_at = NULL, lease_owner = NULL,"+
-			" lease_expires_at = NULL, updated_at = ? WHERE id IN "+inList(chunk)+" AND status = ? AND lease_owner = ?",
-			status, now, StatusPending, d.owner)
-		if res.Error != nil {
-			return n, fmt.Errorf("mark deliveries %s: %w", status, res.Error)
-		}
-		n += res.RowsAffected
-	}
-	return n, nil
-}
-
-// reschedule sets the next attempt of the failed deliveries of retries,
-// one statement per chunk, and returns how many were still leased to
-// this process.
-func (d *Dispatcher) reschedule(tx *gorm.DB, retries []*result, now time.Time) (int64, error) {
-	var n int64
-	for chunk := range slices.Chunk(retries, batchSize) {
-		var sql strings.Builder
-		sql.WriteString("UPDATE" + d.orFail() + " webhook_deliveries SET attempt_count = attempt_count + 1, next_attempt_at = CASE id")
-		args := make([]any, 0, 2*len(chunk)+5)
-		ids := make([]int64, len(chunk))
-		for i, r := range chunk {
-			sql.WriteString(" WHEN " + strconv.FormatInt(r.job.id, 10) + " THEN ?")
-			args = append(args, r.next)
-			ids[i] = r.job.id
-		}
-		sql.WriteString(" END, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" +
-			" WHERE id IN " + inList(ids) + " AND status = ? AND lease_owner = ?")
-		args = append(args, now, StatusPending, d.owner)
-		res := tx.Exec(sql.String(), args...)
-		if res.Error != nil {
-			return n, fmt.Errorf("schedule retries: %w", res.Error)
-		}
-		n += res.RowsAffected
-	}
-	return n, nil
 }
 
 // epAgent names the deliveries of one agent's ability to one endpoint.
@@ -438,15 +435,12 @@ func (d *Dispatcher) supersedeOlder(tx *gorm.DB, batch []*result, now time.Time,
 	return d.supersede(tx, slices.Collect(maps.Keys(above)), above, now, w)
 }
 
-// supersede runs supersedeQuery for the successes ids, looking above the
-// versions of above when it is not nil.
+// supersede runs Deliveries.supersede for the successes ids, looking
+// above the versions of above when it is not nil.
 func (d *Dispatcher) supersede(tx *gorm.DB, ids []int64, above map[int64]int64, now time.Time, w *written) error {
-	res := tx.Exec(d.supersedeQuery(ids, above), StatusSuperseded, now, StatusPending)
-	if res.Error != nil {
-		return fmt.Errorf("supersede older versions: %w", res.Error)
-	}
-	w.superseded += res.RowsAffected
-	return nil
+	n, err := d.deliveries.supersede(tx, ids, above, now)
+	w.superseded += n
+	return err
 }
 
 // noteSettled remembers, once batch is recorded, the newest version of
@@ -463,46 +457,6 @@ func (d *Dispatcher) noteSettled(batch []*result) {
 		k := epAgent{r.job.endpointID, r.job.agentID}
 		d.settled[k] = max(d.settled[k], r.job.version)
 	}
-}
-
-// supersedeQuery returns the statement of supersede for the successful
-// deliveries ids; its arguments are the new status, the time and the
-// pending status. The successes drive the join (CROSS JOIN in SQLite,
-// STRAIGHT_JOIN in MySQL fix the order) and each finds its older versions
-// through (endpoint_id, agent_id, version), above the version above gives
-// it when above is not nil. MySQL gets a multi-table UPDATE: there a
-// subquery on the updated table would have to be a derived table, which
-// MariaDB runs against every delivery.
-func (d *Dispatcher) supersedeQuery(ids []int64, above map[int64]int64) string {
-	older := d.deliveriesUsing("o", "webhook_deliveries_agent") +
-		" ON o.endpoint_id = s.endpoint_id AND o.agent_id = s.agent_id AND o.version < s.version"
-	if above != nil {
-		var b strings.Builder
-		b.WriteString(" AND o.version > CASE s.id")
-		for _, id := range ids {
-			fmt.Fprintf(&b, " WHEN %d THEN %d", id, above[id])
-		}
-		b.WriteString(" END")
-		older += b.String()
-	}
-	set := "status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"
-	if d.db.Dialect == models.MySQL {
-		return "UPDATE webhook_deliveries AS s STRAIGHT_JOIN " + older + " SET " +
-			prefixed("o.", set) +
-			" WHERE s.id IN " + inList(ids) + " AND o.status = ?"
-	}
-	return "UPDATE OR FAIL webhook_deliveries SET " + set + " WHERE id IN (SELECT o.id FROM webhook_deliveries AS s CROSS JOIN " +
-		older + " WHERE s.id IN " + inList(ids) + " AND o.status = ?)"
-}
-
-// prefixed qualifies every column of a SET list ("a = ?, b = NULL") with
-// prefix.
-func prefixed(prefix, set string) string {
-	parts := strings.Split(set, ", ")
-	for i, p := range parts {
-		parts[i] = prefix + p
-	}
-	return strings.Join(parts, ", ")
 }
 
 // trackHealth keeps each endpoint's failing_since (set on the first
@@ -577,12 +531,11 @@ func (d *Dispatcher) disable(tx *gorm.DB, id int64, reason string, now time.Time
 	if res.RowsAffected == 0 {
 		return nil
 	}
-	res = tx.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL, lease_owner = NULL,"+
-		" lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = ?", StatusFailed, now, id, StatusPending)
-	if res.Error != nil {
-		return fmt.Errorf("fail deliveries of a disabled endpoint: %w", res.Error)
+	failures, err := d.deliveries.Fail(tx, id, now)
+	if err != nil {
+		return err
 	}
-	w.disabled = append(w.disabled, disabled{id: id, reason: reason, failures: res.RowsAffected})
+	w.disabled = append(w.disabled, disabled{id: id, reason: reason, failures: failures})
 	return nil
 }
 
@@ -629,6 +582,10 @@ func (d *Dispatcher) noteWritten(w written) {
 	}
 	if w.notLeased > 0 {
 		d.log.Info("webhook results not applied: the deliveries were settled or taken over meanwhile", "deliveries", w.notLeased)
+	}
+	if w.lapsed > 0 {
+		d.log.Warn("webhook deliveries not sent: their leases ran out first (the process was paused or the database out of reach)",
+			"deliveries", w.lapsed)
 	}
 	if w.released > 0 {
 		d.Wake() // claim them again, with their endpoint as it is now

@@ -1,0 +1,314 @@
+package webhooks
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"outdial/models"
+)
+
+// Deliveries writes every change of a webhook delivery's state; no other
+// code updates webhook_deliveries rows (the outbox inserts them). A
+// delivery is PENDING until it is SUCCEEDED, FAILED or SUPERSEDED:
+//
+//	lease       PENDING, due       → PENDING, leased to one claim of one process
+//	renew       leased             → leased for longer
+//	release     leased             → PENDING, unleased, due now
+//	finish      leased             → SUCCEEDED, FAILED or SUPERSEDED
+//	reschedule  leased             → PENDING, unleased, due at its next attempt
+//	supersede   PENDING (any lease) → SUPERSEDED: a newer version of its agent reached its endpoint
+//	fail        PENDING (any lease) → FAILED: its endpoint was disabled or deleted
+//	redeliver   any                → a new delivery of the same event, PENDING or at once SUPERSEDED
+//	recover     FAILED             → new PENDING deliveries, the newest version per agent
+//
+// A lease is named by its token (lease_owner): the process's owner ID and
+// the number of its claim. Every write of a lease holder (renew, release,
+// finish, reschedule) is fenced: its WHERE requires the delivery still
+// PENDING under that very token, so a process that lost the lease (it
+// expired while the process was paused or cut off from the database, and
+// another process took the delivery over, settled it, or it was claimed
+// again) changes nothing. supersede and fail override whoever holds the
+// lease: the holder's later writes then find the delivery settled and
+// change nothing either.
+//
+// Statements differ between the dialects only where written side by side
+// below: SQLite gets UPDATE OR FAIL (see orFail) and INDEXED BY, MySQL
+// FORCE INDEX and a multi-table UPDATE for supersede.
+type Deliveries struct {
+	dialect models.Dialect
+}
+
+// NewDeliveries returns the writer of delivery states for a database of
+// dialect.
+func NewDeliveries(dialect models.Dialect) Deliveries { return Deliveries{dialect: dialect} }
+
+// hold is a delivery held under the lease named token.
+type hold struct {
+	id    int64
+	token string
+}
+
+// update is the start of a multi-row UPDATE of webhook_deliveries made
+// inside a transaction.
+func (s Deliveries) update() string {
+	if s.dialect == models.SQLite {
+		return "UPDATE OR FAIL webhook_deliveries SET "
+	}
+	return "UPDATE webhook_deliveries SET "
+}
+
+// orFail is the conflict clause of multi-row statements inside a
+// transaction: " OR FAIL" on SQLite, nothing on MySQL. SQLite undoes a
+// statement that fails (ABORT, the default) with a statement journal, a
+// copy of every page the statement changes, which past 64 KiB goes to a
+// temporary file opened, written and closed for the statement; that was a
+// tenth of a write's cost. FAIL keeps the rows changed before the failure
+// instead, which is the same here: every caller rolls the whole
+// transaction back on any error.
+func (s Deliveries) orFail() string {
+	if s.dialect == models.SQLite {
+		return " OR FAIL"
+	}
+	return ""
+}
+
+// using names webhook_deliveries AS alias for a query that must read it
+// through index: the planners, left alone, sometimes scan every delivery
+// of a status (SQLite without statistics, MariaDB with stale ones), which
+// grows with the table's whole history.
+func (s Deliveries) using(alias, index string) string {
+	if s.dialect == models.MySQL {
+		return "webhook_deliveries AS " + alias + " FORCE INDEX (" + index + ")"
+	}
+	return "webhook_deliveries AS " + alias + " INDEXED BY " + index
+}
+
+// fenced returns the condition that the deliveries of hs are still
+// PENDING under the lease each was claimed with, and its arguments. The
+// tokens are bound; the IDs, integers we formatted, are written in.
+func fenced(hs []hold) (string, []any) {
+	ids := make([]int64, len(hs))
+	var tokens []any
+	for i, h := range hs {
+		ids[i] = h.id
+		if !slices.Contains(tokens, any(h.token)) {
+			tokens = append(tokens, h.token)
+		}
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(tokens)), ",")
+	// 'PENDING' is a literal so that SQLite sees its partial indexes match.
+	return " WHERE id IN " + inList(ids) + " AND status = 'PENDING' AND lease_owner IN (" + marks + ")", tokens
+}
+
+// lease leases the due PENDING deliveries ids under token until until,
+// and returns how many it leased. next_attempt_at moves to the lease's
+// end, so that an abandoned lease makes the delivery due again by itself.
+func (s Deliveries) lease(tx *gorm.DB, ids []int64, token string, now, until time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(ids, batchSize) {
+		res := tx.Exec(s.update()+"lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ?"+
+			" WHERE id IN "+inList(chunk)+" AND status = 'PENDING' AND next_attempt_at <= ?", token, until, until, now, now)
+		if res.Error != nil {
+			return n, fmt.Errorf("lease deliveries: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// renew extends to until the leases of hs still held, and returns the IDs
+// renewed. It runs outside any transaction.
+func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, error) {
+	var out []int64
+	for chunk := range slices.Chunk(hs, batchSize) {
+		where, args := fenced(chunk)
+		res := tx.Exec("UPDATE webhook_deliveries SET lease_expires_at = ?, next_attempt_at = ?"+where,
+			append([]any{until, until}, args...)...)
+		if res.Error != nil {
+			return out, fmt.Errorf("renew leases: %w", res.Error)
+		}
+		if res.RowsAffected == int64(len(chunk)) {
+			for _, h := range chunk {
+				out = append(out, h.id)
+			}
+			continue
+		}
+		var still []int64 // some were settled or taken over: which are ours?
+		if err := tx.Raw("SELECT id FROM webhook_deliveries"+where, args...).Scan(&still).Error; err != nil {
+			return out, fmt.Errorf("renew leases: %w", err)
+		}
+		out = append(out, still...)
+	}
+	return out, nil
+}
+
+// release gives the deliveries of hs still held back, due now, for any
+// process to claim, and returns how many it gave back.
+func (s Deliveries) release(tx *gorm.DB, hs []hold, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(hs, batchSize) {
+		where, args := fenced(chunk)
+		res := tx.Exec(s.update()+"lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ?"+where,
+			append([]any{now, now}, args...)...)
+		if res.Error != nil {
+			return n, fmt.Errorf("release deliveries: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// finish gives the deliveries of hs still held their final status, one
+// more attempt counted when attempted, and returns how many it changed.
+func (s Deliveries) finish(tx *gorm.DB, hs []hold, status string, attempted bool, now time.Time) (int64, error) {
+	bump := ""
+	if attempted {
+		bump = "attempt_count = attempt_count + 1, "
+	}
+	var n int64
+	for chunk := range slices.Chunk(hs, batchSize) {
+		where, args := fenced(chunk)
+		res := tx.Exec(s.update()+"status = ?, "+bump+"next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?"+where,
+			append([]any{status, now}, args...)...)
+		if res.Error != nil {
+			return n, fmt.Errorf("mark deliveries %s: %w", status, res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// retry is a failed attempt of a held delivery and when to try it again.
+type retry struct {
+	hold
+	next time.Time
+}
+
+// reschedule counts the failed attempt of each delivery of rs still held,
+// makes it due again at its next attempt, releases it, and returns how
+// many it changed; one statement per chunk.
+func (s Deliveries) reschedule(tx *gorm.DB, rs []retry, now time.Time) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(rs, batchSize) {
+		var sql strings.Builder
+		sql.WriteString(s.update() + "attempt_count = attempt_count + 1, next_attempt_at = CASE id")
+		args := make([]any, 0, len(chunk)+4)
+		hs := make([]hold, len(chunk))
+		for i, r := range chunk {
+			sql.WriteString(" WHEN " + strconv.FormatInt(r.id, 10) + " THEN ?")
+			args = append(args, r.next)
+			hs[i] = r.hold
+		}
+		where, fence := fenced(hs)
+		sql.WriteString(" END, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" + where)
+		args = append(append(args, now), fence...)
+		res := tx.Exec(sql.String(), args...)
+		if res.Error != nil {
+			return n, fmt.Errorf("schedule retries: %w", res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// supersede marks SUPERSEDED every PENDING delivery, whoever leases it,
+// to the same endpoint of an older version of the same agent as one of
+// the successful deliveries ids; above, when not nil, gives per success
+// the version known settled, so that only the versions above it are
+// looked at. It returns how many it changed.
+//
+// The successes drive the join (CROSS JOIN in SQLite, STRAIGHT_JOIN in
+// MySQL fix the order) and each finds its older versions through
+// (endpoint_id, agent_id, version). MySQL gets a multi-table UPDATE:
+// there a subquery on the updated table would have to be a derived
+// table, which MariaDB runs against every delivery.
+func (s Deliveries) supersede(tx *gorm.DB, ids []int64, above map[int64]int64, now time.Time) (int64, error) {
+	older := s.using("o", "webhook_deliveries_agent") +
+		" ON o.endpoint_id = s.endpoint_id AND o.agent_id = s.agent_id AND o.version < s.version"
+	if above != nil {
+		var b strings.Builder
+		b.WriteString(" AND o.version > CASE s.id")
+		for _, id := range ids {
+			fmt.Fprintf(&b, " WHEN %d THEN %d", id, above[id])
+		}
+		b.WriteString(" END")
+		older += b.String()
+	}
+	var q string
+	switch s.dialect {
+	case models.MySQL:
+		q = "UPDATE webhook_deliveries AS s STRAIGHT_JOIN " + older +
+			" SET o.status = ?, o.next_attempt_at = NULL, o.lease_owner = NULL, o.lease_expires_at = NULL, o.updated_at = ?" +
+			" WHERE s.id IN " + inList(ids) + " AND o.status = ?"
+	default:
+		q = "UPDATE OR FAIL webhook_deliveries" +
+			" SET status = ?, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" +
+			" WHERE id IN (SELECT o.id FROM webhook_deliveries AS s CROSS JOIN " + older +
+			" WHERE s.id IN " + inList(ids) + " AND o.status = ?)"
+	}
+	res := tx.Exec(q, StatusSuperseded, now, StatusPending)
+	if res.Error != nil {
+		return 0, fmt.Errorf("supersede older versions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// Fail marks FAILED every PENDING delivery of the endpoint, whoever
+// leases it, because the endpoint was disabled or deleted, and returns
+// how many it changed.
+func (s Deliveries) Fail(tx *gorm.DB, endpointID int64, now time.Time) (int64, error) {
+	res := tx.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL, lease_owner = NULL,"+
+		" lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = ?",
+		StatusFailed, now, endpointID, StatusPending)
+	if res.Error != nil {
+		return 0, fmt.Errorf("fail pending deliveries: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// newerDelivered is the condition that a newer version of delivery d's
+// agent reached its endpoint, its argument the succeeded status. SQLite
+// reads just the newer versions of (endpoint_id, agent_id, version).
+// MariaDB reads every version of the agent at the endpoint for that (it
+// seeks on the first two columns only), so there the newest delivered
+// version is looked up instead, newest first, which stops at the first
+// success: usually the version before d, whatever the agent's history.
+func (s Deliveries) newerDelivered() string {
+	if s.dialect == models.MySQL {
+		return "(SELECT n.version FROM " + s.using("n", "webhook_deliveries_agent") +
+			" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id AND n.status = ?" +
+			" ORDER BY n.version DESC LIMIT 1) > d.version"
+	}
+	return "EXISTS (SELECT 1 FROM " + s.using("n", "webhook_deliveries_agent") +
+		" WHERE n.endpoint_id = d.endpoint_id AND n.agent_id = d.agent_id" +
+		" AND n.version > d.version AND n.status = ?)"
+}
+
+// Redeliver records a new delivery of old's event to old's endpoint, with
+// old's agent and version, and returns it. It is PENDING, due now, unless
+// a newer version of the agent already reached the endpoint: then it is
+// SUPERSEDED at once, as a claim would make it, and never sent.
+func (s Deliveries) Redeliver(tx *gorm.DB, old models.WebhookDelivery, now time.Time) (models.WebhookDelivery, error) {
+	d := models.WebhookDelivery{EndpointID: old.EndpointID, EventID: old.EventID, AgentID: old.AgentID, Version: old.Version,
+		Status: StatusPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+	if old.AgentID != nil && old.Version != nil {
+		var newer []int64
+		err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id = ? AND "+s.newerDelivered(), old.ID, StatusSucceeded).
+			Scan(&newer).Error
+		if err != nil {
+			return d, fmt.Errorf("look for newer versions delivered: %w", err)
+		}
+		if len(newer) > 0 {
+			d.Status, d.NextAttemptAt = StatusSuperseded, nil
+		}
+	}
+	if err := tx.Create(&d).Error; err != nil {
+		return d, fmt.Errorf("insert delivery: %w", err)
+	}
+	return d, nil
+}
