@@ -393,6 +393,12 @@ test('playground: the printed link signs in; Docs, autocompletion and a query wo
   await page.keyboard.type('{ callingSu');
   await page.waitForFunction(() => [...document.querySelectorAll('.CodeMirror-hints li')].some((li) => /callingSummary/.test(li.textContent)), null, { timeout: WAIT });
   await page.keyboard.press('Escape');
+
+  // The Docs pane is the API's documentation: a mutation says what it does.
+  await page.locator('.graphiql-doc-explorer a', { hasText: /^Mutation$/ }).first().click();
+  await page.locator('.graphiql-doc-explorer a', { hasText: /^upgradeCallingPlan$/ }).first().click();
+  await page.waitForFunction(() => /Add capabilities to a number's calling plan; those it has are kept/.test(document.querySelector('.graphiql-doc-explorer')?.innerText ?? ''), null, { timeout: WAIT });
+  await page.screenshot({ path: path.join(shots, 'playground-docs.png') });
   assert.deepEqual(page.problems, []);
   await page.close();
 });
