@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -136,26 +135,11 @@ func (s *Service) run(ctx context.Context, actor Actor, action string, fn func(t
 			}
 			return nil
 		}
-		if !models.Retriable(err) || attempt == maxTxAttempts || !pause(ctx, attempt) {
+		if !models.Retriable(err) || attempt == maxTxAttempts || !models.PauseBeforeRetry(ctx, attempt) {
 			s.logFailure(ctx, actor, action, err, attempt, time.Since(start))
 			return err
 		}
 		s.log.Warn("command retried", "action", action, "attempt", attempt, "err", err)
-	}
-}
-
-// pause waits a moment before the attempt after attempt, up to 10 ms
-// times attempt with jitter, so that two transactions that deadlocked do
-// not meet again. It reports false when ctx ends first.
-func pause(ctx context.Context, attempt int) bool {
-	d := time.Duration(rand.Int64N(int64(10 * time.Millisecond * time.Duration(attempt))))
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
 	}
 }
 

@@ -65,10 +65,12 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []in
 	start := time.Now()
 	now := d.now()
 	var c claimed
-	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		c, err = d.claimTx(tx, l.retries, limit, exclude, now)
-		return err
+	err := models.RetryLocks(ctx, func() error {
+		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var err error
+			c, err = d.claimTx(tx, l.retries, limit, exclude, now)
+			return err
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("claim %s deliveries: %w", l.name, err)
@@ -389,7 +391,12 @@ func (d *Dispatcher) renew(ctx context.Context, jobs []*job) error {
 		return nil
 	}
 	until := d.now().Add(d.cfg.LeaseDuration)
-	renewed, err := d.deliveries.renew(d.db.WithContext(ctx), holdsOfJobs(jobs), until)
+	var renewed []int64
+	err := models.RetryLocks(ctx, func() error {
+		var err error
+		renewed, err = d.deliveries.renew(d.db.WithContext(ctx), holdsOfJobs(jobs), until)
+		return err
+	})
 	if len(renewed) == len(jobs) {
 		for _, j := range jobs {
 			j.leaseEnd.Store(until.UnixNano())
@@ -415,7 +422,12 @@ func (d *Dispatcher) release(ctx context.Context, hs []hold) {
 	if len(hs) == 0 {
 		return
 	}
-	if _, err := d.deliveries.release(d.db.WithContext(ctx), hs, d.now()); err != nil {
+	now := d.now()
+	err := models.RetryLocks(ctx, func() error {
+		_, err := d.deliveries.release(d.db.WithContext(ctx), hs, now)
+		return err
+	})
+	if err != nil {
 		d.log.Error("release webhook deliveries; their leases will expire instead", "deliveries", len(hs), "err", err)
 	}
 }

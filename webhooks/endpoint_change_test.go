@@ -41,7 +41,9 @@ func TestResultOfADeliveryNoLongerHeldIsNotApplied(t *testing.T) {
 			b.start(b.config())
 			id := b.onlyDelivery(b.enqueue(abilityEvent(1, 1))[0].ID).ID
 			<-arrived
-			if err := b.db.Model(&models.WebhookDelivery{}).Where("id = ?", id).Updates(tc.meddle).Error; err != nil {
+			if err := elsewhere(b.db, func(tx *gorm.DB) error {
+				return tx.Model(&models.WebhookDelivery{}).Where("id = ?", id).Updates(tc.meddle).Error
+			}); err != nil {
 				t.Fatal(err)
 			}
 			close(answer)
@@ -92,10 +94,11 @@ func (s *slowReceiver) after(t time.Time) int {
 }
 
 // failEndpoint disables or deletes an endpoint as the endpoint commands
-// do: the endpoint and its pending deliveries FAILED, in one transaction.
+// do: the endpoint and its pending deliveries FAILED, in one transaction
+// (run again after a lost deadlock or a lock wait timeout).
 func failEndpoint(t *testing.T, db *models.DB, id int64, deleted bool, now time.Time) {
 	t.Helper()
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := elsewhere(db, func(tx *gorm.DB) error {
 		if _, err := NewDeliveries(db.Dialect).Fail(tx, id, now); err != nil {
 			return err
 		}
@@ -193,8 +196,10 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 	waitFor(t, "three requests", func() bool { return oldRC.count() >= 3 })
 	secret := NewSecret()
 	newRC.expect(secret)
-	if err := b.db.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
-		Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error; err != nil {
+	if err := elsewhere(b.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
+			Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
+	}); err != nil {
 		t.Fatal(err)
 	}
 	changed := time.Now()
@@ -238,7 +243,7 @@ func TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne(t *testing.T) {
 	waitFor(t, "version 3 claimed", func() bool { return b.delivery(v3).LeaseOwner != nil })
 
 	// Another process records version 4 and delivers it.
-	err := b.db.Transaction(func(tx *gorm.DB) error {
+	err := elsewhere(b.db, func(tx *gorm.DB) error {
 		rows, err := NewOutbox(b.clock.Now).Enqueue(context.Background(), tx, []Event{abilityEvent(5, 4)})
 		if err != nil {
 			return err
@@ -260,4 +265,11 @@ func TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne(t *testing.T) {
 	if d := b.delivery(v3); d.Status != StatusSuperseded || d.AttemptCount != 0 {
 		t.Errorf("version 3 is %s after %d attempts, want SUPERSEDED after none", d.Status, d.AttemptCount)
 	}
+}
+
+// elsewhere runs fn in a transaction as another process's command would:
+// run again after a lost deadlock or a lock wait timeout (the dispatcher
+// of this test holds locks on the same rows).
+func elsewhere(db *models.DB, fn func(tx *gorm.DB) error) error {
+	return models.RetryLocks(context.Background(), func() error { return db.Transaction(fn) })
 }

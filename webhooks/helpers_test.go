@@ -115,8 +115,9 @@ func abilityEvent(agentID, version int64) Event {
 		Data: map[string]any{"agent": map[string]any{"id": fmt.Sprint(agentID)}, "version": version}}
 }
 
-// enqueue records events in one transaction, as a command does, and
-// wakes the outbox's listeners.
+// enqueue records events in one transaction, as a command does (run again
+// after a lost deadlock or a lock wait timeout), and wakes the outbox's
+// listeners.
 func (b *bundle) enqueue(events ...Event) []models.WebhookEvent {
 	b.t.Helper()
 	return enqueueWith(b.t, b.db, b.outbox, events...)
@@ -125,10 +126,12 @@ func (b *bundle) enqueue(events ...Event) []models.WebhookEvent {
 func enqueueWith(t testing.TB, db *models.DB, o *Outbox, events ...Event) []models.WebhookEvent {
 	t.Helper()
 	var rows []models.WebhookEvent
-	err := db.Transaction(func(tx *gorm.DB) error {
-		var err error
-		rows, err = o.Enqueue(context.Background(), tx, events)
-		return err
+	err := models.RetryLocks(context.Background(), func() error {
+		return db.Transaction(func(tx *gorm.DB) error {
+			var err error
+			rows, err = o.Enqueue(context.Background(), tx, events)
+			return err
+		})
 	})
 	if err != nil {
 		t.Fatalf("enqueue: %v", err)

@@ -207,22 +207,24 @@ type disabled struct {
 func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error) {
 	now := d.now()
 	var w written
-	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		held, exist, err := d.stillHeld(tx, batch)
-		if err != nil {
-			return err
-		}
-		w = written{held: held, notLeased: notDropped(batch) - notDropped(held)}
-		if err := d.insertAttempts(tx, exist); err != nil {
-			return err
-		}
-		if err := d.applyResults(tx, held, now, &w); err != nil {
-			return err
-		}
-		if err := d.supersedeOlder(tx, held, now, &w); err != nil {
-			return err
-		}
-		return d.trackHealth(tx, held, now, &w)
+	err := models.RetryLocks(ctx, func() error {
+		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			held, exist, err := d.stillHeld(tx, batch)
+			if err != nil {
+				return err
+			}
+			w = written{held: held, notLeased: notDropped(batch) - notDropped(held)}
+			if err := d.insertAttempts(tx, exist); err != nil {
+				return err
+			}
+			if err := d.applyResults(tx, held, now, &w); err != nil {
+				return err
+			}
+			if err := d.supersedeOlder(tx, held, now, &w); err != nil {
+				return err
+			}
+			return d.trackHealth(tx, held, now, &w)
+		})
 	})
 	return w, err
 }
