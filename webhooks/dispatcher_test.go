@@ -191,6 +191,31 @@ func TestRetriesWithTheSameID(t *testing.T) {
 	}
 }
 
+// TestRetrySentWhenDueWithoutAPoll: a retry this process scheduled is
+// sent when it falls due, not at the next poll: with an hour between
+// polls, only the retry's own wake-up can send it.
+func TestRetrySentWhenDueWithoutAPoll(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+		if n <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.Now, cfg.PollInterval = time.Now, time.Hour
+	cfg.RetrySchedule = []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}
+	b.start(cfg)
+	id := b.onlyDelivery(b.enqueue(abilityEvent(1, 1))[0].ID).ID
+	b.waitStatus(id, StatusSucceeded, 3)
+	if rc.count() != 3 {
+		t.Errorf("receiver got %d requests, want 3", rc.count())
+	}
+}
+
 func TestFailedAfterTheLastRetry(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

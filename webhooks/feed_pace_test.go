@@ -33,7 +33,9 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 	var top int64
 	b.db.Raw("SELECT MAX(id) FROM webhook_events").Scan(&top)
 	const nsubs = 12
+	const total = 3000
 	type res struct {
+		mu     sync.Mutex
 		ids    []int64
 		err    error
 		cancel bool
@@ -52,20 +54,26 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewSource(int64(i)))
+			res := &results[i]
 			for e := range subs[i].Events() {
-				results[i].ids = append(results[i].ids, e.ID)
+				res.mu.Lock()
+				res.ids = append(res.ids, e.ID)
+				res.mu.Unlock()
 				if r.Intn(20) == 0 {
 					time.Sleep(time.Duration(r.Intn(30)) * time.Millisecond)
 				}
 				if i%4 == 3 && r.Intn(400) == 0 {
-					results[i].cancel = true
+					res.mu.Lock()
+					res.cancel = true
+					res.mu.Unlock()
 					cancels[i]()
 				}
 			}
-			results[i].err = subs[i].Err()
+			res.mu.Lock()
+			res.err = subs[i].Err()
+			res.mu.Unlock()
 		}()
 	}
-	const total = 3000
 	var ew sync.WaitGroup
 	par := 1
 	if concurrent {
@@ -85,12 +93,40 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 		}()
 	}
 	ew.Wait()
-	time.Sleep(3 * time.Second) // every subscriber catches up
+	// The IDs written (a transaction run again after a deadlock leaves a
+	// gap on MySQL).
+	var written []int64
+	if err := b.db.Raw("SELECT id FROM webhook_events WHERE id > ? ORDER BY id", top).Scan(&written).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != total {
+		t.Fatalf("%d events written, want %d", len(written), total)
+	}
+	// Every subscriber not cancelled catches up: it has as many events
+	// as were written (the checks below say which are missing or twice).
+	// The subscribers pause a couple of seconds in all, and a loaded
+	// machine is slower: wait for it, within a generous deadline.
+	caughtUp := func() bool {
+		for i := range results {
+			r := &results[i]
+			r.mu.Lock()
+			behind := !r.cancel && r.err == nil && len(r.ids) < total
+			r.mu.Unlock()
+			if behind {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !caughtUp() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	for i := range nsubs {
 		cancels[i]()
 	}
 	wg.Wait()
-	for i, r := range results {
+	for i := range results {
+		r := &results[i]
 		if r.err != nil {
 			t.Errorf("subscriber %d ended: %v", i, r.err)
 		}
@@ -107,7 +143,7 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 			}
 		}
 		if !r.cancel {
-			for id := top + 1; id <= top+total; id++ {
+			for _, id := range written {
 				if seen[id] == 0 {
 					t.Errorf("subscriber %d: event %d missing", i, id)
 					break

@@ -180,10 +180,11 @@ func run(t testing.TB, d *Dispatcher) (stop func()) {
 }
 
 // waitFor polls cond (a database or receiver check, never a retry delay:
-// retries are made due by moving the clock) until it holds or 20s passed.
+// retries are made due by moving the clock) until it holds or a minute
+// passed: generous, for a loaded machine and the race detector.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	waitWithin(t, 20*time.Second, what, cond)
+	waitWithin(t, time.Minute, what, cond)
 }
 
 // waitWithin is waitFor with another timeout.
@@ -195,6 +196,23 @@ func waitWithin(t testing.TB, within time.Duration, what string, cond func() boo
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitProgress polls count until it reaches want. It fails the test when
+// count stays the same for a minute: slow progress on a loaded machine is
+// waited for, a stall is not.
+func waitProgress(t testing.TB, what string, want int64, count func() int64) {
+	t.Helper()
+	last, since := count(), time.Now()
+	for last < want {
+		if time.Since(since) > time.Minute {
+			t.Fatalf("timed out waiting for %s: stuck at %d for a minute", what, last)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		}
 	}
 }
 
