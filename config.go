@@ -35,6 +35,11 @@ type config struct {
 	// TokenRecheck is how often a subscription checks that its token was
 	// not revoked (not a flag: tests shorten it); 0 is the default.
 	TokenRecheck time.Duration
+	// WebhookPollInterval is how often the webhook dispatcher and the
+	// subscription feed look for work no commit of this process woke
+	// them for (not a flag: tests lengthen it, to show that a commit
+	// wakes them); 0 is webhooks.DefaultPollInterval.
+	WebhookPollInterval time.Duration
 }
 
 // Defaults of the configuration (README, "Configuration").

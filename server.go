@@ -275,14 +275,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	var err error
 	a.dispatcher, err = webhooks.NewDispatcher(a.bg, a.outbox, webhooks.Config{
-		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout,
+		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout, PollInterval: cfg.WebhookPollInterval,
 		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),
 	})
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("webhook dispatcher: %w", err)
 	}
-	a.feed = webhooks.NewFeed(a.bg, a.outbox, webhooks.FeedConfig{Logger: log})
+	a.feed = webhooks.NewFeed(a.bg, a.outbox, webhooks.FeedConfig{Logger: log, PollInterval: cfg.WebhookPollInterval})
 	return a, nil
 }
 

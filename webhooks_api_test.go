@@ -443,11 +443,9 @@ func TestWebhookRetriesThroughAPI(t *testing.T) {
 			if i > 0 && r.Arrived.Sub(reqs[i-1].Arrived) < step*9/10 {
 				t.Errorf("attempt %d came %s after the previous one; the schedule says %s", i+1, r.Arrived.Sub(reqs[i-1].Arrived), step)
 			}
-			// On time, not at the next poll (1s): the schedule plus up to
-			// 20% jitter, with room for a loaded machine.
-			if gap := r.Arrived.Sub(reqs[max(i-1, 0)].Arrived); i > 0 && gap > 6*step {
-				t.Errorf("attempt %d came %s after the previous one; the schedule says %s plus up to 20%%", i+1, gap, step)
-			}
+			// Not later than the schedule says is for a loaded machine to
+			// decide: webhooks.TestRetrySentWhenDueWithoutAPoll checks that
+			// a retry does not wait for the next poll.
 		}
 		d := e.settledDeliveries(ep.ID, 1, succeeded)[0]
 		if !slices.Equal(d.statusCodes(), []int{500, 500, 204}) || d.AttemptCount != 3 || d.NextAttemptAt != nil ||

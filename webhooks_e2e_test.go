@@ -112,7 +112,7 @@ func TestWebhookAbilityChange(t *testing.T) {
 	rcv.setSecret(ep.Secret)
 
 	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
-	got := rcv.wait(1, 10*time.Second)
+	got := rcv.wait(1, waitTimeout)
 	var body struct {
 		Type      string
 		Timestamp string
@@ -142,7 +142,7 @@ func TestWebhookAbilityChange(t *testing.T) {
 
 	e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
 		map[string]any{"id": aiko}, nil)
-	got = rcv.wait(2, 10*time.Second)
+	got = rcv.wait(2, waitTimeout)
 	if err := json.Unmarshal(got[1].Body, &body); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestWebhookAbilityChange(t *testing.T) {
 			}
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		e.query(`{ webhookDeliveries(first: 10) { totalCount nodes { status attemptCount attempts { statusCode }
 			event { messageId type payload } endpoint { id } } } }`, nil, &deliveries)

@@ -8,52 +8,26 @@ import (
 	"outdial/models/dbtest"
 )
 
-// latencyRounds is how many mutations TestWebhookLatency times.
-const latencyRounds = 50
-
-// maxLatencyP50 is the acceptance line of the webhooks issue for the
-// median mutation-to-receipt latency on an idle server (docs/design.md,
-// "Performance targets", aims at 20 ms).
-const maxLatencyP50 = 50 * time.Millisecond
-
-// idleGap is the pause before each timed mutation, so that it finds the
-// dispatcher idle.
+// idleGap is the pause before each measured mutation of
+// BenchmarkWebhookLatency, so that it finds the dispatcher idle.
 const idleGap = 30 * time.Millisecond
 
-// TestWebhookLatency times, on an idle server, 50 mutations one after the
-// other, each changing one agent's ability: from sending the mutation to
-// the receiver getting its webhook. The median must stay under 50 ms.
-// It does not run in parallel with the other tests of the package. Under
-// the race detector, which slows the server down (about 15 times on
-// SQLite), the line is four times higher: it still catches a dispatcher
-// that waits for its poll instead of being woken.
-func TestWebhookLatency(t *testing.T) {
-	e := setup(t, allowLoopback)
+// TestWebhookSentWithoutWaitingForAPoll: a mutation's webhook is sent
+// because its commit wakes the dispatcher, not at the dispatcher's next
+// poll: with an hour between polls, 20 mutations one after the other
+// each get their webhook. How fast it comes is a benchmark's question
+// (BenchmarkWebhookLatency: the median should stay under 50 ms).
+func TestWebhookSentWithoutWaitingForAPoll(t *testing.T) {
+	t.Parallel()
+	e := setup(t, allowLoopback, func(c *config) { c.WebhookPollInterval = time.Hour })
 	rc := newHookReceiver(t, nil)
 	e.createHook("", rc, nil)
 	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
 	rc.waitRequests(1)
-
-	lat := make([]time.Duration, 0, latencyRounds)
-	for i := range latencyRounds {
-		// Idle for a moment: right after a delivery the dispatcher looks
-		// for more work once more, which a mutation sent at once would
-		// catch even if commits did not wake it.
-		time.Sleep(idleGap)
+	for i := range 20 {
 		seen := len(rc.requests())
-		start := time.Now()
 		e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": aiko, "unified": i%2 == 1}, nil)
-		r := rc.waitRequests(seen + 1)[seen]
-		lat = append(lat, r.Arrived.Sub(start))
-	}
-	p50, p90, worst := percentiles(lat)
-	t.Logf("mutation to webhook received, %d mutations: p50 %s, p90 %s, max %s", len(lat), p50, p90, worst)
-	line := maxLatencyP50
-	if raceDetector {
-		line *= 4
-	}
-	if p50 >= line {
-		t.Errorf("median latency %s, want under %s", p50, line)
+		rc.waitRequests(seen + 1)
 	}
 }
 
