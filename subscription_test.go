@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,12 +55,11 @@ func TestSubscriptionSeesAbilityChange(t *testing.T) {
 	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
 	ben := e.createAgentID("Ben Okafor", "ben@example.com", true)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	conn := e.subscribe(ctx, e.admin, `subscription($id: ID) { callingAbilityChanged(agentId: $id) {
 		agent { id email } previous { version canMakeCalls blockers { code } } current { version canMakeCalls blockers { code } changedAt } } }`)
-	// Give the server a moment to register the subscription before the change.
-	time.Sleep(200 * time.Millisecond)
+	e.waitSubscribers(1)
 
 	// agentId is null: the changes of every agent come.
 	e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
@@ -124,7 +124,7 @@ func TestSubscriptionAgentTokenOwnAgentOnly(t *testing.T) {
 	e.mustMutate("createApiToken", `mutation($a: ID!) { createApiToken(input: {name: "aiko-app", role: AGENT, agentId: $a}) { token userErrors { code } } }`,
 		map[string]any{"a": aiko}, &tok)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	other := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged(agentId: "`+ben+`") { current { version } } }`)
 	var msg wsMessage
@@ -137,7 +137,7 @@ func TestSubscriptionAgentTokenOwnAgentOnly(t *testing.T) {
 	}
 
 	own := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged { agent { email } current { version } } }`)
-	time.Sleep(200 * time.Millisecond)
+	e.waitSubscribers(1)
 	for _, id := range []string{ben, aiko} {
 		e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
 			map[string]any{"id": id}, nil)
@@ -193,10 +193,10 @@ func TestSubscriptionEndsWhenItsTokenIsRevoked(t *testing.T) {
 	e.mustMutate("createApiToken", `mutation($a: ID!) { createApiToken(input: {name: "aiko-app", role: AGENT, agentId: $a}) { token apiToken { id } userErrors { code } } }`,
 		map[string]any{"a": aiko}, &tok)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	conn := e.subscribe(ctx, tok.Token, `subscription { callingAbilityChanged { current { version } } }`)
-	time.Sleep(200 * time.Millisecond) // the subscription runs
+	e.waitSubscribers(1)
 	e.mustMutate("revokeApiToken", `mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { code } } }`,
 		map[string]any{"id": tok.ApiToken.ID}, nil)
 
@@ -227,10 +227,10 @@ func TestSubscriptionEndsWhenItsTokenIsRevoked(t *testing.T) {
 // the client to subscribe again, not with a complete.
 func TestSubscriptionEndedByShutdownSaysSo(t *testing.T) {
 	e := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	conn := e.subscribe(ctx, e.admin, `subscription { callingAbilityChanged { current { version } } }`)
-	time.Sleep(200 * time.Millisecond) // the subscription runs
+	e.waitSubscribers(1)
 	e.stopWorkers()
 
 	var msg wsMessage
@@ -261,7 +261,7 @@ func expectComplete(ctx context.Context, t *testing.T, conn *websocket.Conn, id 
 // QUOTA_EXCEEDED (a quota, not bad input), and completing one frees its slot.
 func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	e := setup(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	const query = `subscription { callingAbilityChanged { current { version } } }`
 	conn := e.subscribe(ctx, e.admin, query) // id "1"
@@ -293,22 +293,48 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 		running = "2"
 	}
 	send(running, "complete")
-	time.Sleep(100 * time.Millisecond) // the server lets it go
-	send("again", "subscribe")
-	e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
-	for got := map[string]bool{}; !got["again"]; {
-		msg = wsMessage{}
-		if err := wsjson.Read(ctx, conn, &msg); err != nil {
-			t.Fatalf("read: %v", err)
+	// The server frees the slot once the completed subscription has
+	// stopped, a moment later: subscribe again until it is accepted (it
+	// gets the next event) rather than refused.
+	for k := 1; ; k++ {
+		again := fmt.Sprintf("again-%d", k)
+		send(again, "subscribe")
+		e.createAgentID(fmt.Sprintf("Agent %d", k), fmt.Sprintf("agent%d@example.com", k), true)
+		accepted := false
+	read:
+		for {
+			msg = wsMessage{}
+			if err := wsjson.Read(ctx, conn, &msg); err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			errs := strings.Contains(string(msg.Payload), "errors") || msg.Type == "error"
+			switch {
+			case msg.Type == "complete" && msg.ID != again:
+				// The refused and the completed one, or an earlier try.
+			case msg.ID != again && msg.Type == "next" && !errs:
+				// An event for one of the others still running.
+			case msg.ID == again && msg.Type == "next" && !errs:
+				accepted = true
+				break read
+			case msg.ID == again && strings.Contains(string(msg.Payload), `"QUOTA_EXCEEDED"`):
+				break read // not freed yet
+			default:
+				t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
+			}
 		}
-		if (msg.ID == refused || msg.ID == running) && msg.Type == "complete" {
-			continue
+		if accepted {
+			return
 		}
-		if msg.Type != "next" || strings.Contains(string(msg.Payload), "errors") {
-			t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
-		}
-		got[msg.ID] = true
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// waitSubscribers waits until the server's event feed runs n
+// subscriptions: those the test opened are registered, and see every
+// change committed from then on.
+func (e *testEnv) waitSubscribers(n int) {
+	e.t.Helper()
+	waitUntil(e.t, fmt.Sprintf("%d subscriptions running", n), waitTimeout, func() bool { return e.app.feed.Subscribers() == n })
 }
 
 // TestSubscriptionSeesChangesMadeByAnotherProcess: two servers share one
@@ -317,10 +343,10 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 func TestSubscriptionSeesChangesMadeByAnotherProcess(t *testing.T) {
 	a := setup(t)
 	b := setup(t, func(c *config) { c.DatabaseURL = a.databaseURL })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	conn := a.subscribe(ctx, a.admin, `subscription { callingAbilityChanged { agent { email } current { version } } }`)
-	time.Sleep(200 * time.Millisecond) // the subscription runs
+	a.waitSubscribers(1)
 	b.createAgentID("Aiko Tanaka", "aiko@example.com", true)
 
 	var msg wsMessage

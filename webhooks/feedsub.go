@@ -100,6 +100,14 @@ func (f *Feed) Watch(ctx context.Context, agentID *int64) *Subscription {
 	return &Subscription{s}
 }
 
+// Subscribers returns the number of subscriptions the feed runs: those
+// Watch started that have not ended.
+func (f *Feed) Subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
 // Events returns the channel of the subscription's events. It is closed
 // when the subscription ends.
 func (sub *Subscription) Events() <-chan FeedEvent { return sub.s.ch }
