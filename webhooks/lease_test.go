@@ -238,7 +238,9 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	b.endpoint(hang.url("/"))
 	b.endpoint(healthy.url("/"))
 	cfg := b.config()
-	cfg.Timeout = 2 * time.Second
+	// Waiting behind the hanging endpoint would mean waiting for its
+	// timeout: long enough that a loaded machine delivers 20 well before.
+	cfg.Timeout = 10 * time.Second
 	cfg.FirstAttemptWorkers, cfg.RetryWorkers = 4, 2
 	d := b.start(cfg)
 	batch := func(version int64) []Event {
@@ -267,8 +269,8 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	}
 	first := measure(1)
 	t.Logf("first attempts: the healthy endpoint got 20 deliveries in %v beside a hanging one (timeout %v)", first, cfg.Timeout)
-	if first >= cfg.Timeout/2 {
-		t.Errorf("the healthy endpoint waited %v, want well under the %v timeout", first, cfg.Timeout)
+	if first >= cfg.Timeout {
+		t.Errorf("the healthy endpoint waited %v, want less than the %v timeout", first, cfg.Timeout)
 	}
 	// Now the hanging endpoint's deliveries time out and queue as retries;
 	// make them due, so that retries hang while fresh deliveries arrive.
@@ -286,8 +288,8 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	})
 	second := measure(2)
 	t.Logf("with retries hanging: the healthy endpoint got 20 deliveries in %v", second)
-	if second >= cfg.Timeout/2 {
-		t.Errorf("with retries hanging, the healthy endpoint waited %v, want well under the %v timeout", second, cfg.Timeout)
+	if second >= cfg.Timeout {
+		t.Errorf("with retries hanging, the healthy endpoint waited %v, want less than the %v timeout", second, cfg.Timeout)
 	}
 }
 
@@ -298,7 +300,7 @@ func TestBackedUpEndpointIsLeftOutOfClaims(t *testing.T) {
 	healthy := newReceiver(t, nil)
 	h := b.endpoint(hang.url("/"))
 	cfg := b.config()
-	cfg.Timeout = 2 * time.Second
+	cfg.Timeout = 10 * time.Second // see TestHangingEndpointDoesNotDelayOthers
 	cfg.FirstAttemptWorkers, cfg.RetryWorkers, cfg.BatchSize = 2, 1, 4
 	// The hanging endpoint's deliveries are older: they come first in due order.
 	b.enqueue(agentEvents(30, 1)...)
@@ -308,7 +310,7 @@ func TestBackedUpEndpointIsLeftOutOfClaims(t *testing.T) {
 	start := time.Now()
 	b.enqueue(agentEvents(10, 2)...) // 10 to each endpoint
 	waitFor(t, "the healthy endpoint's deliveries", func() bool { return healthy.count() == 10 })
-	if took := time.Since(start); took >= cfg.Timeout/2 {
+	if took := time.Since(start); took >= cfg.Timeout {
 		t.Errorf("the healthy endpoint waited %v behind a backed-up one (timeout %v)", took, cfg.Timeout)
 	}
 	var leased int64
