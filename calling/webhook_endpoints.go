@@ -437,3 +437,39 @@ func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID 
 	}
 	return &d, nil
 }
+
+// RecoverWebhookDeliveries queues again the FAILED deliveries of an
+// endpoint created since a time, the latest state of each agent only (the
+// rule: webhooks.Deliveries.Recover). An AGENT token recovers the
+// deliveries it may see (MaySeeDelivery): its own agent's and those about
+// no agent. Refusals: INVALID_INPUT (endpoint disabled; more than
+// webhooks.MaxRecover failed deliveries since then), NOT_FOUND,
+// OUT_OF_SCOPE.
+func (s *Service) RecoverWebhookDeliveries(ctx context.Context, actor Actor, endpointID int64, since time.Time) (webhooks.Recovered, error) {
+	var rec webhooks.Recovered
+	err := s.run(ctx, actor, "recoverWebhookDeliveries", func(t *txn) (outcome, error) {
+		ep, err := findEndpoint(t, actor, endpointID, "endpointId")
+		if err != nil {
+			return outcome{}, err
+		}
+		if !ep.Row.Enabled {
+			return outcome{}, refuse(CodeInvalidInput, "The endpoint is disabled: enable it first.", "endpointId")
+		}
+		var agentID *int64
+		if actor.Role == RoleAgent {
+			agentID = actor.AgentID
+		}
+		rec, err = t.deliveries.Recover(t.tx, ep.Row.ID, since, agentID, t.now)
+		if errors.Is(err, webhooks.ErrTooManyToRecover) {
+			return outcome{}, refuse(CodeInvalidInput, fmt.Sprintf("More than %d deliveries failed since then: "+
+				"recover a shorter time (a later since), then the time before it.", webhooks.MaxRecover), "since")
+		}
+		if err != nil {
+			return outcome{}, err
+		}
+		t.wake = rec.Queued > 0
+		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: map[string]any{
+			"since": since.UTC().Format(time.RFC3339Nano), "queued": rec.Queued, "superseded": rec.Superseded}}, nil
+	})
+	return rec, err
+}

@@ -230,6 +230,7 @@ type ComplexityRoot struct {
 		DeleteQueue                     func(childComplexity int, input model.IDInput) int
 		DeleteWebhookEndpoint           func(childComplexity int, input model.IDInput) int
 		DowngradeCallingPlan            func(childComplexity int, input model.ChangeCallingPlanInput) int
+		RecoverWebhookDeliveries        func(childComplexity int, input model.RecoverWebhookDeliveriesInput) int
 		RedeliverWebhook                func(childComplexity int, input model.IDInput) int
 		ReleasePhoneNumber              func(childComplexity int, input model.IDInput) int
 		RemoveAgentsFromCapacityProfile func(childComplexity int, input model.CapacityProfileMembersInput) int
@@ -366,6 +367,12 @@ type ComplexityRoot struct {
 
 	QueuePayload struct {
 		Queue      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	RecoverWebhookDeliveriesPayload struct {
+		Queued     func(childComplexity int) int
+		Superseded func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -526,6 +533,7 @@ type MutationResolver interface {
 	RedeliverWebhook(ctx context.Context, input model.IDInput) (*model.WebhookDeliveryPayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.IDInput) (*model.APITokenPayload, error)
+	RecoverWebhookDeliveries(ctx context.Context, input model.RecoverWebhookDeliveriesInput) (*model.RecoverWebhookDeliveriesPayload, error)
 }
 type OutboundProfileResolver interface {
 	Queue(ctx context.Context, obj *model.OutboundProfile) (*model.Queue, error)
@@ -1368,6 +1376,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DowngradeCallingPlan(childComplexity, args["input"].(model.ChangeCallingPlanInput)), true
+	case "Mutation.recoverWebhookDeliveries":
+		if e.ComplexityRoot.Mutation.RecoverWebhookDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recoverWebhookDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecoverWebhookDeliveries(childComplexity, args["input"].(model.RecoverWebhookDeliveriesInput)), true
 	case "Mutation.redeliverWebhook":
 		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
 			break
@@ -2087,6 +2106,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QueuePayload.UserErrors(childComplexity), true
 
+	case "RecoverWebhookDeliveriesPayload.queued":
+		if e.ComplexityRoot.RecoverWebhookDeliveriesPayload.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoverWebhookDeliveriesPayload.Queued(childComplexity), true
+	case "RecoverWebhookDeliveriesPayload.superseded":
+		if e.ComplexityRoot.RecoverWebhookDeliveriesPayload.Superseded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoverWebhookDeliveriesPayload.Superseded(childComplexity), true
+	case "RecoverWebhookDeliveriesPayload.userErrors":
+		if e.ComplexityRoot.RecoverWebhookDeliveriesPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecoverWebhookDeliveriesPayload.UserErrors(childComplexity), true
+
 	case "Subscription.callingAbilityChanged":
 		if e.ComplexityRoot.Subscription.CallingAbilityChanged == nil {
 			break
@@ -2479,6 +2517,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PhoneNumberFilter", ec.unmarshalInputPhoneNumberFilter),
 			graphql.NewInputUnmarshaler("QueueFilter", ec.unmarshalInputQueueFilter),
 			graphql.NewInputUnmarshaler("QueueMembersInput", ec.unmarshalInputQueueMembersInput),
+			graphql.NewInputUnmarshaler("RecoverWebhookDeliveriesInput", ec.unmarshalInputRecoverWebhookDeliveriesInput),
 			graphql.NewInputUnmarshaler("RotateWebhookSecretInput", ec.unmarshalInputRotateWebhookSecretInput),
 			graphql.NewInputUnmarshaler("SetQueueOverflowInput", ec.unmarshalInputSetQueueOverflowInput),
 			graphql.NewInputUnmarshaler("UpdateAgentInput", ec.unmarshalInputUpdateAgentInput),
@@ -2581,7 +2620,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "access.graphqls" "phone.graphqls" "schema.graphqls"
+//go:embed "access.graphqls" "phone.graphqls" "recover.graphqls" "schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2595,6 +2634,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "access.graphqls", Input: sourceData("access.graphqls"), BuiltIn: false},
 	{Name: "phone.graphqls", Input: sourceData("phone.graphqls"), BuiltIn: false},
+	{Name: "recover.graphqls", Input: sourceData("recover.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3133,6 +3173,18 @@ func (ec *executionContext) childFields_QueuePayload(ctx context.Context, field 
 		return ec.fieldContext_QueuePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueuePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RecoverWebhookDeliveriesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "queued":
+		return ec.fieldContext_RecoverWebhookDeliveriesPayload_queued(ctx, field)
+	case "superseded":
+		return ec.fieldContext_RecoverWebhookDeliveriesPayload_superseded(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RecoverWebhookDeliveriesPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecoverWebhookDeliveriesPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpsertAgentsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3685,6 +3737,20 @@ func (ec *executionContext) field_Mutation_downgradeCallingPlan_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ChangeCallingPlanInput, error) {
 			return ec.unmarshalNChangeCallingPlanInput2outdialᚋgraphᚋmodelᚐChangeCallingPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recoverWebhookDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecoverWebhookDeliveriesInput, error) {
+			return ec.unmarshalNRecoverWebhookDeliveriesInput2outdialᚋgraphᚋmodelᚐRecoverWebhookDeliveriesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8368,6 +8434,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recoverWebhookDeliveries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recoverWebhookDeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecoverWebhookDeliveries(ctx, fc.Args["input"].(model.RecoverWebhookDeliveriesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecoverWebhookDeliveriesPayload) graphql.Marshaler {
+			return ec.marshalNRecoverWebhookDeliveriesPayload2ᚖoutdialᚋgraphᚋmodelᚐRecoverWebhookDeliveriesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recoverWebhookDeliveries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecoverWebhookDeliveriesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recoverWebhookDeliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OutboundProfile_id(ctx context.Context, field graphql.CollectedField, obj *model.OutboundProfile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10684,6 +10794,84 @@ func (ec *executionContext) _QueuePayload_userErrors(ctx context.Context, field 
 func (ec *executionContext) fieldContext_QueuePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "QueuePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecoverWebhookDeliveriesPayload_queued(ctx context.Context, field graphql.CollectedField, obj *model.RecoverWebhookDeliveriesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoverWebhookDeliveriesPayload_queued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoverWebhookDeliveriesPayload_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoverWebhookDeliveriesPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoverWebhookDeliveriesPayload_superseded(ctx context.Context, field graphql.CollectedField, obj *model.RecoverWebhookDeliveriesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoverWebhookDeliveriesPayload_superseded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Superseded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoverWebhookDeliveriesPayload_superseded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecoverWebhookDeliveriesPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecoverWebhookDeliveriesPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RecoverWebhookDeliveriesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecoverWebhookDeliveriesPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖoutdialᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecoverWebhookDeliveriesPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecoverWebhookDeliveriesPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -14246,6 +14434,55 @@ func UnmarshalQueueMembersInput(ctx context.Context, raw any) (model.QueueMember
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRecoverWebhookDeliveriesInput(ctx context.Context, obj any) (model.RecoverWebhookDeliveriesInput, error) {
+	var it model.RecoverWebhookDeliveriesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"endpointId", "since"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "endpointId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endpointId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndpointID = data
+		case "since":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("since"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Since = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecoverWebhookDeliveriesInput unmarshals raw into the RecoverWebhookDeliveriesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecoverWebhookDeliveriesInput(ctx context.Context, raw any) (model.RecoverWebhookDeliveriesInput, error) {
+	var out model.RecoverWebhookDeliveriesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecoverWebhookDeliveriesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRotateWebhookSecretInput(ctx context.Context, obj any) (model.RotateWebhookSecretInput, error) {
 	var it model.RotateWebhookSecretInput
 	if obj == nil {
@@ -16321,6 +16558,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recoverWebhookDeliveries":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recoverWebhookDeliveries(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17158,6 +17402,49 @@ func (ec *executionContext) _QueuePayload(ctx context.Context, sel ast.Selection
 			}
 		case "userErrors":
 			out.Values[i] = ec._QueuePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recoverWebhookDeliveriesPayloadImplementors = []string{"RecoverWebhookDeliveriesPayload"}
+
+func (ec *executionContext) _RecoverWebhookDeliveriesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecoverWebhookDeliveriesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recoverWebhookDeliveriesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecoverWebhookDeliveriesPayload")
+		case "queued":
+			out.Values[i] = ec._RecoverWebhookDeliveriesPayload_queued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "superseded":
+			out.Values[i] = ec._RecoverWebhookDeliveriesPayload_superseded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RecoverWebhookDeliveriesPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19038,6 +19325,19 @@ func (ec *executionContext) marshalNQueuePayload2ᚖoutdialᚋgraphᚋmodelᚐQu
 		return graphql.Null
 	}
 	return ec._QueuePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRecoverWebhookDeliveriesInput2outdialᚋgraphᚋmodelᚐRecoverWebhookDeliveriesInput(ctx context.Context, v any) (model.RecoverWebhookDeliveriesInput, error) {
+	res, err := ec.unmarshalInputRecoverWebhookDeliveriesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecoverWebhookDeliveriesPayload2ᚖoutdialᚋgraphᚋmodelᚐRecoverWebhookDeliveriesPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecoverWebhookDeliveriesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecoverWebhookDeliveriesPayload!")
+		return graphql.Null
+	}
+	return ec._RecoverWebhookDeliveriesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNResetFrequency2outdialᚋgraphᚋmodelᚐResetFrequency(ctx context.Context, v any) (model.ResetFrequency, error) {

@@ -403,6 +403,26 @@ func (r *mutationResolver) RedeliverWebhook(ctx context.Context, input model.IDI
 	return &model.WebhookDeliveryPayload{WebhookDelivery: node, UserErrors: ue}, err
 }
 
+func (r *mutationResolver) RecoverWebhookDeliveries(ctx context.Context, input model.RecoverWebhookDeliveriesInput) (*model.RecoverWebhookDeliveriesPayload, error) {
+	actor, err := webhookActor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := decodeID(calling.KindWebhookEndpoint, input.EndpointID, "input.endpointId")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.svc.RecoverWebhookDeliveries(ctx, actor, id, input.Since)
+	if refusals, ok := calling.Refusals(err); ok {
+		return &model.RecoverWebhookDeliveriesPayload{UserErrors: toUserErrors(refusals)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &model.RecoverWebhookDeliveriesPayload{Queued: int(rec.Queued), Superseded: int(rec.Superseded),
+		UserErrors: []*model.UserError{}}, nil
+}
+
 // ---------------------------------------------------------------- subscription
 
 func (r *subscriptionResolver) CallingAbilityChanged(ctx context.Context, agentID *string) (<-chan *model.CallingAbilityChange, error) {

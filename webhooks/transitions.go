@@ -312,3 +312,73 @@ func (s Deliveries) Redeliver(tx *gorm.DB, old models.WebhookDelivery, now time.
 	}
 	return d, nil
 }
+
+// MaxRecover bounds the FAILED deliveries one Recover looks at.
+const MaxRecover = 100_000
+
+// ErrTooManyToRecover is Recover's error when more than MaxRecover
+// deliveries failed in the window asked for.
+var ErrTooManyToRecover = fmt.Errorf("more than %d failed deliveries", MaxRecover)
+
+// Recovered is what Recover did: Queued new PENDING deliveries; of the
+// FAILED deliveries looked at, Superseded were not queued.
+type Recovered struct {
+	Queued, Superseded int64
+}
+
+// Recover queues again the FAILED deliveries to the endpoint created at
+// or after since (when agentID is not nil, only those about that agent or
+// about no agent), latest state
+// wins: per agent, only the newest version failed in the window, and not
+// even that when the same or a newer version already reached the endpoint
+// or awaits its turn (SUCCEEDED, PENDING, or SUPERSEDED by an even newer
+// one); an event about no agent is queued again unless it reached the
+// endpoint or awaits its turn. Each queued delivery is a new row with the
+// failed one's event, agent and version, PENDING and due now; the FAILED
+// rows stay as they are, the history. It returns ErrTooManyToRecover,
+// writing nothing, when more than MaxRecover deliveries failed in the
+// window.
+func (s Deliveries) Recover(tx *gorm.DB, endpointID int64, since time.Time, agentID *int64, now time.Time) (Recovered, error) {
+	failed := "f.endpoint_id = ? AND f.status = 'FAILED' AND f.created_at >= ?"
+	args := []any{endpointID, since}
+	if agentID != nil {
+		failed += " AND (f.agent_id = ? OR f.agent_id IS NULL)"
+		args = append(args, *agentID)
+	}
+	var n int64
+	if err := tx.Raw("SELECT COUNT(*) FROM webhook_deliveries AS f WHERE "+failed, args...).Scan(&n).Error; err != nil {
+		return Recovered{}, fmt.Errorf("count failed deliveries: %w", err)
+	}
+	if n > MaxRecover {
+		return Recovered{}, ErrTooManyToRecover
+	}
+	// A delivery n to the same endpoint that makes f not worth sending:
+	// of the same agent, a newer version not FAILED (it reached the
+	// endpoint, awaits it, or was superseded by one that did) or FAILED in
+	// the window (then it is the one queued), or the same version
+	// SUCCEEDED or PENDING, or FAILED in the window later (one of two
+	// failed copies is enough); of the same event about no agent, one
+	// SUCCEEDED or PENDING, or FAILED in the window later.
+	worse := "(n.status <> 'FAILED' OR n.created_at >= ?)"
+	same := "(n.status IN ('SUCCEEDED', 'PENDING') OR (n.status = 'FAILED' AND n.created_at >= ? AND n.id > f.id))"
+	q := "SELECT f.id FROM webhook_deliveries AS f WHERE " + failed +
+		" AND (f.agent_id IS NULL OR NOT EXISTS (SELECT 1 FROM " + s.using("n", "webhook_deliveries_agent") +
+		" WHERE n.endpoint_id = f.endpoint_id AND n.agent_id = f.agent_id AND" +
+		" ((n.version > f.version AND " + worse + ") OR (n.version = f.version AND " + same + "))))" +
+		" AND (f.agent_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM webhook_deliveries AS n" +
+		" WHERE n.event_id = f.event_id AND n.endpoint_id = f.endpoint_id AND " + same + "))"
+	var ids []int64
+	if err := tx.Raw(q, append(args, since, since, since)...).Scan(&ids).Error; err != nil {
+		return Recovered{}, fmt.Errorf("choose the deliveries to recover: %w", err)
+	}
+	for chunk := range slices.Chunk(ids, batchSize) {
+		err := tx.Exec("INSERT"+s.orFail()+" INTO webhook_deliveries"+
+			" (endpoint_id, event_id, agent_id, version, status, attempt_count, next_attempt_at, created_at, updated_at)"+
+			" SELECT endpoint_id, event_id, agent_id, version, ?, 0, ?, ?, ? FROM webhook_deliveries WHERE id IN "+inList(chunk),
+			StatusPending, now, now, now).Error
+		if err != nil {
+			return Recovered{}, fmt.Errorf("queue recovered deliveries: %w", err)
+		}
+	}
+	return Recovered{Queued: int64(len(ids)), Superseded: n - int64(len(ids))}, nil
+}

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -71,6 +72,13 @@ func (r *transitionRig) leased(ep int64, token string) models.WebhookDelivery {
 		r.t.Fatalf("lease: %d, %v", n, err)
 	}
 	return r.delivery(d.ID)
+}
+
+// countPending counts the PENDING deliveries to ep.
+func (r *transitionRig) countPending(ep int64) int64 {
+	var n int64
+	r.db.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", ep, StatusPending).Count(&n)
+	return n
 }
 
 // want checks delivery id's status, attempt count and lease owner.
@@ -228,6 +236,81 @@ func testDeliveryTransitions(t *testing.T, db *models.DB) {
 			if got.EventID != tc.old.EventID || *got.Version != *tc.old.Version || (tc.want == StatusPending) != (got.NextAttemptAt != nil) {
 				t.Errorf("redelivery of version %d: %+v", *tc.old.Version, got)
 			}
+		}
+	})
+
+	t.Run("recover", func(t *testing.T) {
+		ep := b.endpoint("https://d.example/").ID
+		since := r.now.Add(-time.Hour)
+		failed := func(d models.WebhookDelivery, at time.Time) int64 {
+			r.set(d.ID, map[string]any{"status": StatusFailed, "next_attempt_at": nil, "created_at": at})
+			return d.ID
+		}
+		in := r.now.Add(-time.Minute)
+		// Agent 3001: versions 1 to 3 failed: only 3 is queued.
+		failed(r.version(ep, 3001, 1), in)
+		failed(r.version(ep, 3001, 2), in)
+		failed(r.version(ep, 3001, 3), in)
+		// Agent 3002: 1 failed, 2 succeeded: nothing.
+		failed(r.version(ep, 3002, 1), in)
+		r.set(r.version(ep, 3002, 2).ID, map[string]any{"status": StatusSucceeded, "next_attempt_at": nil})
+		// Agent 3003: 1 failed, 2 pending: nothing (2 is on its way).
+		failed(r.version(ep, 3003, 1), in)
+		r.version(ep, 3003, 2)
+		// Agent 3004: 1 failed before since: not looked at.
+		failed(r.version(ep, 3004, 1), since.Add(-time.Second))
+		// Agent 3005: 2 failed twice (a redelivery failed too): queued once.
+		v2 := r.version(ep, 3005, 2)
+		failed(v2, in)
+		again, err := r.s.Redeliver(db.DB, v2, r.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed(again, in)
+		// A test event about no agent, failed: queued again.
+		testEv := r.enqueue(Event{Type: TypeTest, EndpointID: &ep, Data: map[string]string{}})[0]
+		var testDel models.WebhookDelivery
+		for _, d := range r.deliveriesOf(testEv.ID) {
+			testDel = d
+		}
+		failed(testDel, in)
+
+		pendingBefore := r.countPending(ep)
+		var top int64
+		db.Raw("SELECT MAX(id) FROM webhook_deliveries").Scan(&top)
+		var got Recovered
+		err = db.Transaction(func(tx *gorm.DB) error {
+			var err error
+			got, err = r.s.Recover(tx, ep, since, nil, r.now)
+			return err
+		})
+		if err != nil || got != (Recovered{Queued: 3, Superseded: 5}) {
+			t.Fatalf("recover: %+v, %v; want 3 queued, 5 superseded", got, err)
+		}
+		var queued []models.WebhookDelivery
+		db.Where("id > ?", top).Order("id").Find(&queued)
+		want := []string{"3001/3", "3005/2", "test"}
+		var gotKeys []string
+		for _, d := range queued {
+			if d.AgentID == nil {
+				gotKeys = append(gotKeys, "test")
+				continue
+			}
+			gotKeys = append(gotKeys, fmt.Sprintf("%d/%d", *d.AgentID, *d.Version))
+		}
+		if fmt.Sprint(gotKeys) != fmt.Sprint(want) || r.countPending(ep) != pendingBefore+3 {
+			t.Errorf("queued %v, want %v", gotKeys, want)
+		}
+		// Again: everything is on its way; nothing more.
+		got, err = r.s.Recover(db.DB, ep, since, nil, r.now)
+		if err != nil || got != (Recovered{Queued: 0, Superseded: 8}) {
+			t.Errorf("second recover: %+v, %v; want 0 queued, 8 superseded", got, err)
+		}
+		// An agent's own: agent 3001's and those about no agent only.
+		other := int64(3002)
+		got, err = r.s.Recover(db.DB, ep, since, &other, r.now)
+		if err != nil || got != (Recovered{Queued: 0, Superseded: 2}) {
+			t.Errorf("recover of agent 3002: %+v, %v; want 0 queued, 2 superseded (its version 1, the test event)", got, err)
 		}
 	})
 }

@@ -456,6 +456,24 @@ type QueuePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Which failed deliveries recoverWebhookDeliveries queues again.
+type RecoverWebhookDeliveriesInput struct {
+	// The endpoint whose deliveries failed.
+	EndpointID string `json:"endpointId"`
+	// Only deliveries created at or after this time are looked at, at most 100,000 failed ones (else INVALID_INPUT: recover a shorter time first).
+	Since time.Time `json:"since"`
+}
+
+// The answer of recoverWebhookDeliveries.
+type RecoverWebhookDeliveriesPayload struct {
+	// New PENDING deliveries queued: the newest failed version of each agent (and each failed event about no agent) that no newer or equal version reached or awaits.
+	Queued int `json:"queued"`
+	// FAILED deliveries looked at and not queued: an older version than the one queued for their agent, or one a newer or equal version already reached or awaits.
+	Superseded int `json:"superseded"`
+	// Why nothing was queued; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // An endpoint whose secret to rotate.
 type RotateWebhookSecretInput struct {
 	// The endpoint (a WebhookEndpoint ID).
@@ -642,7 +660,7 @@ type WebhookDeliveryFilter struct {
 
 // The answer of sendTestWebhook and redeliverWebhook.
 type WebhookDeliveryPayload struct {
-	// The new delivery, PENDING; null when refused.
+	// The new delivery, PENDING; null when refused. A redelivery of an agent's version older than one that already reached the endpoint is SUPERSEDED at once and never sent.
 	WebhookDelivery *WebhookDelivery `json:"webhookDelivery,omitempty"`
 	// Why nothing was sent; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
