@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -106,8 +107,8 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 	if err != nil {
 		return c, err
 	}
-	if _, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil {
-		return c, err
+	if n, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil || n != int64(len(rows)) {
+		return c, cmp.Or(err, fmt.Errorf("lease deliveries: %d of the %d selected were no longer due", len(rows)-int(n), len(rows)))
 	}
 	var failed, superseded []hold
 	for _, r := range rows {
@@ -304,8 +305,9 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) (
 	out := make([]*job, len(c.leased))
 	var missed []int // indexes in out of the jobs whose event is to be read
 	for i, r := range c.leased {
-		j := &job{id: r.ID, token: c.token, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
+		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
 			claimedAt: claimedAt, checkedAt: claimedAt}
+		j.token.Store(&c.token)
 		j.leaseEnd.Store(c.until.UnixNano())
 		if r.AgentID != nil && r.Version != nil {
 			j.agentID, j.version = *r.AgentID, *r.Version
@@ -454,7 +456,7 @@ func holdsOf(rows []dueRow, token string) []hold {
 func holdsOfJobs(jobs []*job) []hold {
 	hs := make([]hold, len(jobs))
 	for i, j := range jobs {
-		hs[i] = hold{j.id, j.token}
+		hs[i] = hold{j.id, j.lease()}
 	}
 	return hs
 }

@@ -10,8 +10,8 @@ import (
 // job is one claimed delivery on its way to an attempt.
 type job struct {
 	id         int64
-	token      string       // the lease's token (lease_owner)
-	leaseEnd   atomic.Int64 // the lease's end as last set, by this process's clock, in Unix nanoseconds
+	token      atomic.Pointer[string] // the lease's token (lease_owner); see lease
+	leaseEnd   atomic.Int64           // the lease's end as last set, by this process's clock, in Unix nanoseconds
 	endpointID int64
 	agentID    int64 // 0: not an agent event
 	version    int64
@@ -25,6 +25,9 @@ type job struct {
 	// Dispatcher.verify); monotonic, read and written under the lane's lock.
 	checkedAt time.Time
 }
+
+// lease returns the token of the lease j is held under.
+func (j *job) lease() string { return *j.token.Load() }
 
 // lane is a pool of workers fed from an in-memory queue per endpoint.
 // First attempts and retries each have a lane of their own, so that
@@ -104,7 +107,11 @@ func (l *lane) add(jobs []*job) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, j := range jobs {
-		if l.held[j.id] != nil {
+		if held := l.held[j.id]; held != nil {
+			// Claimed again while held: its lease had expired (renewals
+			// failed). The job held goes on under the new lease.
+			held.token.Store(j.token.Load())
+			held.leaseEnd.Store(j.leaseEnd.Load())
 			continue
 		}
 		l.held[j.id] = j

@@ -279,7 +279,7 @@ func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) (held, exist []*res
 			continue
 		}
 		exist = append(exist, r)
-		if f.Status == StatusPending && f.LeaseOwner != nil && *f.LeaseOwner == r.job.token {
+		if f.Status == StatusPending && f.LeaseOwner != nil && *f.LeaseOwner == r.job.lease() {
 			held = append(held, r)
 		}
 	}
@@ -346,7 +346,7 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 	var ok, final, stale, dropped []hold
 	var retries []retry
 	for _, r := range batch {
-		h := hold{r.job.id, r.job.token}
+		h := hold{r.job.id, r.job.lease()}
 		switch {
 		case r.superseded:
 			stale = append(stale, h)
