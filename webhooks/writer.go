@@ -213,7 +213,7 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error
 			if err != nil {
 				return err
 			}
-			w = written{held: held, notLeased: notDropped(batch) - notDropped(held)}
+			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: lapsed(batch)}
 			if err := d.insertAttempts(tx, exist); err != nil {
 				return err
 			}
@@ -227,6 +227,18 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error
 		})
 	})
 	return w, err
+}
+
+// lapsed counts the results of batch not sent because their lease ran
+// out, whether or not the lease was taken over since.
+func lapsed(batch []*result) int64 {
+	var n int64
+	for _, r := range batch {
+		if r.lapsed {
+			n++
+		}
+	}
+	return n
 }
 
 // notDropped counts the results of batch other than dropped jobs.
@@ -352,9 +364,6 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 			stale = append(stale, h)
 		case r.dropped:
 			dropped = append(dropped, h)
-			if r.lapsed {
-				w.lapsed++
-			}
 		case r.ok:
 			ok = append(ok, h)
 		case r.next.IsZero():
