@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // repoFiles returns the root of the repository and the paths (relative to
@@ -149,6 +150,26 @@ func headings(s string) map[string]bool {
 	return h
 }
 
+// anchors returns the link targets of a Markdown page's headings as
+// GitHub makes them: lower case, punctuation but - and _ dropped, each
+// space a hyphen ("MySQL / MariaDB" is mysql--mariadb).
+func anchors(page string) map[string]bool {
+	a := map[string]bool{}
+	for h := range headings(page) {
+		var b strings.Builder
+		for _, r := range strings.ToLower(h) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		a[b.String()] = true
+	}
+	return a
+}
+
 // TestCitationsOfDocsExist fails on a citation of a docs page or section
 // that does not exist, and on a relative Markdown link to a missing file.
 func TestCitationsOfDocsExist(t *testing.T) {
@@ -184,12 +205,25 @@ func TestCitationsOfDocsExist(t *testing.T) {
 		if strings.HasSuffix(f, ".md") {
 			for _, m := range mdLink.FindAllStringSubmatch(s, -1) {
 				target := m[1]
-				if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 					continue
 				}
-				target, _, _ = strings.Cut(target, "#")
-				if _, err := os.Stat(filepath.Join(root, filepath.Dir(f), target)); err != nil {
-					bad = append(bad, fmt.Sprintf("%s links to %s, which does not exist", f, m[1]))
+				file, anchor, _ := strings.Cut(target, "#")
+				page := s
+				if file != "" {
+					b, err := os.ReadFile(filepath.Join(root, filepath.Dir(f), file))
+					if err != nil {
+						bad = append(bad, fmt.Sprintf("%s links to %s, which does not exist", f, m[1]))
+						continue
+					}
+					page = string(b)
+				}
+				name := f
+				if file != "" {
+					name = file
+				}
+				if anchor != "" && strings.HasSuffix(name, ".md") && !anchors(page)[anchor] {
+					bad = append(bad, fmt.Sprintf("%s links to %s, a section that does not exist", f, m[1]))
 				}
 			}
 		}
