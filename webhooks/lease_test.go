@@ -320,3 +320,38 @@ func TestBackedUpEndpointIsLeftOutOfClaims(t *testing.T) {
 	}
 	t.Logf("%d of the backed-up endpoint's deliveries claimed; the healthy one got its 10 in %v", leased, time.Since(start))
 }
+
+// TestShutdownHasADeadlineWithTheDatabaseGone: the database goes away
+// while an attempt is in flight, so that its result cannot be recorded;
+// the writer keeps it and retries, but a shutdown still ends within
+// ShutdownTimeout, saying what it could not record (run checks that Run
+// returns).
+func TestShutdownHasADeadlineWithTheDatabaseGone(t *testing.T) {
+	t.Parallel()
+	b := setupOn(t, dbtest.OpenSQLite(t))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		started <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.Timeout = time.Second
+	d, err := NewDispatcher(b.db, b.outbox, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, d)
+	b.enqueue(abilityEvent(1, 1))
+	<-started
+	if err := b.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitFor(t, "the writer to fail", func() bool { return strings.Contains(b.logs.String(), "recording webhook results failed") })
+	stop()
+	if !strings.Contains(b.logs.String(), "webhook results not recorded at shutdown") {
+		t.Errorf("no log of the results left unrecorded at shutdown:\n%s", b.logs.String())
+	}
+}
