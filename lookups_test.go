@@ -57,6 +57,19 @@ func lookupCases(ids map[string]string) []lookupCase {
 		{"percent in a name", "agents", "100%", "Bo 100%"},
 		{"underscore in an email", "agents", "o_1@", "Bo 100%"},
 		{"agents, empty", "agents", "", "Ann Lee|Bo 100%|Émile Zola"},
+		// Searches of three characters or more go through the text index
+		// (migration 00018): its answers are those of the LIKE alone.
+		{"index: part of a name", "agents", "zol", "Émile Zola"},
+		{"index: across a space", "agents", "ile z", "Émile Zola"},
+		{"index: starts inside a two-byte letter", "agents", "ÉMI", "Émile Zola"},
+		{"index: NFD, slices inside letters", "agents", "e\u0301mile@exa", "Émile Zola"},
+		{"index: every email", "agents", "example", "Ann Lee|Bo 100%|Émile Zola"},
+		{"index: a whole email", "agents", "bo_1@example.com", "Bo 100%"},
+		{"index: percent and underscore", "agents", "0%", "Bo 100%"},
+		{"index: trigrams all present, not in a row", "agents", "annlee", ""},
+		{"index: a double quote", "agents", `ann"`, ""},
+		{"index: FTS5 syntax is text", "agents", "ann OR zola", ""},
+		{"index: a star", "agents", "ann*", ""},
 		{"agents, too long", "agents", long, "BAD_USER_INPUT"},
 
 		{"label, other case", "phoneNumbers", "RÉCEPTION", "+14255550100"},
@@ -195,4 +208,36 @@ func TestLookupsSameOnBothDatabases(t *testing.T) {
 		}
 	}
 	t.Logf("%d lookups compared on %d databases", len(lookupCases(map[string]string{})), len(answers))
+}
+
+// TestAgentSearchFollowsChanges: the text index of the agent search
+// follows renames, a changed email (by upsert) and new agents, on the
+// database of the run.
+func TestAgentSearchFollowsChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.createAgentID("Margaret Hamilton", "margaret@example.com", true)
+	search := func(v string) string {
+		return e.lookup(lookupCase{name: v, kind: "agents", value: v})
+	}
+	if got := search("hamil"); got != "Margaret Hamilton" {
+		t.Fatalf("before the rename: %q", got)
+	}
+	e.mustMutate("updateAgent", updateAgentM, map[string]any{"id": id, "name": "Margaret Heafield"}, nil)
+	if got := search("hamil"); got != "" {
+		t.Errorf("the old name is still found: %q", got)
+	}
+	if got := search("heafi"); got != "Margaret Heafield" {
+		t.Errorf("the new name is not found: %q", got)
+	}
+	e.mustMutate("upsertAgents", upsertAgentsM, map[string]any{"agents": []map[string]any{
+		{"name": "Grace Hopper", "email": "MARGARET@example.com", "unifiedRoutingEnabled": true},
+		{"name": "Ada Lovelace", "email": "ada@example.com", "unifiedRoutingEnabled": true},
+	}}, nil)
+	for v, want := range map[string]string{"heafi": "", "hopper": "Grace Hopper", "lovel": "Ada Lovelace", "ada@ex": "Ada Lovelace",
+		"margaret@": "Grace Hopper"} {
+		if got := search(v); got != want {
+			t.Errorf("after the upsert, %q finds %q; want %q", v, got, want)
+		}
+	}
 }

@@ -103,8 +103,8 @@ func groupOwned[T any](q *gorm.DB, keys []int64) ([][]T, error) {
 
 // QueuesOfAgents loads the queues each agent is a member of, by name.
 func (s *Service) QueuesOfAgents(ctx context.Context, agentIDs []int64) ([][]models.Queue, error) {
-	q := s.db.WithContext(ctx).Table("queues").Select("queues.*, m.agent_id AS owner_id").
-		Joins("JOIN queue_members m ON m.queue_id = queues.id").
+	q := s.db.WithContext(ctx).Table("queue_members m").Select("queues.*, m.agent_id AS owner_id").
+		Joins(s.membersFirst()+" queues ON queues.id = m.queue_id").
 		Where("m.agent_id IN ?", uniqueSorted(agentIDs)).Order("queues.name_key, queues.id")
 	return groupOwned[models.Queue](q, agentIDs)
 }
@@ -112,10 +112,24 @@ func (s *Service) QueuesOfAgents(ctx context.Context, agentIDs []int64) ([][]mod
 // CapacityProfilesOfAgents loads the capacity profiles holding each agent,
 // by name.
 func (s *Service) CapacityProfilesOfAgents(ctx context.Context, agentIDs []int64) ([][]models.CapacityProfile, error) {
-	q := s.db.WithContext(ctx).Table("capacity_profiles").Select("capacity_profiles.*, m.agent_id AS owner_id").
-		Joins("JOIN capacity_profile_members m ON m.capacity_profile_id = capacity_profiles.id").
+	q := s.db.WithContext(ctx).Table("capacity_profile_members m").Select("capacity_profiles.*, m.agent_id AS owner_id").
+		Joins(s.membersFirst()+" capacity_profiles ON capacity_profiles.id = m.capacity_profile_id").
 		Where("m.agent_id IN ?", uniqueSorted(agentIDs)).Order("capacity_profiles.name_key, capacity_profiles.id")
 	return groupOwned[models.CapacityProfile](q, agentIDs)
+}
+
+// membersFirst returns the join that reads a membership table (on the
+// left) before the table it joins: the page's agents' rows through the
+// (agent_id, …) index, then each owner by its key. MariaDB, left to
+// choose, was seen (EXPLAIN, 100,000 agents) to read the 50 queues first
+// and then, for each, its members through the primary key filtered by
+// agent: 200,000 index entries for 250 rows, 44 ms instead of 1. SQLite
+// picks the right order by itself.
+func (s *Service) membersFirst() string {
+	if s.db.Dialector.Name() == "mysql" {
+		return "STRAIGHT_JOIN"
+	}
+	return "JOIN"
 }
 
 // NumbersOfProfiles loads the caller IDs of each outbound profile, by e164.
@@ -150,22 +164,20 @@ func (s *Service) ProfilesOfCapacityProfiles(ctx context.Context, ids []int64) (
 	return groupOwned[models.OutboundProfile](q, ids)
 }
 
-// MemberCounts counts the agents of each queue (table "queue_members",
-// column "queue_id") or capacity profile ("capacity_profile_members",
-// "capacity_profile_id").
-func (s *Service) memberCounts(ctx context.Context, table, col string, ids []int64) ([]int, error) {
+// memberCounts returns the maintained member counts (migration 00018) of
+// queues (table "queues") or capacity profiles ("capacity_profiles").
+func (s *Service) memberCounts(ctx context.Context, table string, ids []int64) ([]int, error) {
 	var rows []struct {
-		OwnerID int64
-		N       int
+		ID          int64
+		MemberCount int
 	}
-	err := s.db.WithContext(ctx).Table(table).Select(col+" AS owner_id, COUNT(*) AS n").
-		Where(col+" IN ?", uniqueSorted(ids)).Group(col).Scan(&rows).Error
+	err := s.db.WithContext(ctx).Table(table).Select("id, member_count").Where("id IN ?", uniqueSorted(ids)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("count members: %w", err)
 	}
 	byOwner := make(map[int64]int, len(rows))
 	for _, r := range rows {
-		byOwner[r.OwnerID] = r.N
+		byOwner[r.ID] = r.MemberCount
 	}
 	out := make([]int, len(ids))
 	for i, id := range ids {
@@ -176,12 +188,12 @@ func (s *Service) memberCounts(ctx context.Context, table, col string, ids []int
 
 // QueueAgentCounts counts the members of each queue.
 func (s *Service) QueueAgentCounts(ctx context.Context, queueIDs []int64) ([]int, error) {
-	return s.memberCounts(ctx, "queue_members", "queue_id", queueIDs)
+	return s.memberCounts(ctx, "queues", queueIDs)
 }
 
 // CapacityProfileAgentCounts counts the agents of each capacity profile.
 func (s *Service) CapacityProfileAgentCounts(ctx context.Context, ids []int64) ([]int, error) {
-	return s.memberCounts(ctx, "capacity_profile_members", "capacity_profile_id", ids)
+	return s.memberCounts(ctx, "capacity_profiles", ids)
 }
 
 // MemberPage is one page of the agents of a queue or capacity profile.

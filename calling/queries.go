@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -92,7 +93,21 @@ func optionalFilter(c *checker, s *string, field string) *string {
 // searchPattern returns the LIKE pattern (ESCAPE '!') that finds the key
 // of search anywhere in a key column, or "" when search is absent or holds
 // nothing visible (then it does not filter).
-func searchPattern(c *checker, search *string) string {
+func searchPattern(c *checker, search *string) string { return likePattern(searchKey(c, search)) }
+
+// likePattern returns the LIKE pattern (ESCAPE '!') that finds key
+// anywhere in a key column, or "" for an empty key.
+func likePattern(key string) string {
+	if key == "" {
+		return ""
+	}
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return "%" + r.Replace(key) + "%"
+}
+
+// searchKey returns the key of search, or "" when search is absent or
+// holds nothing visible.
+func searchKey(c *checker, search *string) string {
 	if search == nil {
 		return ""
 	}
@@ -100,8 +115,62 @@ func searchPattern(c *checker, search *string) string {
 	if t == "" {
 		return ""
 	}
-	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
-	return "%" + r.Replace(names.Key(t)) + "%"
+	return names.Key(t)
+}
+
+// maxSearchGrams bounds the trigrams of a search that the MySQL index is
+// asked for: enough to make the candidates few, few enough to keep the
+// statement small.
+const maxSearchGrams = 6
+
+// agentSearchIndex narrows q to the agents whose name or email key may
+// hold key, with the text index of migration 00018: SQLite's FTS5 table
+// with the trigram tokenizer (keys of three characters or more), MySQL's
+// table of the keys' three-byte slices (keys of three bytes or more: the
+// agents holding each of up to maxSearchGrams of the key's slices). It
+// returns q unchanged for a shorter key. The index only picks candidates:
+// the LIKE on the keys decides, on both databases alike.
+func agentSearchIndex(q *gorm.DB, key string) *gorm.DB {
+	if q.Dialector.Name() == "sqlite" {
+		if utf8.RuneCountInString(key) < 3 {
+			return q
+		}
+		phrase := `"` + strings.ReplaceAll(key, `"`, `""`) + `"`
+		return q.Where("id IN (SELECT rowid FROM agents_search WHERE agents_search MATCH ?)", phrase)
+	}
+	grams := trigrams(key, maxSearchGrams)
+	if len(grams) == 0 {
+		return q
+	}
+	var sql strings.Builder
+	args := make([]any, 0, len(grams))
+	sql.WriteString("id IN (SELECT g0.agent_id FROM agent_search_grams g0")
+	for i, g := range grams[1:] {
+		fmt.Fprintf(&sql, " JOIN agent_search_grams g%d ON g%d.agent_id = g0.agent_id AND g%d.gram = ?", i+1, i+1, i+1)
+		args = append(args, g)
+	}
+	sql.WriteString(" WHERE g0.gram = ?)")
+	args = append(args, grams[0])
+	return q.Where(sql.String(), args...)
+}
+
+// trigrams returns up to limit distinct three-byte slices of key, spread
+// over it from its first to its last, or none when key is shorter.
+func trigrams(key string, limit int) [][]byte {
+	n := len(key) - 2
+	if n < 1 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out [][]byte
+	for i := range min(n, limit) {
+		at := i * (n - 1) / max(1, min(n, limit)-1)
+		if g := key[at : at+3]; !seen[g] {
+			seen[g] = true
+			out = append(out, []byte(g))
+		}
+	}
+	return out
 }
 
 // Lister is a filtered list of one kind of object: a page of it or its
@@ -110,6 +179,9 @@ type Lister[T any] struct {
 	q           func() *gorm.DB
 	newestFirst bool
 	err         error
+	// count, when set, answers Count from a maintained count instead of
+	// counting the rows of q.
+	count func() (int, error)
 }
 
 // Page returns the items of page p and whether more follow.
@@ -124,6 +196,9 @@ func (l Lister[T]) Page(p Page) ([]T, bool, error) {
 func (l Lister[T]) Count() (int, error) {
 	if l.err != nil {
 		return 0, l.err
+	}
+	if l.count != nil {
+		return l.count()
 	}
 	return countRows(l.q())
 }
@@ -216,8 +291,21 @@ type AgentFilter struct {
 // key of f.Search in the keys of the name or email.
 func (s *Service) Agents(ctx context.Context, f AgentFilter) Lister[models.Agent] {
 	var c checker
-	pat := searchPattern(&c, f.Search)
-	return Lister[models.Agent]{err: c.err(), q: func() *gorm.DB {
+	key := searchKey(&c, f.Search)
+	pat := likePattern(key)
+	var count func() (int, error)
+	if only := (AgentFilter{QueueID: f.QueueID, CapacityProfileID: f.CapacityProfileID}); f == only && pat == "" {
+		// The members of one queue or capacity profile: its maintained
+		// count (migration 00018; memberships reference agents, so every
+		// member is an agent).
+		switch {
+		case f.QueueID != nil && f.CapacityProfileID == nil:
+			count = func() (int, error) { return s.memberCount(ctx, "queues", *f.QueueID) }
+		case f.CapacityProfileID != nil && f.QueueID == nil:
+			count = func() (int, error) { return s.memberCount(ctx, "capacity_profiles", *f.CapacityProfileID) }
+		}
+	}
+	return Lister[models.Agent]{err: c.err(), count: count, q: func() *gorm.DB {
 		q := s.db.WithContext(ctx).Model(&models.Agent{})
 		if f.OnlyAgentID != nil {
 			q = q.Where("id = ?", *f.OnlyAgentID)
@@ -235,10 +323,23 @@ func (s *Service) Agents(ctx context.Context, f AgentFilter) Lister[models.Agent
 			q = q.Where("id IN (SELECT agent_id FROM capacity_profile_members WHERE capacity_profile_id = ?)", *f.CapacityProfileID)
 		}
 		if pat != "" {
-			q = q.Where("(name_key LIKE ? ESCAPE '!' OR email_key LIKE ? ESCAPE '!')", pat, pat)
+			q = agentSearchIndex(q, key).Where("(name_key LIKE ? ESCAPE '!' OR email_key LIKE ? ESCAPE '!')", pat, pat)
 		}
 		return q
 	}}
+}
+
+// memberCount returns the maintained member count of a queue or capacity
+// profile (table "queues" or "capacity_profiles"), 0 for none.
+func (s *Service) memberCount(ctx context.Context, table string, id int64) (int, error) {
+	var n []int
+	if err := s.db.WithContext(ctx).Table(table).Where("id = ?", id).Pluck("member_count", &n).Error; err != nil {
+		return 0, fmt.Errorf("count members: %w", err)
+	}
+	if len(n) == 0 {
+		return 0, nil
+	}
+	return n[0], nil
 }
 
 // AgentByEmail returns the agent whose email has the key of email, or nil:
@@ -315,37 +416,39 @@ type BlockerCount struct {
 var blockerOrder = []BlockerCode{BlockerUnifiedRoutingDisabled, BlockerNoOutboundProfile,
 	BlockerNotInProfileQueue, BlockerNoOutboundNumber, BlockerNoDefaultOutboundProfile}
 
-// CallingSummary counts who can call and why the others cannot: one
-// statement per figure, whatever the number of agents.
+// CallingSummary counts who can call and why the others cannot: the
+// maintained tallies (migration 00018) and the outbound profiles, two
+// statements whatever the number of agents.
 func (s *Service) CallingSummary(ctx context.Context) (Summary, error) {
 	db := s.db.WithContext(ctx)
 	var sum Summary
 	var err error
-	counts := []struct {
-		dst *int
-		q   *gorm.DB
-	}{
-		{&sum.Agents, db.Model(&models.Agent{})},
-		{&sum.AgentsCanMakeCalls, db.Model(&models.CallingAbility{}).Where("can_make_calls = ?", true)},
-		{&sum.PhoneNumbers, db.Model(&models.PhoneNumber{})},
-		{&sum.PhoneNumbersCanMakeCalls, db.Model(&models.PhoneNumber{}).Where("make_calls = ?", true)},
-		{&sum.OutboundProfiles, db.Model(&models.OutboundProfile{})},
-	}
-	for _, c := range counts {
-		if *c.dst, err = countRows(c.q); err != nil {
-			return Summary{}, fmt.Errorf("calling summary: %w", err)
-		}
+	if sum.OutboundProfiles, err = countRows(db.Model(&models.OutboundProfile{})); err != nil {
+		return Summary{}, fmt.Errorf("calling summary: %w", err)
 	}
 	var rows []struct {
-		Code   string
-		Agents int
+		Name string
+		N    int
 	}
-	if err := db.Model(&models.AgentBlocker{}).Select("code, COUNT(*) AS agents").Group("code").Scan(&rows).Error; err != nil {
+	if err := db.Table("tallies").Select("name, n").Scan(&rows).Error; err != nil {
 		return Summary{}, fmt.Errorf("calling summary: %w", err)
 	}
 	byCode := map[BlockerCode]int{}
 	for _, r := range rows {
-		byCode[BlockerCode(r.Code)] = r.Agents
+		switch r.Name {
+		case "agents":
+			sum.Agents = r.N
+		case "agents_can_make_calls":
+			sum.AgentsCanMakeCalls = r.N
+		case "phone_numbers":
+			sum.PhoneNumbers = r.N
+		case "phone_numbers_can_make_calls":
+			sum.PhoneNumbersCanMakeCalls = r.N
+		default:
+			if code, ok := strings.CutPrefix(r.Name, "blocker:"); ok {
+				byCode[BlockerCode(code)] = r.N
+			}
+		}
 	}
 	for _, code := range blockerOrder {
 		if n := byCode[code]; n > 0 {

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pprof := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.IntVar(&cfg.Agents, "agents", 100_000, "agents of the organisation")
 	fs.IntVar(&cfg.Profiles, "profiles", 50, "outbound profiles of the organisation")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent requests of the read scenarios")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "concurrent requests of the read scenarios (1: p50 and p99 are latencies, not queueing)")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long each side of a read scenario is loaded")
 	fs.IntVar(&cfg.Latencies, "latencies", 50, "one-agent changes of the latency scenario")
 	verbose := fs.Bool("v", false, "log the server's warnings")

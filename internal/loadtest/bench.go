@@ -51,7 +51,10 @@ type Row struct {
 	// duration); Ratio is figure ÷ baseline where a baseline runs.
 	Figure, Baseline string
 	Ratio            float64
-	P50, P99         time.Duration
+	// CPURatio is the baseline's CPU time per request ÷ the figure's
+	// (reads only).
+	CPURatio float64
+	P50, P99 time.Duration
 	// PeakRSS is the process's peak resident memory during the scenario
 	// (server and load generator: an upper bound of the server's).
 	PeakRSS int64
@@ -77,18 +80,21 @@ func (r *Report) Failed() bool {
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%s, %d agents, %d outbound profiles, seeded in %s\n\n", models.RedactURL(r.Database), r.Agents, r.Profiles, r.Seed.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| scenario\t figure\t baseline\t ratio\t p50\t p99\t peak RSS\t check\t")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t")
+	fmt.Fprintln(tw, "| scenario\t figure\t baseline\t ratio\t CPU ratio\t p50\t p99\t peak RSS\t check\t")
+	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t")
 	for _, row := range r.Rows {
-		ratio := ""
+		ratio, cpuRatio := "", ""
 		if row.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", row.Ratio)
+		}
+		if row.CPURatio > 0 {
+			cpuRatio = fmt.Sprintf("%.2f", row.CPURatio)
 		}
 		check := "ok"
 		if row.Err != nil {
 			check = "FAILED: " + strings.ReplaceAll(row.Err.Error(), "\n", " ")
 		}
-		fmt.Fprintf(tw, "| %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t\n", row.Scenario, row.Figure, row.Baseline, ratio,
+		fmt.Fprintf(tw, "| %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t\n", row.Scenario, row.Figure, row.Baseline, ratio, cpuRatio,
 			ms(row.P50), ms(row.P99), mib(row.PeakRSS), check)
 	}
 	tw.Flush()
@@ -98,7 +104,7 @@ func ms(d time.Duration) string {
 	if d == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
 }
 
 func mib(n int64) string {
@@ -124,6 +130,12 @@ type bench struct {
 	stops    []func() // in reverse order at the end
 }
 
+// benchTimeout is the deadline of the benchmark's requests: a change of
+// every ability may take longer than the server's default deadline
+// (resolvers.DefaultRequestTimeout) on a loaded machine, and is measured
+// rather than cut short.
+const benchTimeout = 10 * time.Minute
+
 // loopback is the network the benchmark's webhooks go to.
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
@@ -144,6 +156,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	cfg.Concurrency = max(cfg.Concurrency, 1)
 	cfg.Latencies = max(cfg.Latencies, 1)
 	b := &bench{cfg: cfg, client: NewClient(cfg.Concurrency)}
+	b.client.Timeout = benchTimeout
 	defer b.close()
 	if err := b.open(ctx); err != nil {
 		return nil, err
@@ -210,7 +223,8 @@ func (b *bench) serve(ctx context.Context) error {
 		return err
 	}
 	b.token = token
-	gql, err := b.listen(resolvers.NewHandler(resolvers.Config{Service: b.svc, Log: b.cfg.Log}))
+	gql, err := b.listen(resolvers.NewHandler(resolvers.Config{Service: b.svc, Log: b.cfg.Log,
+		RequestTimeout: benchTimeout}))
 	if err != nil {
 		return err
 	}
@@ -409,10 +423,13 @@ func (b *bench) read(ctx context.Context, s read) Row {
 	rg, rb := l.Compare(ctx, Target{Name: "graphql", URL: b.gqlURL, Token: b.token},
 		Target{Name: "baseline", URL: b.baseURL + s.path, Token: b.token}, b.cfg.Duration, min(time.Second, b.cfg.Duration))
 	row.PeakRSS = peakRSS()
-	row.Figure = fmt.Sprintf("%.0f req/s", rg.PerSecond())
-	row.Baseline = fmt.Sprintf("%.0f req/s", rb.PerSecond())
+	row.Figure = fmt.Sprintf("%.0f req/s, %s CPU/req", rg.PerSecond(), ms(rg.CPUPerRequest()))
+	row.Baseline = fmt.Sprintf("%.0f req/s, %s CPU/req", rb.PerSecond(), ms(rb.CPUPerRequest()))
 	if rb.PerSecond() > 0 {
 		row.Ratio = rg.PerSecond() / rb.PerSecond()
+	}
+	if rg.CPUPerRequest() > 0 {
+		row.CPURatio = rb.CPUPerRequest().Seconds() / rg.CPUPerRequest().Seconds()
 	}
 	row.P50, row.P99 = rg.Percentile(0.5), rg.Percentile(0.99)
 	if rg.Failures+rb.Failures > 0 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -52,7 +53,19 @@ type Result struct {
 	Failures     int
 	FirstFailure string
 	Elapsed      time.Duration
-	latencies    []time.Duration // sorted
+	// CPU is the CPU time the whole process used meanwhile (server and
+	// load generator): on a shared machine, a measure of the work less
+	// disturbed by the others than the elapsed time.
+	CPU       time.Duration
+	latencies []time.Duration // sorted
+}
+
+// CPUPerRequest returns the process CPU time per answered request.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
 }
 
 // PerSecond returns the answered requests per second (failures included).
@@ -94,6 +107,7 @@ func (r *Result) merge(o Result) {
 		r.FirstFailure = o.FirstFailure
 	}
 	r.Elapsed += o.Elapsed
+	r.CPU += o.CPU
 	r.latencies = append(r.latencies, o.latencies...)
 	slices.Sort(r.latencies)
 }
@@ -104,7 +118,7 @@ func (l Load) Run(ctx context.Context, t Target, d time.Duration) Result {
 	workers := max(l.Concurrency, 1)
 	results := make([]Result, workers)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	deadline := start.Add(d)
 	for w := range workers {
 		wg.Go(func() {
@@ -127,7 +141,7 @@ func (l Load) Run(ctx context.Context, t Target, d time.Duration) Result {
 		})
 	}
 	wg.Wait()
-	total := Result{Elapsed: time.Since(start)}
+	total := Result{Elapsed: time.Since(start), CPU: cpuTime() - cpu}
 	for _, r := range results {
 		total.merge(r)
 	}
@@ -173,4 +187,13 @@ func (l Load) Compare(ctx context.Context, a, b Target, d, round time.Duration) 
 		rb.merge(l.Run(ctx, b, min(round, left)))
 	}
 	return ra, rb
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
