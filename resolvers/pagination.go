@@ -77,6 +77,15 @@ func wantsTotal(ctx context.Context) bool {
 	return slices.Contains(graphql.CollectAllFields(ctx), "totalCount")
 }
 
+// wantsPage reports whether the connection being resolved selects more
+// than its totalCount (and __typename), so that a query of the count
+// alone (agents(filter: {queueId}) { totalCount }) reads no page: at
+// 100,000 members the page cost 130 ms where the count costs one row
+// (BENCHMARKS.md).
+func wantsPage(ctx context.Context) bool {
+	return slices.ContainsFunc(graphql.CollectAllFields(ctx), func(f string) bool { return f != "totalCount" && f != "__typename" })
+}
+
 // total runs count when the query selects totalCount.
 func total(ctx context.Context, count func() (int, error)) (int, error) {
 	if !wantsTotal(ctx) {

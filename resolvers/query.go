@@ -37,9 +37,12 @@ func listPage[R, N any](ctx context.Context, l calling.Lister[R], first *int, af
 	if err != nil {
 		return page[N]{}, 0, err
 	}
-	rows, hasNext, err := l.Page(p)
-	if err != nil {
-		return page[N]{}, 0, argumentError(err)
+	var rows []R
+	var hasNext bool
+	if wantsPage(ctx) {
+		if rows, hasNext, err = l.Page(p); err != nil {
+			return page[N]{}, 0, argumentError(err)
+		}
 	}
 	n, err := total(ctx, l.Count)
 	return newPage(rows, hasNext, p, key, conv), n, argumentError(err)
