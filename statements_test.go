@@ -115,14 +115,13 @@ func (e *testEnv) personalOf(agent string) string {
 // BENCHMARKS.md); asked for with the nodes, the page is read too.
 func TestCountsReadOneRow(t *testing.T) {
 	t.Parallel()
-	e, counter := setupCounted(t)
+	e := setupCounted(t)
 	q, cp := e.queueID("Sales", "VOICE"), e.capacityID("Voice")
 	var agents []string
 	for i := range 3 {
 		agents = append(agents, e.createAgentID(fmt.Sprintf("Agent %d", i), fmt.Sprintf("agent%d@example.com", i), true))
 	}
 	e.join(q, cp, agents...)
-	e.query(`{ viewer { role } }`, nil, nil) // the token's lastUsedAt is written at most once a minute
 	for _, c := range []struct {
 		query      string
 		vars       map[string]any
@@ -139,10 +138,8 @@ func TestCountsReadOneRow(t *testing.T) {
 			}
 		}
 		best := int64(-1)
-		for range 3 { // the webhook workers can only add statements
-			quiet(t, counter)
-			e.query(c.query, c.vars, &data)
-			if n := counter.Count(); best < 0 || n < best {
+		for range 3 { // the token's lastUsedAt is written at most once a minute
+			if n := e.queryCounted(c.query, c.vars, &data); best < 0 || n < best {
 				best = n
 			}
 		}
