@@ -230,6 +230,12 @@ func TestAgentSearchFollowsChanges(t *testing.T) {
 	if got := search("heafi"); got != "Margaret Heafield" {
 		t.Errorf("the new name is not found: %q", got)
 	}
+	// A key longer than 1,000 bytes (each ㍻ is 平成 in the key, six
+	// bytes): its slices are all indexed.
+	e.createAgentID(strings.Repeat("㍻", 200), "era@example.com", true)
+	if got := search("成平成平"); got != strings.Repeat("㍻", 200) {
+		t.Errorf("a long name is not found: %q", got)
+	}
 	e.mustMutate("upsertAgents", upsertAgentsM, map[string]any{"agents": []map[string]any{
 		{"name": "Grace Hopper", "email": "MARGARET@example.com", "unifiedRoutingEnabled": true},
 		{"name": "Ada Lovelace", "email": "ada@example.com", "unifiedRoutingEnabled": true},
