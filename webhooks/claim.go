@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ type dueRow struct {
 	Version      *int64
 	AttemptCount int
 	LeaseOwner   *string
+	Stale        bool // a newer version of its agent reached its endpoint
 }
 
 // claimed is the outcome of one claim: the leased deliveries and what was
@@ -55,70 +57,122 @@ type claimed struct {
 	takenOver  map[string]int // previous lease owner (process) → deliveries taken over
 }
 
-// claim leases up to limit due deliveries of lane l, leaving out the
-// endpoints in exclude, and queues them on l. Deliveries of disabled or
-// deleted endpoints become FAILED and those a newer version already
-// reached become SUPERSEDED, in the same short transaction. It returns how
-// many due deliveries it found, and an error when the database fails.
-func (d *Dispatcher) claim(ctx context.Context, l *lane, limit int, exclude []int64) (int, error) {
-	// Read before the transaction: an endpoint change noted after it
-	// (Dispatcher.skip) may not be in what the transaction reads.
-	start := time.Now()
-	now := d.now()
+// claim leases what the workers of lane l can send now and a batch more
+// (lane), fairly across endpoints (pacer.go), and queues it on l. It
+// returns how many due deliveries it found and how many it looked for,
+// and an error when the database fails.
+func (d *Dispatcher) claim(ctx context.Context, l *lane) (found, asked int, err error) {
+	_, found, asked, err = d.claimJobs(ctx, l)
+	return found, asked, err
+}
+
+// claimJobs is claim, and returns the jobs it queued on l. Deliveries of
+// disabled or deleted endpoints become FAILED and those a newer version
+// already reached become SUPERSEDED, in the same short transaction.
+func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found, asked int, err error) {
+	free, unproven := l.free()
+	if free == 0 {
+		l.started(nil, unproven, 0)
+		return nil, 0, 0, nil
+	}
+	cursor := l.lastEndpoint()
+	start, now := time.Now(), d.now()
 	var c claimed
-	err := models.RetryLocks(ctx, func() error {
+	var rooms []room
+	err = models.RetryLocks(ctx, func() error {
+		// A transaction run again (a lost deadlock, or its commit failed)
+		// plans again: give back what the last run reserved.
+		d.pacer.unreserve(rooms, nil)
+		rooms = nil
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
-			c, err = d.claimTx(tx, l.retries, limit, exclude, now)
+			c, rooms, err = d.claimTx(tx, l.retries, free, unproven, cursor, now)
 			return err
 		})
 	})
+	if err == nil {
+		d.noteClaim(l, c)
+		// The leases are taken: finish even if ctx ends now, so that the
+		// deliveries are sent (or released), not left leased.
+		if jobs, err = d.jobs(context.WithoutCancel(ctx), c, start); err != nil {
+			d.release(context.WithoutCancel(ctx), holdsOf(c.leased, c.token))
+		}
+	}
 	if err != nil {
-		return 0, fmt.Errorf("claim %s deliveries: %w", l.name, err)
+		d.pacer.unreserve(rooms, nil)
+		l.started(nil, unproven, 0)
+		return nil, 0, free, fmt.Errorf("claim %s deliveries: %w", l.name, err)
 	}
-	d.noteClaim(l, c)
-	if len(c.leased) == 0 {
-		return c.found, nil
+	taken := make(map[int64]int, len(rooms))
+	for _, j := range jobs {
+		taken[j.endpointID]++
 	}
-	// The leases are taken: finish even if ctx ends now, so that the
-	// deliveries are queued (and released at shutdown), not left leased.
-	ctx = context.WithoutCancel(ctx)
-	jobs, err := d.jobs(ctx, c, start)
-	if err != nil {
-		d.release(ctx, holdsOf(c.leased, c.token))
-		return 0, err
+	for _, r := range rooms {
+		if r.unproven && taken[r.endpoint] > 0 {
+			for _, j := range jobs {
+				j.unproven = j.unproven || j.endpointID == r.endpoint
+			}
+		}
 	}
-	l.add(jobs)
-	return c.found, nil
+	d.pacer.unreserve(rooms, taken)
+	if len(c.leased) > 0 {
+		cursor = c.leased[len(c.leased)-1].EndpointID
+	}
+	for _, j := range l.started(jobs, unproven, cursor) {
+		d.pacer.giveBack(j.endpointID) // held already, counted already
+	}
+	return jobs, c.found, free, nil
 }
 
-// claimTx is claim's transaction: select due rows (FOR UPDATE SKIP LOCKED
-// on MySQL), lease them, and settle those that must not be sent.
-func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) (claimed, error) {
-	rows, err := d.selectDue(tx, retries, limit, exclude, now)
-	if err != nil || len(rows) == 0 {
-		return claimed{}, err
-	}
-	c := claimed{found: len(rows), takenOver: map[string]int{}, token: d.newToken(), until: now.Add(d.cfg.LeaseDuration)}
-	if c.endpoints, err = loadEndpoints(tx, endpointsOf(rows), now); err != nil {
-		return c, err
-	}
-	stale, err := d.supersededAmong(tx, agentRows(rows))
+// claimTx is claim's transaction: read the endpoints and plan each one's
+// room (reserved in the pacer, and given back when the transaction
+// fails), hold back the probes of failing endpoints that have an attempt
+// running, select due rows fairly (locking them on MySQL, skipping rows
+// another process holds), lease them, and settle those that must not be
+// sent.
+func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
+	eps, order, err := d.claimEndpoints(tx, cursor, now)
 	if err != nil {
-		return c, err
+		return c, nil, err
 	}
+	rooms = d.pacer.plan(order, free, unproven, time.Now())
+	defer func() {
+		if err != nil {
+			d.pacer.unreserve(rooms, nil)
+			rooms = nil
+		}
+	}()
+	open, err := d.openProbes(tx, rooms, now)
+	if err != nil || len(open) == 0 {
+		return c, rooms, err
+	}
+	rows, err := d.selectFair(tx, retries, open, cursor, free, now)
+	if err != nil || len(rows) == 0 {
+		return c, rooms, err
+	}
+	if d.db.Dialect == models.MySQL {
+		if rows, err = d.lockDue(tx, rows, now); err != nil || len(rows) == 0 {
+			return c, rooms, err
+		}
+	}
+	c = claimed{found: len(rows), endpoints: map[int64]*endpoint{}, takenOver: map[string]int{},
+		token: d.newToken(), until: now.Add(d.cfg.LeaseDuration)}
 	if n, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil || n != int64(len(rows)) {
-		return c, cmp.Or(err, fmt.Errorf("lease deliveries: %d of the %d selected were no longer due", len(rows)-int(n), len(rows)))
+		return c, rooms, cmp.Or(err, fmt.Errorf("lease deliveries: %d of the %d selected were no longer due", len(rows)-int(n), len(rows)))
 	}
 	var failed, superseded []hold
 	for _, r := range rows {
-		switch ep := c.endpoints[r.EndpointID]; {
-		case ep == nil || !ep.usable:
+		e := eps[r.EndpointID]
+		switch {
+		case e == nil || !e.Enabled || e.DeletedAt != nil:
 			failed = append(failed, hold{r.ID, c.token})
-		case stale[r.ID]:
+		case r.Stale:
 			superseded = append(superseded, hold{r.ID, c.token})
 		default:
 			c.leased = append(c.leased, r)
+			if c.endpoints[r.EndpointID] == nil {
+				c.endpoints[r.EndpointID] = newEndpoint(e, now)
+			}
 			if r.LeaseOwner != nil && processOf(*r.LeaseOwner) != d.owner {
 				c.takenOver[processOf(*r.LeaseOwner)]++
 			}
@@ -126,10 +180,10 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, limit int, exclude []int
 	}
 	c.failed, c.superseded = len(failed), len(superseded)
 	if _, err := d.deliveries.finish(tx, failed, StatusFailed, false, now); err != nil {
-		return c, err
+		return c, rooms, err
 	}
 	_, err = d.deliveries.finish(tx, superseded, StatusSuperseded, false, now)
-	return c, err
+	return c, rooms, err
 }
 
 // newToken returns the token of a new lease: the process's owner ID and
@@ -145,168 +199,197 @@ func processOf(token string) string {
 	return owner
 }
 
-// selectDue returns up to limit due PENDING deliveries of one lane, oldest
-// due first, locking them on MySQL (skipping rows another process holds).
-// Deliveries to the endpoints of exclude are left out.
-func (d *Dispatcher) selectDue(tx *gorm.DB, retries bool, limit int, exclude []int64, now time.Time) ([]dueRow, error) {
-	var only []int64
-	if len(exclude) > 0 {
-		var err error
-		if only, err = otherEndpoints(tx, exclude); err != nil || len(only) == 0 {
-			return nil, err
+// claimEndpoint is what a claim plans with of an endpoint.
+type claimEndpoint struct {
+	id      int64
+	usable  bool // enabled and not deleted
+	failing bool // the database records its attempts failing (failing_since)
+}
+
+// recentlyDeleted is how long a deleted endpoint is still looked at by
+// claims: a delivery recorded by a transaction that read the endpoint
+// before its deletion committed is found then, and FAILED.
+const recentlyDeleted = time.Hour
+
+// claimEndpoints reads, in the claim's transaction, the endpoints whose
+// deliveries a claim looks for: all but those deleted long ago (a small
+// table). It returns them by ID, and in ID order from the one after
+// after round to after, so that the claims of a lane take their turns
+// round-robin; and an error when the database fails.
+func (d *Dispatcher) claimEndpoints(tx *gorm.DB, after int64, now time.Time) (map[int64]*models.WebhookEndpoint, []claimEndpoint, error) {
+	var eps []models.WebhookEndpoint
+	if err := tx.Select("id", "url", "enabled", "secret", "previous_secret", "previous_secret_expires_at", "failing_since", "deleted_at").
+		Where("deleted_at IS NULL OR deleted_at > ?", now.Add(-recentlyDeleted)).Order("id").
+		Find(&eps).Error; err != nil {
+		return nil, nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	byID := make(map[int64]*models.WebhookEndpoint, len(eps))
+	order := make([]claimEndpoint, 0, len(eps))
+	first := sort.Search(len(eps), func(i int) bool { return eps[i].ID > after })
+	for i := range eps {
+		e := &eps[(first+i)%len(eps)]
+		byID[e.ID] = e
+		order = append(order, claimEndpoint{id: e.ID, usable: e.Enabled && e.DeletedAt == nil, failing: e.FailingSince != nil})
+	}
+	return byID, order, nil
+}
+
+// newEndpoint returns what an attempt needs of e, with its signer: the
+// current secret and, while its overlap lasts at now, the previous one.
+func newEndpoint(e *models.WebhookEndpoint, now time.Time) *endpoint {
+	ep := &endpoint{id: e.ID, endpointState: endpointState{url: e.URL, usable: e.Enabled && e.DeletedAt == nil}}
+	ep.secrets[0] = e.Secret
+	if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
+		ep.secrets[1] = *e.PreviousSecret
+	}
+	ep.signer, ep.err = newSigner(ep.secrets[:]...)
+	return ep
+}
+
+// openProbes returns the rooms without the probes of failing endpoints
+// that have an attempt running, in any process (a lease not yet
+// expired), or, on MySQL, that another claim is looking at: it locks the
+// endpoint rows of the probes it keeps (skipping those locked), so that
+// two processes never both send a probe to one endpoint.
+func (d *Dispatcher) openProbes(tx *gorm.DB, rooms []room, now time.Time) ([]room, error) {
+	var probes []int64
+	for _, r := range rooms {
+		if r.probe {
+			probes = append(probes, r.endpoint)
 		}
 	}
-	q, args := d.dueQuery(retries, limit, only, now)
-	rows, err := tx.Raw(q, args...).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("select due deliveries: %w", err)
+	if len(probes) == 0 {
+		return rooms, nil
 	}
-	defer rows.Close()
+	open := map[int64]bool{}
+	if d.db.Dialect == models.MySQL {
+		var locked []int64
+		if err := tx.Raw("SELECT id FROM webhook_endpoints WHERE id IN " + inList(probes) + " FOR UPDATE SKIP LOCKED").
+			Scan(&locked).Error; err != nil {
+			return nil, fmt.Errorf("lock failing endpoints: %w", err)
+		}
+		for _, id := range locked {
+			open[id] = true
+		}
+	} else {
+		for _, id := range probes {
+			open[id] = true
+		}
+	}
+	var busy []int64
+	if err := tx.Raw("SELECT DISTINCT endpoint_id FROM "+d.deliveriesUsing("l", "webhook_deliveries_leased")+
+		" WHERE lease_expires_at > ? AND endpoint_id IN "+inList(probes), now).Scan(&busy).Error; err != nil {
+		return nil, fmt.Errorf("count the attempts running to failing endpoints: %w", err)
+	}
+	for _, id := range busy {
+		delete(open, id)
+	}
+	return slices.DeleteFunc(slices.Clone(rooms), func(r room) bool { return r.probe && !open[r.endpoint] }), nil
+}
+
+// maxBranches bounds the endpoints one fair select reads (SQLite allows
+// 500 terms in a compound SELECT).
+const maxBranches = 100
+
+// selectFair returns up to limit due PENDING deliveries of one lane,
+// taken round-robin across the endpoints of rooms, at most each one's
+// room. Rooms are read maxBranches endpoints per statement, in order.
+func (d *Dispatcher) selectFair(tx *gorm.DB, retries bool, rooms []room, cursor int64, limit int, now time.Time) ([]dueRow, error) {
 	out := make([]dueRow, 0, limit)
-	for rows.Next() {
-		var r dueRow
-		if err := rows.Scan(&r.ID, &r.EndpointID, &r.EventID, &r.AgentID, &r.Version, &r.AttemptCount, &r.LeaseOwner); err != nil {
+	for chunk := range slices.Chunk(rooms, maxBranches) {
+		if len(out) == limit {
+			break
+		}
+		q, args := d.fairQuery(retries, chunk, cursor, limit-len(out), now)
+		rows, err := tx.Raw(q, args...).Rows()
+		if err != nil {
 			return nil, fmt.Errorf("select due deliveries: %w", err)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select due deliveries: %w", err)
-	}
-	return out, nil
-}
-
-// otherEndpoints returns the usable endpoints other than exclude.
-func otherEndpoints(tx *gorm.DB, exclude []int64) ([]int64, error) {
-	var ids []int64
-	err := tx.Raw("SELECT id FROM webhook_endpoints WHERE enabled = ? AND deleted_at IS NULL AND id NOT IN "+
-		inList(exclude), true).Scan(&ids).Error
-	if err != nil {
-		return nil, fmt.Errorf("list endpoints: %w", err)
-	}
-	return ids, nil
-}
-
-// dueQuery returns selectDue's statement, for the endpoints only when
-// it is not empty.
-//
-// Without endpoints, both lanes read the lane index (pending deliveries
-// by attempt_count, next_attempt_at): first attempts in due order,
-// retries by attempt number then due time, each attempt number being one
-// range of due rows, so that neither scans rows that are not due nor
-// sorts. The status is a literal, so that SQLite sees it matches its
-// partial index. With endpoints (some are backed up and left out), the
-// rows of the others are read through (endpoint_id, status, id), so that
-// the backed-up endpoints' rows are not scanned at every claim; they come
-// in ID order, which for first attempts is their due order.
-func (d *Dispatcher) dueQuery(retries bool, limit int, endpoints []int64, now time.Time) (string, []any) {
-	counts, order := "= 0", " ORDER BY next_attempt_at, id"
-	if retries {
-		counts = "IN " + inList(retryCounts(len(d.cfg.RetrySchedule)))
-		order = " ORDER BY attempt_count, next_attempt_at, id"
-	}
-	from := d.deliveriesUsing("d", "webhook_deliveries_lane")
-	if len(endpoints) > 0 {
-		// In ID order, which the index gives without sorting every
-		// pending row of these endpoints (for one endpoint, at least).
-		from, order = d.deliveriesUsing("d", "webhook_deliveries_endpoint"), " ORDER BY id"
-	}
-	q := "SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner FROM " + from +
-		" WHERE status = 'PENDING' AND attempt_count " + counts + " AND next_attempt_at <= ?"
-	if len(endpoints) > 0 {
-		q += " AND endpoint_id IN " + inList(endpoints)
-	}
-	q += order + " LIMIT ?"
-	if d.db.Dialect == models.MySQL {
-		q += " FOR UPDATE SKIP LOCKED"
-	}
-	return q, []any{now, limit}
-}
-
-// retryCounts returns the attempt counts a pending retry can have: 1 to
-// the schedule's length, and some more for deliveries retried under a
-// longer schedule before a restart.
-func retryCounts(schedule int) []int64 {
-	n := max(schedule, 24)
-	counts := make([]int64, n)
-	for i := range counts {
-		counts[i] = int64(i + 1)
-	}
-	return counts
-}
-
-// endpointsOf returns the endpoints of rows, each once.
-func endpointsOf(rows []dueRow) []int64 {
-	ids := make([]int64, 0, 4)
-	for _, r := range rows {
-		if !slices.Contains(ids, r.EndpointID) {
-			ids = append(ids, r.EndpointID)
+		for rows.Next() {
+			var r dueRow
+			if err := rows.Scan(&r.ID, &r.EndpointID, &r.EventID, &r.AgentID, &r.Version, &r.AttemptCount, &r.LeaseOwner, &r.Stale); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("select due deliveries: %w", err)
+			}
+			out = append(out, r)
 		}
-	}
-	return ids
-}
-
-// agentRows returns the IDs of the agent deliveries of rows.
-func agentRows(rows []dueRow) []int64 {
-	var ids []int64
-	for _, r := range rows {
-		if r.AgentID != nil && r.Version != nil {
-			ids = append(ids, r.ID)
-		}
-	}
-	return ids
-}
-
-// loadEndpoints reads the endpoints ids, with the signer of each: the
-// current secret and, while its overlap lasts at now, the previous one.
-func loadEndpoints(tx *gorm.DB, ids []int64, now time.Time) (map[int64]*endpoint, error) {
-	var eps []models.WebhookEndpoint
-	if err := tx.Where("id IN ?", ids).Find(&eps).Error; err != nil {
-		return nil, fmt.Errorf("load endpoints: %w", err)
-	}
-	out := make(map[int64]*endpoint, len(eps))
-	for _, e := range eps {
-		ep := &endpoint{id: e.ID, endpointState: endpointState{url: e.URL, usable: e.Enabled && e.DeletedAt == nil}}
-		ep.secrets[0] = e.Secret
-		if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
-			ep.secrets[1] = *e.PreviousSecret
-		}
-		ep.signer, ep.err = newSigner(ep.secrets[:]...)
-		out[e.ID] = ep
-	}
-	return out, nil
-}
-
-// supersededAmong returns which of the agent deliveries ids a newer
-// version of the same agent already reached, at the same endpoint.
-func (d *Dispatcher) supersededAmong(tx *gorm.DB, ids []int64) (map[int64]bool, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	out := map[int64]bool{}
-	for chunk := range slices.Chunk(ids, batchSize) {
-		var stale []int64
-		err := tx.Raw("SELECT d.id FROM webhook_deliveries AS d WHERE d.id IN "+inList(chunk)+" AND "+d.deliveries.newerDelivered(), StatusSucceeded).
-			Scan(&stale).Error
+		err = rows.Err()
+		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("find superseded deliveries: %w", err)
-		}
-		for _, id := range stale {
-			out[id] = true
+			return nil, fmt.Errorf("select due deliveries: %w", err)
 		}
 	}
 	return out, nil
 }
 
-// jobs returns one job per leased delivery of c, claimed (and checked)
-// at claimedAt, with its event from the outbox's recent events or else
-// from the database. It returns an error when the database fails.
+// fairQuery returns selectFair's statement for rooms: per endpoint, its
+// first due deliveries up to its room, read from the fair index
+// (endpoint_id, attempt_count, next_attempt_at) by one seek that stops
+// after them, so that an endpoint's backlog is never read past; then a
+// window numbers each endpoint's rows, and the rows are taken by number
+// (every endpoint's first, then every endpoint's second, ...), endpoints
+// in ID order from the one after cursor: round-robin, within a claim and
+// from one claim to the next. Each row taken says whether a newer
+// version of its agent already reached its endpoint (then it is
+// SUPERSEDED instead of sent).
+//
+// First attempts come in due order. Retries come by attempt number, then
+// due time: the index's own order, so that the seek stops after the rows
+// it takes, having read besides only the retries of lower attempt
+// numbers not yet due.
+func (d *Dispatcher) fairQuery(retries bool, rooms []room, cursor int64, limit int, now time.Time) (string, []any) {
+	counts, order, rowOrder := "= 0", "next_attempt_at, id", "u.next_attempt_at, u.id"
+	if retries {
+		counts, order, rowOrder = "> 0", "attempt_count, next_attempt_at, id", "u.attempt_count, u.next_attempt_at, u.id"
+	}
+	from := d.deliveriesUsing("d", "webhook_deliveries_fair")
+	turn := func(t string) string { // the order of the rows: by number, endpoints from cursor on
+		return fmt.Sprintf("%[1]srn, CASE WHEN %[1]sendpoint_id > %[2]d THEN 0 ELSE 1 END, %[1]sendpoint_id", t, cursor)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT d.id, d.endpoint_id, d.event_id, d.agent_id, d.version, d.attempt_count, d.lease_owner," +
+		" CASE WHEN d.agent_id IS NOT NULL AND " + d.deliveries.newerDelivered() + " THEN 1 ELSE 0 END FROM" +
+		" (SELECT * FROM (SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.endpoint_id ORDER BY " + rowOrder + ") AS rn FROM (")
+	args := make([]any, 0, len(rooms)+1)
+	args = append(args, StatusSucceeded)
+	for i, r := range rooms {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM (SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner, next_attempt_at"+
+			" FROM %s WHERE endpoint_id = %d AND status = 'PENDING' AND attempt_count %s AND next_attempt_at <= ?"+
+			" ORDER BY %s LIMIT %d) AS e%d", from, r.endpoint, counts, order, r.n, i)
+		args = append(args, now)
+	}
+	fmt.Fprintf(&b, ") AS u) AS w ORDER BY %s LIMIT %d) AS d ORDER BY %s", turn("w."), limit, turn("d."))
+	return b.String(), args
+}
+
+// lockDue locks the rows of a fair select on MySQL, skipping those
+// another process holds, and returns those still due (another claim may
+// have leased some since the select read them), in the order given.
+func (d *Dispatcher) lockDue(tx *gorm.DB, rows []dueRow, now time.Time) ([]dueRow, error) {
+	var ids []int64
+	if err := tx.Raw("SELECT id FROM webhook_deliveries WHERE id IN "+inList(rowIDs(rows))+
+		" AND status = 'PENDING' AND next_attempt_at <= ? FOR UPDATE SKIP LOCKED", now).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("lock due deliveries: %w", err)
+	}
+	if len(ids) == len(rows) {
+		return rows, nil
+	}
+	return slices.DeleteFunc(rows, func(r dueRow) bool { return !slices.Contains(ids, r.ID) }), nil
+}
+
+// jobs returns one job per leased delivery of c, claimed at claimedAt
+// (monotonic, before the claim read the endpoints), with its event from
+// the outbox's recent events or else from the database. It returns an
+// error when the database fails.
 func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) ([]*job, error) {
 	out := make([]*job, len(c.leased))
 	var missed []int // indexes in out of the jobs whose event is to be read
 	for i, r := range c.leased {
 		j := &job{id: r.ID, endpointID: r.EndpointID, attempts: r.AttemptCount, ep: c.endpoints[r.EndpointID],
-			claimedAt: claimedAt, checkedAt: claimedAt}
+			claimedAt: claimedAt}
 		j.token.Store(&c.token)
 		j.leaseEnd.Store(c.until.UnixNano())
 		if r.AgentID != nil && r.Version != nil {

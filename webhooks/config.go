@@ -32,7 +32,6 @@ const (
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
 	DefaultStatsInterval       = 5 * time.Second
-	DefaultRecheckAfter        = 250 * time.Millisecond
 )
 
 // Config tunes a Dispatcher. The zero value of every field means its
@@ -52,7 +51,8 @@ type Config struct {
 	// RetryWorkers is how many retries run at once, on their own workers so
 	// that they never delay first attempts; default 8.
 	RetryWorkers int
-	// BatchSize is the most deliveries claimed at once; default 256.
+	// BatchSize is the most deliveries claimed at once, and queued for a
+	// lane's workers; default 256.
 	BatchSize int
 	// LeaseDuration is how long a claimed delivery stays reserved for this
 	// process (renewed while it waits); after it, anyone may take it over.
@@ -69,15 +69,6 @@ type Config struct {
 	// StatsInterval is how often the queue-depth gauges are refreshed;
 	// default 5s.
 	StatsInterval time.Duration
-	// RecheckAfter bounds how old what the dispatcher knows of a claimed
-	// delivery may be when it is sent: its endpoint's state (enabled,
-	// deleted, URL, secrets), which another process may have changed, and
-	// whether a newer version of its agent reached the endpoint, which
-	// another process may have delivered. A claim reads both; a delivery
-	// still queued after RecheckAfter is checked again (set-based, with
-	// the other queued deliveries due for it) before it is sent. Default
-	// 250ms.
-	RecheckAfter time.Duration
 	// Now is the clock of schedules, leases and timestamps; default
 	// models.Now. Tests move it instead of sleeping.
 	Now func() time.Time
@@ -110,7 +101,6 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
 	setDefault(&c.StatsInterval, DefaultStatsInterval)
-	setDefault(&c.RecheckAfter, DefaultRecheckAfter)
 	if c.Now == nil {
 		c.Now = models.Now
 	}
@@ -121,7 +111,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.Timeout < 0 || c.FirstAttemptWorkers < 0 || c.RetryWorkers < 0 || c.BatchSize < 0 ||
-		c.PollInterval < 0 || c.DisableAfter < 0 || c.StatsInterval < 0 || c.RecheckAfter < 0 {
+		c.PollInterval < 0 || c.DisableAfter < 0 || c.StatsInterval < 0 {
 		return c, errors.New("webhooks: negative dispatcher setting")
 	}
 	return c, nil

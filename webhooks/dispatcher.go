@@ -14,12 +14,13 @@ import (
 )
 
 // Dispatcher sends the deliveries the outbox records. It claims due
-// deliveries in batches under a lease (so that several processes on one
-// MySQL database share the work and never send the same delivery at
-// once), sends each one signed with a bounded pool of workers (first
-// attempts and retries on separate workers), and records every attempt
-// and the deliveries' new state in batches. A commit wakes it at once;
-// the database is polled as a fallback.
+// deliveries under a lease (so that several processes on one database
+// share the work and never send the same delivery at once), what its
+// workers can send now and a batch more, fairly across endpoints
+// (pacer.go), sends each
+// one signed (first attempts and retries on separate workers), and
+// records every attempt and the deliveries' new state in batches. A
+// commit wakes it at once; the database is polled as a fallback.
 type Dispatcher struct {
 	db         *models.DB
 	cfg        Config
@@ -30,6 +31,7 @@ type Dispatcher struct {
 	claims     atomic.Uint64
 	deliveries Deliveries
 	lanes      []*lane
+	pacer      *pacer
 	results    *resultQueue
 	recent     *recentEvents // the outbox's recent events; nil without an outbox
 
@@ -39,7 +41,6 @@ type Dispatcher struct {
 	// not claimed (and sent) again by this process once its lease expired.
 	writeFailing atomic.Bool
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
-	verifyNow    chan struct{} // a lane holds a job whose check is stale
 
 	mu        sync.Mutex
 	delivered map[epAgent]int64   // newest version known delivered, per endpoint and agent
@@ -65,21 +66,28 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	}
 	workers := cfg.FirstAttemptWorkers + cfg.RetryWorkers
 	slowAfter := max(cfg.Timeout/4, time.Millisecond)
-	verify := make(chan struct{}, 1)
 	d := &Dispatcher{
 		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(), deliveries: NewDeliveries(db.Dialect),
 		abandon:   make(chan struct{}),
 		transport: newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers),
 		lanes: []*lane{
-			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize, slowAfter, cfg.RecheckAfter, verify),
-			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize, slowAfter, cfg.RecheckAfter, verify),
+			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize),
+			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize),
 		},
 		results:   newResultQueue(),
-		verifyNow: verify,
 		delivered: map[epAgent]int64{},
 		settled:   map[epAgent]int64{},
 		changedAt: map[int64]time.Time{},
 	}
+	var firstRetry time.Duration
+	if len(cfg.RetrySchedule) > 0 {
+		firstRetry = cfg.RetrySchedule[0]
+	}
+	d.pacer = newPacer(workers, slowAfter, firstRetry, func() {
+		for _, l := range d.lanes {
+			signal(l.space)
+		}
+	})
 	retryLane := d.lanes[1]
 	d.retryWake = newRetryWake(func() { signal(retryLane.wake) })
 	if outbox != nil {
@@ -120,12 +128,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	go func() { d.writeLoop(d.results); close(writer) }()
 	for _, l := range d.lanes {
 		for range l.workers {
-			workers.Go(func() { d.work(context.WithoutCancel(ctx), l) })
+			workers.Go(func() { d.workLoop(context.WithoutCancel(ctx), l) })
 		}
 		loops.Go(func() { d.claimLoop(ctx, l) })
 	}
 	loops.Go(func() { d.renewLoop(ctx) })
-	loops.Go(func() { d.verifyLoop(ctx) })
 	loops.Go(func() { d.statsLoop(ctx) })
 	d.log.Info("webhook dispatcher started", "owner", d.owner)
 	<-ctx.Done()
@@ -152,20 +159,48 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // their results.
 func (d *Dispatcher) ShutdownTimeout() time.Duration { return d.cfg.Timeout + 10*time.Second }
 
-// work runs the jobs of l until l is closed.
-func (d *Dispatcher) work(ctx context.Context, l *lane) {
-	latency := d.metrics.latency.WithLabelValues(l.name)
-	for j := l.take(); j != nil; j = l.take() {
-		r := d.handle(ctx, j)
-		if r.attempted {
-			latency.Observe(r.took.Seconds())
+// workLoop runs the jobs of l until l is closed, and gives back those
+// that waited too long.
+func (d *Dispatcher) workLoop(ctx context.Context, l *lane) {
+	for {
+		j, expired := l.take(d.pacer.tryRun)
+		d.giveBack(expired)
+		if j == nil {
+			if len(expired) == 0 {
+				return
+			}
+			continue
 		}
-		idle := l.finish(j, r.attempted, r.status != 0, r.took)
-		d.results.put(r, idle && !d.busy())
+		d.work(ctx, l, j)
 	}
 }
 
-// busy reports whether any lane holds deliveries, queued or in flight.
+// work attempts j, a job of l, and hands on its result.
+func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
+	r := d.handle(ctx, j)
+	if r.attempted {
+		d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
+	}
+	d.pacer.finish(j.endpointID, r.attempted, r.ok, r.took, time.Now())
+	idle := l.finish(j)
+	for _, o := range d.lanes {
+		if o != l {
+			o.nudge() // its jobs for the endpoint may run now
+		}
+	}
+	d.results.put(r, idle && !d.busy())
+}
+
+// giveBack has the writer give back jobs taken out of a lane unsent, due
+// at once, to be claimed again with what is true then.
+func (d *Dispatcher) giveBack(jobs []*job) {
+	for _, j := range jobs {
+		d.pacer.giveBack(j.endpointID)
+		d.results.put(&result{job: j, dropped: true}, !d.busy())
+	}
+}
+
+// busy reports whether any lane holds deliveries, queued or running.
 func (d *Dispatcher) busy() bool {
 	for _, l := range d.lanes {
 		if l.holds() {
@@ -252,9 +287,7 @@ func (d *Dispatcher) endpointChanged(id int64) {
 	}
 	d.mu.Unlock()
 	for _, l := range d.lanes {
-		for _, j := range l.drop(id) {
-			d.results.put(&result{job: j, dropped: true}, true)
-		}
+		d.giveBack(l.drop(id))
 	}
 }
 
@@ -263,11 +296,10 @@ func (d *Dispatcher) endpointChanged(id int64) {
 const maxChanged = 256
 
 // forgetChanges drops the endpoint changes noted long enough before now
-// that no job can need them: a job claimed before a change is either
-// sent within RecheckAfter of its last check or checked again first, and
-// that check compares the endpoint's state with the job's.
+// that no job can need them: a job is sent within maxQueued of its claim
+// or given back.
 func (d *Dispatcher) forgetChanges(now time.Time) {
-	keep := max(time.Minute, 10*d.cfg.RecheckAfter)
+	keep := max(time.Minute, 10*maxQueued)
 	for id, at := range d.changedAt {
 		if now.Sub(at) > keep {
 			delete(d.changedAt, id)
@@ -287,21 +319,49 @@ func (d *Dispatcher) claimLoop(ctx context.Context, l *lane) {
 			return
 		case <-l.wake:
 		case <-l.space:
+			d.gatherSpace(ctx, l)
 		case <-tick.C:
 		}
 	}
 }
 
-// claimWhileNeeded claims batches for l until its queue is full or the
-// database has no more due deliveries for it.
-// Nothing is claimed while the writer cannot record results.
+// claimCooldown is how long a lane waits, after a worker freed, for more
+// workers to free before it claims: a claim's cost is mostly per
+// statement, so that claims of one delivery each would cost several
+// times what claims of a few do. (River's producer has a fetch cooldown
+// too.)
+const claimCooldown = time.Millisecond
+
+// gatherSpace waits until l is roomy (lane.roomy), a wake comes, ctx is
+// done or claimCooldown has passed.
+func (d *Dispatcher) gatherSpace(ctx context.Context, l *lane) {
+	if l.roomy() {
+		return
+	}
+	timer := time.NewTimer(claimCooldown)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+			return
+		case <-timer.C:
+			return
+		case <-l.space:
+			if l.roomy() {
+				return
+			}
+		}
+	}
+}
+
+// claimWhileNeeded claims for l until its workers and queue are full or
+// the database has no more due deliveries it may take. Nothing is claimed
+// while the writer cannot record results.
 func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 	for ctx.Err() == nil && !d.writeFailing.Load() {
-		need, exclude := l.need()
-		if need == 0 {
-			return
-		}
-		found, err := d.claim(ctx, l, need, exclude)
+		found, need, err := d.claim(ctx, l)
 		if err != nil {
 			// A claim cut short by shutdown fails with whatever the
 			// driver says about the cancelled transaction: not worth a warning.
@@ -310,7 +370,7 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 			}
 			return
 		}
-		if found < need {
+		if need == 0 || found < need {
 			return
 		}
 	}
@@ -360,12 +420,14 @@ func (d *Dispatcher) statsLoop(ctx context.Context) {
 func (d *Dispatcher) refreshStats(ctx context.Context) error {
 	var depth int64
 	db := d.db.WithContext(ctx)
-	// 'PENDING' is a literal so that SQLite reads its partial index.
-	if err := db.Raw("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING'").Scan(&depth).Error; err != nil {
+	// Both read the index of pending deliveries by age; 'PENDING' is a
+	// literal so that SQLite sees that its partial index applies.
+	from := d.deliveriesUsing("p", "webhook_deliveries_pending_age")
+	if err := db.Raw("SELECT COUNT(*) FROM " + from + " WHERE status = 'PENDING'").Scan(&depth).Error; err != nil {
 		return err
 	}
 	var oldest []time.Time
-	if err := db.Raw("SELECT created_at FROM webhook_deliveries WHERE status = 'PENDING' ORDER BY created_at LIMIT 1").
+	if err := db.Raw("SELECT created_at FROM " + from + " WHERE status = 'PENDING' ORDER BY created_at LIMIT 1").
 		Scan(&oldest).Error; err != nil {
 		return err
 	}

@@ -156,15 +156,15 @@ func checkNothingSentAfter(t *testing.T, b *bundle, rc *slowReceiver, endpointID
 
 // TestEndpointDeletedInProcessStopsQueuedDeliveries: a command of this
 // process deletes an endpoint with deliveries queued in the dispatcher's
-// lanes; none of them is sent after it commits. RecheckAfter is an hour:
-// only the outbox's notice can stop them.
+// lanes; none of them is sent after it commits: the outbox's notice
+// stops them at once.
 func TestEndpointDeletedInProcessStopsQueuedDeliveries(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	rc := newSlowReceiver(t, 200*time.Millisecond)
 	ep := b.endpoint(rc.url("/"))
 	cfg := b.config()
-	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, time.Hour
+	cfg.FirstAttemptWorkers = 2
 	b.start(cfg)
 	b.enqueue(agentEvents(60, 1)...)
 	waitFor(t, "three requests", func() bool { return rc.count() >= 3 })
@@ -175,19 +175,19 @@ func TestEndpointDeletedInProcessStopsQueuedDeliveries(t *testing.T) {
 
 // TestEndpointDisabledElsewhereStopsQueuedDeliveries: another process
 // disables an endpoint (a command, or a 410 it got): this dispatcher
-// stops sending what it queued for it within RecheckAfter.
+// stops sending what it queued for it within maxQueued.
 func TestEndpointDisabledElsewhereStopsQueuedDeliveries(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	rc := newSlowReceiver(t, 200*time.Millisecond)
 	ep := b.endpoint(rc.url("/"))
 	cfg := b.config()
-	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, 100*time.Millisecond
+	cfg.FirstAttemptWorkers = 2
 	b.start(cfg)
 	b.enqueue(agentEvents(60, 1)...)
 	waitFor(t, "three requests", func() bool { return rc.count() >= 3 })
 	failEndpoint(t, b.db, ep.ID, false, b.clock.Now())
-	checkNothingSentAfter(t, b, rc, ep.ID, time.Now().Add(cfg.RecheckAfter))
+	checkNothingSentAfter(t, b, rc, ep.ID, time.Now().Add(maxQueued))
 }
 
 // TestEndpointURLAndSecretChangedElsewhere: another process gives an
@@ -201,7 +201,7 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 	newRC := newSlowReceiver(t, 0)
 	ep := b.endpoint(oldRC.url("/"))
 	cfg := b.config()
-	cfg.FirstAttemptWorkers, cfg.RecheckAfter = 2, 100*time.Millisecond
+	cfg.FirstAttemptWorkers = 2
 	b.start(cfg)
 	evs := b.enqueue(agentEvents(30, 1)...)
 	waitFor(t, "three requests", func() bool { return oldRC.count() >= 3 })
@@ -217,7 +217,7 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 	for _, ev := range evs {
 		b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
 	}
-	if n := oldRC.lateAfter(changed.Add(cfg.RecheckAfter)); n > 0 {
+	if n := oldRC.lateAfter(changed.Add(maxQueued)); n > 0 {
 		t.Errorf("the old URL got %d requests after the change", n)
 	}
 	if oldRC.count()+newRC.count() != len(evs) {
@@ -229,53 +229,6 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests to the old URL, %d to the new one", oldRC.count(), newRC.count())
-}
-
-// TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne: this process
-// queued version 3 of an agent behind a slow endpoint while another
-// process claimed and delivered version 4; version 3 is never sent.
-func TestNewerVersionDeliveredElsewhereSupersedesAQueuedOne(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	release := make(chan struct{})
-	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-		<-release
-		w.WriteHeader(http.StatusOK)
-	})
-	b.endpoint(rc.url("/"))
-	cfg := b.config()
-	cfg.RecheckAfter = 100 * time.Millisecond
-	b.start(cfg)
-	// Agents 1 and 2 take the endpoint's two places (a quarter of the
-	// eight workers, to begin with); agent 5's version 3 waits behind them.
-	evs := b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(5, 3))
-	v3 := b.onlyDelivery(evs[2].ID).ID
-	waitFor(t, "two requests hanging", func() bool { return rc.count() == 2 })
-	waitFor(t, "version 3 claimed", func() bool { return b.delivery(v3).LeaseOwner != nil })
-
-	// Another process records version 4 and delivers it.
-	err := elsewhere(b.db, func(tx *gorm.DB) error {
-		rows, err := NewOutbox(b.clock.Now).Enqueue(context.Background(), tx, []Event{abilityEvent(5, 4)})
-		if err != nil {
-			return err
-		}
-		return tx.Model(&models.WebhookDelivery{}).Where("event_id = ?", rows[0].ID).
-			Updates(map[string]any{"status": StatusSucceeded, "attempt_count": 1, "next_attempt_at": nil}).Error
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(cfg.RecheckAfter) // version 3's claim-time check is now too old to be trusted
-	close(release)
-	waitFor(t, "version 3 settled", func() bool { d := b.delivery(v3); return d.Status != StatusPending && d.LeaseOwner == nil })
-	for _, r := range rc.got() {
-		if r.ID == evs[2].MessageID {
-			t.Errorf("version 3 was sent after version 4 was delivered")
-		}
-	}
-	if d := b.delivery(v3); d.Status != StatusSuperseded || d.AttemptCount != 0 {
-		t.Errorf("version 3 is %s after %d attempts, want SUPERSEDED after none", d.Status, d.AttemptCount)
-	}
 }
 
 // elsewhere runs fn in a transaction as another process's command would:

@@ -1,0 +1,246 @@
+package webhooks
+
+import (
+	"sync"
+	"time"
+)
+
+// Fairness between endpoints: a dead endpoint never delays fresh
+// deliveries to a healthy one, the promise the webhooks make.
+//
+// Every claim reads each endpoint's due deliveries apart and takes them
+// round-robin across endpoints (claim.go), at most each endpoint's room:
+//
+//   - An endpoint proven healthy (its last attempt in this process
+//     succeeded within slowAfter) may run up to its limit, which grows by
+//     one with every quick success and halves on every failure or slow
+//     answer (TCP's additive increase, multiplicative decrease), so that
+//     a healthy endpoint alone soon gets every worker; and may have as
+//     many deliveries claimed ahead as it is likely to send within
+//     maxQueued (from its recent attempts' duration), up to 7 rounds.
+//   - Any other endpoint (not tried yet, slow, or whose recent attempts
+//     failed) has one delivery claimed at a time, and all of them
+//     together hold at most half a lane's workers (lane.unprovenBudget):
+//     hanging endpoints, which are not known to hang until their attempts
+//     time out, never take every worker.
+//   - The breaker: after breakerAfter consecutive failures in this
+//     process, an endpoint's next attempt is a probe, made probeEvery
+//     after the last failure (a second, or the first retry delay when
+//     that is shorter); and an endpoint whose failures the database
+//     records (failing_since, set by whichever process saw them) has one
+//     attempt running at a time across all processes. A success closes
+//     it. This is Convoy's circuit breaker and Svix's endpoint throttling
+//     in a small form: the deliveries wait, due, and are neither failed
+//     nor rescheduled because the breaker is open.
+
+// breakerAfter is how many consecutive failed attempts open an endpoint's
+// breaker in this process.
+const breakerAfter = 3
+
+// maxProbeEvery is the longest an endpoint whose breaker is open waits
+// after a failed attempt before the next one.
+const maxProbeEvery = time.Second
+
+// pacer keeps, per endpoint, how many attempts this process runs and may
+// run. Both lanes share it, so that an endpoint's room counts the
+// attempts of both.
+type pacer struct {
+	workers    int           // of both lanes: the highest limit
+	slowAfter  time.Duration // an answer later than this is slow
+	probeEvery time.Duration // how long an endpoint whose breaker is open waits after a failed attempt
+	freed      func()        // tells the lanes that an endpoint a claim found full has room again
+
+	mu  sync.Mutex
+	eps map[int64]*pace
+}
+
+// pace is what the pacer knows of one endpoint. An endpoint with no pace
+// is one not tried yet (or forgotten: idle and not proven).
+type pace struct {
+	limit    int           // attempts that may run at once while proven
+	claimed  int           // deliveries claimed and not finished (queued or running), and rooms reserved by a claim
+	running  int           // attempts running
+	took     time.Duration // recent attempts' duration (moving average)
+	proven   bool          // the last attempt succeeded within slowAfter
+	failures int           // consecutive failed attempts
+	failedAt time.Time     // when the last of them ended (monotonic)
+	denied   bool          // a claim found it full: tell the lanes when it has room again
+}
+
+// newPacer returns a pacer for workers workers in all, that calls freed
+// (which must not block) when an endpoint that a claim found full has
+// room again: the claim may have been another lane's. An open breaker
+// probes every maxProbeEvery, or every firstRetry when that is shorter
+// (and not zero): never less often than a failed delivery is retried.
+func newPacer(workers int, slowAfter, firstRetry time.Duration, freed func()) *pacer {
+	every := maxProbeEvery
+	if firstRetry > 0 {
+		every = min(every, firstRetry)
+	}
+	return &pacer{workers: workers, slowAfter: slowAfter, probeEvery: every, freed: freed, eps: map[int64]*pace{}}
+}
+
+// get returns the endpoint's pace, creating it. The caller holds p.mu.
+func (p *pacer) get(id int64) *pace {
+	e := p.eps[id]
+	if e == nil {
+		e = &pace{limit: 1}
+		p.eps[id] = e
+	}
+	return e
+}
+
+// room is what one claim may take of one endpoint.
+type room struct {
+	endpoint int64
+	n        int  // deliveries
+	unproven bool // one at a time, within the lane's budget of unproven attempts
+	probe    bool // the database records the endpoint failing: one attempt across all processes
+	fail     bool // the endpoint is disabled or deleted: its deliveries are failed, not sent
+}
+
+// plan reserves the rooms of one claim of at most free deliveries, of
+// which at most unproven to endpoints not proven healthy, over eps (in
+// the order given, which the caller rotates for fairness). The caller
+// must give back what it did not take (unreserve).
+func (p *pacer) plan(eps []claimEndpoint, free, unproven int, now time.Time) []room {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []room
+	for _, ep := range eps {
+		if !ep.usable {
+			out = append(out, room{endpoint: ep.id, n: free, fail: true})
+			continue
+		}
+		e := p.get(ep.id)
+		if e.proven && !ep.failing {
+			if n := min(e.claimCap()-e.claimed, free); n > 0 {
+				e.claimed += n
+				out = append(out, room{endpoint: ep.id, n: n})
+			} else {
+				e.denied = true
+			}
+			continue
+		}
+		if e.claimed > 0 {
+			e.denied = true
+			continue
+		}
+		if unproven == 0 || (e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery) {
+			continue
+		}
+		unproven--
+		e.claimed++
+		out = append(out, room{endpoint: ep.id, n: 1, unproven: true, probe: ep.failing})
+	}
+	return out
+}
+
+// claimCap is how many deliveries of a proven endpoint may be claimed at
+// once: its limit running, and those its limit sends within maxQueued at
+// its recent pace, up to 7 rounds more. The caller holds p.mu.
+func (e *pace) claimCap() int {
+	rounds := 7
+	if e.took > 0 {
+		rounds = min(rounds, int(maxQueued/e.took))
+	}
+	return e.limit * (1 + rounds)
+}
+
+// tryRun starts an attempt to the endpoint id if it is under its limit
+// (one for an endpoint not proven healthy), and reports whether it did.
+func (p *pacer) tryRun(id int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.get(id)
+	limit := 1
+	if e.proven {
+		limit = e.limit
+	}
+	if e.running >= limit {
+		return false
+	}
+	e.running++
+	return true
+}
+
+// giveBack ends the claim of a delivery to the endpoint id that was not
+// attempted: it waited too long, or its endpoint changed.
+func (p *pacer) giveBack(id int64) {
+	p.mu.Lock()
+	e := p.get(id)
+	e.claimed--
+	freed := p.release(id, e)
+	p.mu.Unlock()
+	if freed {
+		p.freed()
+	}
+}
+
+// unreserve gives back the rooms of rooms that a claim did not take;
+// taken counts what it took per endpoint.
+func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
+	freed := false
+	p.mu.Lock()
+	for _, r := range rooms {
+		if r.fail {
+			continue
+		}
+		if left := r.n - taken[r.endpoint]; left > 0 {
+			e := p.get(r.endpoint)
+			e.claimed -= left
+			freed = p.release(r.endpoint, e) || freed
+		}
+	}
+	p.mu.Unlock()
+	if freed {
+		p.freed()
+	}
+}
+
+// finish ends an attempt to the endpoint id (started by tryRun):
+// attempted says whether a request was made, ok whether it succeeded,
+// took how long it lasted.
+func (p *pacer) finish(id int64, attempted, ok bool, took time.Duration, now time.Time) {
+	p.mu.Lock()
+	e := p.get(id)
+	e.running--
+	e.claimed--
+	if attempted && e.took == 0 {
+		e.took = took
+	} else if attempted {
+		e.took = (3*e.took + took) / 4
+	}
+	switch {
+	case !attempted:
+	case ok && took < p.slowAfter:
+		e.limit = min(e.limit+1, p.workers)
+		e.proven, e.failures = true, 0
+	case ok:
+		e.limit = max(1, e.limit/2)
+		e.proven, e.failures = false, 0
+	default:
+		e.limit = max(1, e.limit/2)
+		e.failures++
+		e.failedAt = now
+		e.proven = e.proven && e.failures < breakerAfter
+	}
+	freed := p.release(id, e)
+	p.mu.Unlock()
+	if freed {
+		p.freed()
+	}
+}
+
+// release notes that e, the pace of the endpoint id, has room again. It
+// drops the pace of an idle endpoint that holds nothing worth keeping,
+// so that the map holds only endpoints in use or proven, and reports
+// whether a claim found the endpoint full meanwhile. The caller holds
+// p.mu.
+func (p *pacer) release(id int64, e *pace) (denied bool) {
+	denied, e.denied = e.denied, false
+	if e.claimed == 0 && !e.proven && e.failures == 0 {
+		delete(p.eps, id)
+	}
+	return denied
+}
