@@ -235,3 +235,46 @@ func TestCitationsOfDocsExist(t *testing.T) {
 		t.Errorf("%d broken references to the documentation:\n  %s", len(bad), strings.Join(bad, "\n  "))
 	}
 }
+
+// mdName matches a name of a Markdown file, with or without a path.
+var mdName = regexp.MustCompile(`[A-Za-z0-9_./-]*[A-Za-z0-9_-]+\.md\b`)
+
+// TestMarkdownFilesNamedExist fails on a mention of a Markdown file (in
+// code, comments, scripts or pages) that is not in the repository: a
+// reader must be able to open what the text sends them to. A name is
+// looked for beside the file that mentions it, at the root, and in docs/.
+func TestMarkdownFilesNamedExist(t *testing.T) {
+	root, files := repoFiles(t)
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	var bad []string
+	for _, f := range files {
+		s, ok := text(t, root, f)
+		if !ok {
+			continue
+		}
+		for i, line := range strings.Split(s, "\n") {
+			for _, m := range mdName.FindAllString(line, -1) {
+				if strings.HasPrefix(m, "/") || strings.Contains(m, "//") {
+					continue // part of a URL
+				}
+				name := strings.TrimPrefix(m, "./")
+				found := false
+				for _, dir := range []string{filepath.Dir(f), ".", "docs"} {
+					if have[filepath.ToSlash(filepath.Clean(filepath.Join(dir, name)))] {
+						found = true
+					}
+				}
+				if !found {
+					bad = append(bad, fmt.Sprintf("%s:%d names %s, which is not in the repository", f, i+1, m))
+				}
+			}
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d mentions of Markdown files the repository does not have; add the file or point to one that exists:\n  %s",
+			len(bad), strings.Join(bad, "\n  "))
+	}
+}
