@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "concurrent requests of the read scenarios (1: p50 and p99 are latencies, not queueing)")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long each side of a read scenario is loaded")
 	fs.IntVar(&cfg.Latencies, "latencies", 50, "one-agent changes of the latency scenario")
+	fs.IntVar(&cfg.History, "history", 0, "delivered webhooks to store before the scenarios (e.g. 1000000)")
 	verbose := fs.Bool("v", false, "log the server's warnings")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"gorm.io/gorm"
 
 	"outdial/calling"
 	"outdial/models"
@@ -39,6 +40,10 @@ type BenchConfig struct {
 	Duration    time.Duration
 	// Latencies is how many one-agent changes the latency scenario makes.
 	Latencies int
+	// History is how many delivered webhooks (an event and a SUCCEEDED
+	// delivery each) are stored before the scenarios run: the history
+	// of a service that has run for a while.
+	History int
 	// Log receives the server's warnings; Progress the steps of the run.
 	Log      *slog.Logger
 	Progress io.Writer
@@ -173,6 +178,13 @@ func RunBench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	rep.Seed = time.Since(start)
 	if err := b.serve(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.History > 0 {
+		start := time.Now()
+		if err := b.history(ctx, cfg.History); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(cfg.Progress, "stored %d delivered webhooks in %s\n", cfg.History, time.Since(start).Round(time.Millisecond))
 	}
 	b.reads(ctx)
 	b.mutations(ctx)
@@ -502,6 +514,44 @@ func (b *bench) mutations(ctx context.Context) {
 	}
 }
 
+// history stores n delivered webhooks of the organisation's agents (an
+// event at version 1 and a SUCCEEDED delivery to the run's endpoint each),
+// older than anything the scenarios make, with set-based statements.
+func (b *bench) history(ctx context.Context, n int) error {
+	var endpoint int64
+	if err := b.db.WithContext(ctx).Table("webhook_endpoints").Select("MAX(id)").Scan(&endpoint).Error; err != nil {
+		return err
+	}
+	at := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Microsecond)
+	const chunk = 5000
+	version := int64(1)
+	for start := 0; start < n; start += chunk {
+		m := min(chunk, n-start)
+		events := make([]models.WebhookEvent, m)
+		for i := range events {
+			agent := b.org.AgentIDs[(start+i)%len(b.org.AgentIDs)]
+			events[i] = models.WebhookEvent{MessageID: fmt.Sprintf("msg_history_%d", start+i), Type: webhooks.TypeAbilityChanged,
+				AgentID: &agent, Version: &version, OccurredAt: at,
+				Payload: `{"type":"agent.calling_ability.changed","data":{"history":true}}`}
+		}
+		err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+				return err
+			}
+			deliveries := make([]models.WebhookDelivery, m)
+			for i, e := range events {
+				deliveries[i] = models.WebhookDelivery{EndpointID: endpoint, EventID: e.ID, AgentID: e.AgentID, Version: e.Version,
+					Status: webhooks.StatusSucceeded, AttemptCount: 1, CreatedAt: at, UpdatedAt: at}
+			}
+			return tx.CreateInBatches(&deliveries, 500).Error
+		})
+		if err != nil {
+			return fmt.Errorf("store history: %w", err)
+		}
+	}
+	return nil
+}
+
 // bareLoop posts n copies of one signed webhook to the receiver from
 // webhooks.DefaultFirstAttemptWorkers goroutines sharing one client, and
 // returns how long it took.
@@ -544,7 +594,12 @@ func (b *bench) bareLoop(ctx context.Context, n int) time.Duration {
 // times and measures each time from sending the mutation to receiving its
 // webhook.
 func (b *bench) latency(ctx context.Context) {
-	row := Row{Scenario: "one-agent change to its webhook"}
+	var delivered int64
+	if err := b.db.WithContext(ctx).Table("webhook_deliveries").Where("status = ?", webhooks.StatusSucceeded).Count(&delivered).Error; err != nil {
+		b.rows = append(b.rows, Row{Scenario: "one-agent change to its webhook", Err: err})
+		return
+	}
+	row := Row{Scenario: fmt.Sprintf("one-agent change to its webhook, %d delivered webhooks stored", delivered)}
 	id := calling.GlobalID(calling.KindAgent, b.org.AgentIDs[len(b.org.AgentIDs)-1])
 	var lat []time.Duration
 	resetPeakRSS()

@@ -17,7 +17,7 @@ func TestBenchShort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := RunBench(ctx, BenchConfig{DatabaseURL: dbtest.URL(t), Agents: 300, Profiles: 5,
-		Concurrency: 2, Duration: 100 * time.Millisecond, Latencies: 3})
+		Concurrency: 2, Duration: 100 * time.Millisecond, Latencies: 3, History: 7000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestBenchShort(t *testing.T) {
 		t.Fatal("a scenario failed")
 	}
 	for _, want := range []string{"agents(first:100)", "search", "queueId", "capacityProfileId", "callingSummary",
-		"changing 6 abilities", "changing 30 abilities", "changing 300 abilities", "its 300 webhooks", "one-agent change"} {
+		"changing 6 abilities", "changing 30 abilities", "changing 300 abilities", "its 300 webhooks", "one-agent change to its webhook", "delivered webhooks stored"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no scenario %q in the table", want)
 		}
