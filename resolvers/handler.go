@@ -103,8 +103,9 @@ func NewHandler(cfg Config) http.Handler {
 	srv.AroundOperations(withSubscriptionEnd)
 	srv.AroundResponses(reportSubscriptionEnd)
 	srv.Use(extension.Introspection{})
+	// Before gqlgen parses and validates: validation costs more than linear time.
+	srv.Use(documentLimit{maxDepth: cfg.DepthLimit, validated: queries})
 	srv.Use(intVariables{schema: es.Schema(), validated: queries})
-	srv.Use(shapeLimit{maxDepth: cfg.DepthLimit}) // before the complexity check, which walks every fragment spread
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	return withDeadline(cfg.RequestTimeout, http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes))
 }

@@ -1,0 +1,114 @@
+package resolvers_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+
+	"outdial/graph"
+	"outdial/internal/adversarial"
+	"outdial/resolvers"
+)
+
+// validate does for doc what a request does before it runs: parse, the
+// document limit, then (when it passes) gqlgen's parse and gqlparser's
+// validation with gqlgen's rules. It returns the limit's error, if any.
+func validate(tb testing.TB, schema *ast.Schema, doc string) *gqlerror.Error {
+	parsed, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: doc}, resolvers.ParserTokenLimit)
+	if err != nil {
+		tb.Fatalf("document does not parse: %v", err)
+	}
+	if err := resolvers.CheckDocument(parsed, resolvers.DefaultDepthLimit); err != nil {
+		return err
+	}
+	parsed, _ = parser.ParseQueryWithTokenLimit(&ast.Source{Input: doc}, resolvers.ParserTokenLimit)
+	validator.ValidateWithRules(schema, parsed, rules.NewDefaultRules())
+	return nil
+}
+
+func testSchema() *ast.Schema {
+	return graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{}}).Schema()
+}
+
+// TestAdversarialDocumentsAreBounded checks that each shape is cut where
+// the limits say, with a coded error, and that the shapes have sizes that
+// make them adversarial.
+func TestAdversarialDocumentsAreBounded(t *testing.T) {
+	schema := testSchema()
+	for _, a := range adversarial.Documents() {
+		t.Run(a.Name, func(t *testing.T) {
+			if len(a.Text) > resolvers.MaxBodyBytes {
+				t.Fatalf("document is %d bytes, over the body limit", len(a.Text))
+			}
+			err := validate(t, schema, a.Text)
+			switch {
+			case !a.Refused && err != nil:
+				t.Fatalf("refused: %v", err)
+			case a.Refused && err == nil:
+				t.Fatalf("not refused")
+			case a.Refused:
+				if code, _ := err.Extensions["code"].(string); code != "SIZE_LIMIT_EXCEEDED" && code != "DEPTH_LIMIT_EXCEEDED" {
+					t.Fatalf("code %q (%s)", code, err.Message)
+				}
+				t.Log(err.Message)
+			}
+		})
+	}
+}
+
+// BenchmarkAdversarialDocuments reports the time a request spends before
+// it runs (parse, document limit, validation) for each shape, as
+// ms/request; the goal is under 50 ms for the worst.
+func BenchmarkAdversarialDocuments(b *testing.B) {
+	schema := testSchema()
+	for _, a := range adversarial.Documents() {
+		b.Run(a.Name, func(b *testing.B) {
+			start := time.Now()
+			for b.Loop() {
+				validate(b, schema, a.Text)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/request")
+			b.ReportMetric(float64(len(a.Text)), "bytes")
+		})
+	}
+}
+
+// graphiqlIntrospection is the introspection query of the playground
+// (GraphiQL, every option on): the limits must let it through.
+const graphiqlIntrospection = `query IntrospectionQuery {
+  __schema {
+    description
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL isOneOf
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } }`
+
+func TestPlaygroundIntrospectionWithinLimits(t *testing.T) {
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: graphiqlIntrospection}, resolvers.ParserTokenLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolvers.CheckDocument(doc, resolvers.DefaultDepthLimit); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if errs := validator.ValidateWithRules(testSchema(), doc, rules.NewDefaultRules()); len(errs) > 0 {
+		t.Fatalf("invalid: %v", errs)
+	}
+}
