@@ -40,6 +40,9 @@ type config struct {
 	// them for (not a flag: tests lengthen it, to show that a commit
 	// wakes them); 0 is webhooks.DefaultPollInterval.
 	WebhookPollInterval time.Duration
+	// WebSocketInitTimeout is how long a WebSocket may wait before its
+	// connection_init (not a flag: tests shorten it); 0 is the default.
+	WebSocketInitTimeout time.Duration
 }
 
 // Defaults of the configuration (README, "Configuration").

@@ -23,7 +23,7 @@ func (a *app) routes() http.Handler {
 	reg := a.registry()
 	mux := http.NewServeMux()
 	api := resolvers.NewHandler(resolvers.Config{Service: a.svc, Feed: a.feed, Log: a.log, TokenRecheck: a.tokenRecheck,
-		RequestTimeout: a.requestTimeout})
+		RequestTimeout: a.requestTimeout, WebSocketInitTimeout: a.wsInitTimeout})
 	mux.Handle("/graphql", instrument(reg, "/graphql", clearDeadlinesForWebSockets(api)))
 	pages := web.Handler()
 	for _, pattern := range web.Paths() {

@@ -256,6 +256,8 @@ type app struct {
 	tokenRecheck time.Duration
 	// requestTimeout: see config.RequestTimeout.
 	requestTimeout time.Duration
+	// wsInitTimeout: see config.WebSocketInitTimeout.
+	wsInitTimeout time.Duration
 }
 
 // newApp opens and migrates the database, recomputes the name keys (it
@@ -263,7 +265,7 @@ type app struct {
 // service.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	timeout := cmp.Or(cfg.RequestTimeout, resolvers.DefaultRequestTimeout)
-	a := &app{log: log, tokenRecheck: cfg.TokenRecheck, requestTimeout: timeout}
+	a := &app{log: log, tokenRecheck: cfg.TokenRecheck, requestTimeout: timeout, wsInitTimeout: cfg.WebSocketInitTimeout}
 	if err := a.open(ctx, cfg.DatabaseURL, timeout); err != nil {
 		return nil, err
 	}

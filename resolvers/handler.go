@@ -51,7 +51,14 @@ type Config struct {
 	// connection_init included, its subscriptions not); default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// WebSocketInitTimeout is how long a WebSocket may wait before its
+	// connection_init; default DefaultWebSocketInitTimeout.
+	WebSocketInitTimeout time.Duration
 }
+
+// DefaultWebSocketInitTimeout is how long a WebSocket may wait before its
+// connection_init (then it is closed with 4408).
+const DefaultWebSocketInitTimeout = 10 * time.Second
 
 // DefaultTokenRecheck is how often a subscription checks its token.
 const DefaultTokenRecheck = 30 * time.Second
@@ -75,6 +82,9 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.TokenRecheck == 0 {
 		cfg.TokenRecheck = DefaultTokenRecheck
 	}
+	if cfg.WebSocketInitTimeout == 0 {
+		cfg.WebSocketInitTimeout = DefaultWebSocketInitTimeout
+	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
@@ -84,10 +94,11 @@ func NewHandler(cfg Config) http.Handler {
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
-	srv.AddTransport(transport.Websocket{
-		InitFunc:              h.websocketInit,
-		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
+	srv.AddTransport(wsTransport{
+		init:         h.websocketInit,
+		initTimeout:  cfg.WebSocketInitTimeout,
+		pingInterval: 15 * time.Second,
+		log:          cfg.Log,
 		// Origin check: coder/websocket accepts same-origin browsers (the
 		// playground) and clients that send no Origin (agent apps); other
 		// browser origins are refused on purpose.

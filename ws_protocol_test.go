@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+// The graphql-transport-ws protocol (github.com/enisdenjo/graphql-ws,
+// PROTOCOL.md) with a real WebSocket client: every close code the server
+// uses for a client's fault, and the normal paths beside them.
+
+const abilitySubscription = `subscription { callingAbilityChanged { current { version } } }`
+
+// wsDial opens a WebSocket to e's /graphql offering protocols (the
+// graphql-transport-ws one when none).
+func (e *testEnv) wsDial(ctx context.Context, t *testing.T, protocols ...string) *websocket.Conn {
+	t.Helper()
+	if len(protocols) == 0 {
+		protocols = []string{"graphql-transport-ws"}
+	}
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: protocols})
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	return conn
+}
+
+// wsSend writes a raw text message.
+func wsSend(ctx context.Context, t *testing.T, conn *websocket.Conn, raw string) {
+	t.Helper()
+	if err := conn.Write(ctx, websocket.MessageText, []byte(raw)); err != nil {
+		t.Fatalf("write %s: %v", raw, err)
+	}
+}
+
+// wsInit sends connection_init with token and, when ack, expects the ack.
+func wsInit(ctx context.Context, t *testing.T, conn *websocket.Conn, token string, ack bool) {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: payload}); err != nil {
+		t.Fatalf("connection_init: %v", err)
+	}
+	if !ack {
+		return
+	}
+	var msg wsMessage
+	if err := wsjson.Read(ctx, conn, &msg); err != nil || msg.Type != "connection_ack" {
+		t.Fatalf("want connection_ack, got %+v (%v)", msg, err)
+	}
+}
+
+// wsSubscribe sends subscribe id with query.
+func wsSubscribe(ctx context.Context, t *testing.T, conn *websocket.Conn, id, query string) {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]string{"query": query})
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: id, Type: "subscribe", Payload: payload}); err != nil {
+		t.Fatalf("subscribe %s: %v", id, err)
+	}
+}
+
+// wsRead reads the next message that is not a ping.
+func wsRead(ctx context.Context, t *testing.T, conn *websocket.Conn) wsMessage {
+	t.Helper()
+	for {
+		var msg wsMessage
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if msg.Type != "ping" {
+			return msg
+		}
+	}
+}
+
+func TestWebSocketCloseCodes(t *testing.T) {
+	e := setup(t, func(c *config) { c.WebSocketInitTimeout = 300 * time.Millisecond })
+	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
+	revokedID, revoked := e.token("revoked-app", "AGENT", aiko)
+	e.mustMutate("revokeApiToken", revokeTokenM, map[string]any{"id": revokedID}, nil)
+	_, viewer := e.token("viewer", "VIEWER", "")
+
+	cases := []struct {
+		name   string
+		steps  func(ctx context.Context, t *testing.T, conn *websocket.Conn)
+		code   websocket.StatusCode
+		reason string
+	}{
+		{"duplicate subscribe id", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsSubscribe(ctx, t, conn, "1", abilitySubscription)
+			wsSubscribe(ctx, t, conn, "1", abilitySubscription)
+		}, 4409, "Subscriber for 1 already exists"},
+		{"duplicate id of a query in flight or a subscription", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, viewer, true)
+			wsSubscribe(ctx, t, conn, "s", abilitySubscription)
+			wsSubscribe(ctx, t, conn, "q", `{ viewer { role } }`)
+			wsSubscribe(ctx, t, conn, "s", `{ viewer { role } }`)
+		}, 4409, "Subscriber for s already exists"},
+		{"unknown token", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, "odt_nope", false)
+		}, 4403, "Forbidden"},
+		{"revoked token", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, revoked, false)
+		}, 4403, "Forbidden"},
+		{"no token in connection_init", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSend(ctx, t, conn, `{"type":"connection_init"}`)
+		}, 4403, "Forbidden"},
+		{"no connection_init within the timeout", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+		}, 4408, "Connection initialisation timeout"},
+		{"only pings, no connection_init", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSend(ctx, t, conn, `{"type":"ping"}`)
+			if msg := wsRead(ctx, t, conn); msg.Type != "pong" {
+				t.Fatalf("ping got %+v, want pong", msg)
+			}
+		}, 4408, "Connection initialisation timeout"},
+		{"subscribe before connection_init", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSubscribe(ctx, t, conn, "1", abilitySubscription)
+		}, 4401, "Unauthorized"},
+		{"subscribe, then connection_init", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSubscribe(ctx, t, conn, "1", `{ viewer { role } }`)
+			wsInit(ctx, t, conn, e.admin, false)
+		}, 4401, "Unauthorized"},
+		{"second connection_init", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsInit(ctx, t, conn, e.admin, false)
+		}, 4429, "Too many initialisation requests"},
+		{"second connection_init with another token", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, viewer, true)
+			wsSend(ctx, t, conn, `{"type":"connection_init","payload":{"Authorization":"Bearer odt_nope"}}`)
+		}, 4429, "Too many initialisation requests"},
+		{"invalid JSON", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSend(ctx, t, conn, `{"type":"connection_init"`)
+		}, 4400, "not a JSON message"},
+		{"invalid JSON after the ack", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsSend(ctx, t, conn, `not json`)
+		}, 4400, "not a JSON message"},
+		{"unknown message type", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsSend(ctx, t, conn, `{"type":"start","id":"1","payload":{"query":"{ viewer { role } }"}}`)
+		}, 4400, `unknown type "start"`},
+		{"no type", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSend(ctx, t, conn, `{"id":"1"}`)
+		}, 4400, "unknown type"},
+		{"subscribe without an id", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsSend(ctx, t, conn, `{"type":"subscribe","payload":{"query":"{ viewer { role } }"}}`)
+		}, 4400, "without an id"},
+		{"subscribe without a query", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsInit(ctx, t, conn, e.admin, true)
+			wsSend(ctx, t, conn, `{"type":"subscribe","id":"1","payload":{"variables":{}}}`)
+		}, 4400, "payload with a query"},
+		{"connection_init payload not an object", func(ctx context.Context, t *testing.T, conn *websocket.Conn) {
+			wsSend(ctx, t, conn, `{"type":"connection_init","payload":[1]}`)
+		}, 4400, "not a JSON object"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			conn := e.wsDial(ctx, t)
+			c.steps(ctx, t, conn)
+			expectClose(ctx, t, conn, c.code, c.reason)
+		})
+	}
+
+	t.Run("no graphql-transport-ws subprotocol", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		conn := e.wsDial(ctx, t, "graphql-ws")
+		expectClose(ctx, t, conn, 4406, "Subprotocol not acceptable")
+	})
+}
+
+// TestWebSocketNormalPaths: what a well-behaved client does still works
+// beside the close codes: ping/pong, a query answered with next then
+// complete, a client's complete stops its subscription (no event after
+// it, and its id may be used again), a refused document is an error
+// message that keeps the connection open.
+func TestWebSocketNormalPaths(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := e.wsDial(ctx, t)
+	wsInit(ctx, t, conn, e.admin, true)
+
+	wsSend(ctx, t, conn, `{"type":"ping","payload":{"n":1}}`)
+	if msg := wsRead(ctx, t, conn); msg.Type != "pong" || string(msg.Payload) != `{"n":1}` {
+		t.Fatalf("ping got %+v %s, want a pong with its payload", msg, msg.Payload)
+	}
+
+	wsSubscribe(ctx, t, conn, "q", `{ viewer { role } }`)
+	if msg := wsRead(ctx, t, conn); msg.Type != "next" || msg.ID != "q" || !strings.Contains(string(msg.Payload), `"ADMIN"`) {
+		t.Fatalf("query got %+v %s", msg, msg.Payload)
+	}
+	expectComplete(ctx, t, conn, "q")
+
+	// A document over the limits: an error message for its id, no close.
+	wsSubscribe(ctx, t, conn, "big", "{ "+strings.Repeat("__typename ", 5000)+"}")
+	if msg := wsRead(ctx, t, conn); msg.Type != "error" || msg.ID != "big" || !strings.Contains(string(msg.Payload), "SIZE_LIMIT_EXCEEDED") {
+		t.Fatalf("an oversized document got %+v %s, want an error with SIZE_LIMIT_EXCEEDED", msg, msg.Payload)
+	}
+
+	// Subscribe "a" and "b", complete "a", then subscribe "a" again: a
+	// change reaches "b" and the new "a", once each.
+	wsSubscribe(ctx, t, conn, "a", abilitySubscription)
+	wsSubscribe(ctx, t, conn, "b", abilitySubscription)
+	wsSend(ctx, t, conn, `{"type":"complete","id":"a"}`)
+	wsSubscribe(ctx, t, conn, "a", abilitySubscription)
+	// The new "a" is running once a query sent after it is answered
+	// (messages are handled in order).
+	wsSubscribe(ctx, t, conn, "sync", `{ viewer { role } }`)
+	for msg := wsRead(ctx, t, conn); msg.ID != "sync" || msg.Type != "complete"; msg = wsRead(ctx, t, conn) {
+		if msg.ID != "sync" {
+			t.Fatalf("before any change got %+v %s", msg, msg.Payload)
+		}
+	}
+	e.createAgentID("Ben Okafor", "ben@example.com", true)
+	got := map[string]int{}
+	for got["a"] == 0 || got["b"] == 0 {
+		msg := wsRead(ctx, t, conn)
+		if msg.Type != "next" || strings.Contains(string(msg.Payload), `"errors"`) {
+			t.Fatalf("got %+v %s, want events", msg, msg.Payload)
+		}
+		got[msg.ID]++
+	}
+	e.createAgentID("Chen Wei", "chen@example.com", true)
+	for got["a"] < 2 || got["b"] < 2 {
+		msg := wsRead(ctx, t, conn)
+		if msg.Type != "next" {
+			t.Fatalf("got %+v %s, want events", msg, msg.Payload)
+		}
+		got[msg.ID]++
+	}
+	if got["a"] != 2 || got["b"] != 2 {
+		t.Fatalf("events per subscription %v, want 2 each (the completed \"a\" got none)", got)
+	}
+
+	// Complete both: the connection stays open and answers.
+	wsSend(ctx, t, conn, `{"type":"complete","id":"a"}`)
+	wsSend(ctx, t, conn, `{"type":"complete","id":"b"}`)
+	wsSubscribe(ctx, t, conn, "q2", `{ viewer { role } }`)
+	if msg := wsRead(ctx, t, conn); msg.Type != "next" || msg.ID != "q2" {
+		t.Fatalf("after completing, a query got %+v %s", msg, msg.Payload)
+	}
+	expectComplete(ctx, t, conn, "q2")
+	if err := conn.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
