@@ -41,7 +41,8 @@ func GlobalID(kind Kind, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(string(kind) + ":" + strconv.FormatInt(id, 10)))
 }
 
-// ParseGlobalID returns the kind and database key of a global ID.
+// ParseGlobalID returns the kind and database key of a global ID. Only the
+// ID GlobalID makes is one: any other spelling of it is ErrBadID.
 func ParseGlobalID(s string) (Kind, int64, error) {
 	if len(s) > 64 {
 		return "", 0, ErrBadID
@@ -55,7 +56,9 @@ func ParseGlobalID(s string) (Kind, int64, error) {
 		return "", 0, ErrBadID
 	}
 	id, err := strconv.ParseInt(n, 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != n {
+	if err != nil || id <= 0 || GlobalID(Kind(k), id) != s {
+		// One object, one ID: the decoder would also take line breaks,
+		// padding, other final bits and numbers such as +3 or 007.
 		return "", 0, ErrBadID
 	}
 	return Kind(k), id, nil

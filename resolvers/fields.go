@@ -109,7 +109,8 @@ func memberCount(ctx context.Context, load func(context.Context, memberKey) (cal
 // memberConnection resolves the agents of a queue or capacity profile.
 func memberConnection(ctx context.Context, load func(context.Context, memberKey) (calling.MemberPage, error),
 	count func(context.Context, int64) (int, error), owner int64, first *int, after *string) (*model.AgentConnection, error) {
-	p, err := pageArgs(first, after)
+	list := listOf(ctx, owner)
+	p, err := pageArgs(list, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func memberConnection(ctx context.Context, load func(context.Context, memberKey)
 	if err != nil {
 		return nil, err
 	}
-	pg := newPage(mp.Agents, mp.HasNext, p, agentKey, loadersFrom(ctx).toAgent)
+	pg := newPage(list, mp.Agents, mp.HasNext, p, agentKey, loadersFrom(ctx).toAgent)
 	n, err := total(ctx, func() (int, error) {
 		if a, _ := actorFrom(ctx); a.Role == calling.RoleAgent {
 			return len(mp.Agents), nil

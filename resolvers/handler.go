@@ -117,6 +117,7 @@ func NewHandler(cfg Config) http.Handler {
 	// Before gqlgen parses and validates: validation costs more than linear time.
 	srv.Use(documentLimit{maxDepth: cfg.DepthLimit, validated: queries})
 	srv.Use(intVariables{schema: es.Schema(), validated: queries})
+	srv.Use(sizeArguments{}) // before the complexity limit, which grows with them
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	return withDeadline(cfg.RequestTimeout, http.MaxBytesHandler(h.authenticate(srv), MaxBodyBytes))
 }

@@ -33,7 +33,8 @@ func agentConnection(pg page[model.Agent], total int) *model.AgentConnection {
 // listPage runs one page (and, when selected, the count) of a list.
 func listPage[R, N any](ctx context.Context, l calling.Lister[R], first *int, after *string,
 	key func(*R) int64, conv func(*R) *N) (page[N], int, error) {
-	p, err := pageArgs(first, after)
+	list := listOf(ctx, 0)
+	p, err := pageArgs(list, first, after)
 	if err != nil {
 		return page[N]{}, 0, err
 	}
@@ -45,7 +46,7 @@ func listPage[R, N any](ctx context.Context, l calling.Lister[R], first *int, af
 		}
 	}
 	n, err := total(ctx, l.Count)
-	return newPage(rows, hasNext, p, key, conv), n, argumentError(err)
+	return newPage(list, rows, hasNext, p, key, conv), n, argumentError(err)
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {

@@ -249,7 +249,8 @@ func (r *endpointResolver) Agents(ctx context.Context, obj *model.WebhookEndpoin
 }
 
 func (r *endpointResolver) Deliveries(ctx context.Context, obj *model.WebhookEndpoint, first *int, after *string, status *model.WebhookDeliveryStatus) (*model.WebhookDeliveryConnection, error) {
-	p, err := pageArgs(first, after)
+	list := listOf(ctx, obj.DBID)
+	p, err := pageArgs(list, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func (r *endpointResolver) Deliveries(ctx context.Context, obj *model.WebhookEnd
 	if err != nil {
 		return nil, err
 	}
-	return deliveryConnection(newPage(dp.Deliveries, dp.HasNext, p, deliveryKey, toWebhookDelivery), n), nil
+	return deliveryConnection(newPage(list, dp.Deliveries, dp.HasNext, p, deliveryKey, toWebhookDelivery), n), nil
 }
 
 func (r *deliveryResolver) Endpoint(ctx context.Context, obj *model.WebhookDelivery) (*model.WebhookEndpoint, error) {
