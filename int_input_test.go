@@ -156,10 +156,11 @@ func TestIntInputsInRange(t *testing.T) {
 func TestComplexityDoesNotWrap(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
+	// A first over 100 is refused before the complexity is computed.
 	doc := `{ queues(first: 1073741824) { nodes { id name channel description createdAt updatedAt
 		agents(first: 2147483647) { nodes { id name email unifiedRoutingEnabled createdAt updatedAt } totalCount } } } }`
-	e.rejected(e.admin, "COMPLEXITY_LIMIT_EXCEEDED", http.StatusOK, doc, nil)
-	nested := `{ queues(first: 100) { nodes { agents(first: 2147483647) { nodes { queues { agents(first: 2147483647) {
-		nodes { queues { agents(first: 2147483647) { nodes { name } } } } } } } } } } }`
+	e.rejected(e.admin, "BAD_USER_INPUT", http.StatusOK, doc, nil)
+	nested := `{ queues(first: 100) { nodes { agents(first: 100) { nodes { queues { agents(first: 100) {
+		nodes { queues { agents(first: 100) { nodes { name } } } } } } } } } } }`
 	e.rejected(e.admin, "COMPLEXITY_LIMIT_EXCEEDED", http.StatusOK, nested, nil)
 }

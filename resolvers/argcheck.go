@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"math"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -86,19 +87,27 @@ func checkFieldSizes(f *ast.Field, vars map[string]any) *gqlerror.Error {
 }
 
 // asInt reads an Int argument's value as gqlparser gives it (a literal is
-// int64; a variable was coerced already and may be int, int64 or a JSON
-// number).
+// int64; a variable may be int, int64 or a JSON number). A value that is
+// not a 32-bit integer is not read: the Int rule refuses it, naming Int's
+// bounds.
 func asInt(v any) (int, bool) {
-	switch n := v.(type) {
+	var n int64
+	switch x := v.(type) {
 	case int:
-		return n, true
+		n = int64(x)
 	case int64:
-		return int(n), true
-	case float64:
-		return int(n), true
+		n = x
 	case interface{ Int64() (int64, error) }:
-		i, err := n.Int64()
-		return int(i), err == nil
+		i, err := x.Int64()
+		if err != nil {
+			return 0, false
+		}
+		n = i
+	default:
+		return 0, false
 	}
-	return 0, false
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
 }

@@ -98,7 +98,7 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		{name: "ComplexityGraphQLResponse", contentType: jsonCT, accept: gqlResponse, body: tooComplex,
 			status: 400, media: gqlResponse, code: "COMPLEXITY_LIMIT_EXCEEDED"},
 		{name: "ExecutionErrorKeepsData", contentType: jsonCT, accept: gqlResponse,
-			body:   `{"query":"{ agents(first: 1000) { nodes { name } } }"}`,
+			body:   `{"query":"{ queues(after: \"not a cursor\") { nodes { name } } }"}`,
 			status: 200, media: gqlResponse, code: CodeBadUserInput, hasData: true, dataJSON: `null`},
 
 		{name: "BodyNotJSON", contentType: jsonCT, body: `{ "not a JSON`, status: 400, code: CodeBadRequest},
