@@ -95,10 +95,8 @@ func NewHandler(cfg Config) http.Handler {
 	})
 	srv := handler.New(es)
 	srv.AddTransport(wsTransport{
-		init:         h.websocketInit,
-		initTimeout:  cfg.WebSocketInitTimeout,
-		pingInterval: 15 * time.Second,
-		log:          cfg.Log,
+		init:        h.websocketInit,
+		initTimeout: cfg.WebSocketInitTimeout,
 		// Origin check: coder/websocket accepts same-origin browsers (the
 		// playground) and clients that send no Origin (agent apps); other
 		// browser origins are refused on purpose.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -44,10 +43,6 @@ type wsTransport struct {
 	// connection's context; its error is an *apiError.
 	init        func(context.Context, transport.InitPayload) (context.Context, *transport.InitPayload, error)
 	initTimeout time.Duration
-	// pingInterval: the server pings this often (proxies drop idle
-	// connections); the client's pong is not awaited.
-	pingInterval time.Duration
-	log          *slog.Logger
 }
 
 var _ graphql.Transport = wsTransport{}
@@ -132,9 +127,6 @@ func (c *wsConn) serve() {
 		}
 	})
 	defer initTimer.Stop()
-	if c.t.pingInterval > 0 {
-		go c.ping()
-	}
 	for {
 		// Not life: a Read whose context ends closes the connection
 		// with a code of its own.
@@ -328,19 +320,6 @@ func (c *wsConn) send(m wsMessage) {
 	defer cancel()
 	if err := c.conn.Write(ctx, websocket.MessageText, data); err != nil {
 		c.close(websocket.StatusGoingAway, "")
-	}
-}
-
-func (c *wsConn) ping() {
-	t := time.NewTicker(c.t.pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.life.Done():
-			return
-		case <-t.C:
-			c.send(wsMessage{Type: "ping"})
-		}
 	}
 }
 
