@@ -1,6 +1,7 @@
 package resolvers_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,24 @@ func TestPlaygroundIntrospectionWithinLimits(t *testing.T) {
 	if errs := validator.ValidateWithRules(testSchema(), doc, rules.NewDefaultRules()); len(errs) > 0 {
 		t.Fatalf("invalid: %v", errs)
 	}
+}
+
+// BenchmarkValidationWithoutLimit is the baseline: what validation of the
+// issue's example ({ __typename } 5,000 times) cost before the document
+// limit refused it. Compare with same-name/refused of
+// BenchmarkAdversarialDocuments, run side by side:
+//
+//	go test -run XXX -bench 'AdversarialDocuments/same-name/|ValidationWithoutLimit' -benchtime 3x ./resolvers
+func BenchmarkValidationWithoutLimit(b *testing.B) {
+	schema := testSchema()
+	doc := "query Q { " + strings.Repeat("__typename ", 5000) + "}"
+	start := time.Now()
+	for b.Loop() {
+		parsed, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: doc}, resolvers.ParserTokenLimit)
+		if err != nil {
+			b.Fatal(err)
+		}
+		validator.ValidateWithRules(schema, parsed, rules.NewDefaultRules())
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/request")
 }
