@@ -33,10 +33,11 @@ const (
 	// fragment no operation spreads. Fragments can spread each other twice
 	// over at each level, so a short document can stand for billions.
 	MaxExpandedFields = 5000
-	// MaxSameResponseName bounds the fields that answer under one response
-	// name in one selection set, its fragments spread (validation compares
-	// them pairwise).
-	MaxSameResponseName = 10
+	// MaxSameNamePairs bounds the pairs of fields that answer under one
+	// response name in one selection set, its fragments spread, summed over
+	// the document: validation compares each such pair (n fields of one
+	// name are n(n-1)/2 pairs; 100 copies of id are 4,950).
+	MaxSameNamePairs = 5000
 	// MaxFragmentSpreads bounds the fragment spreads in one selection set,
 	// those inside the fragments it spreads included (validation compares
 	// them pairwise).
@@ -158,6 +159,7 @@ type budgetWalk struct {
 	units     int               // selections, arguments and directives seen
 	reached   map[string]bool   // fragments some operation spreads
 	merged    map[mergedKey]int // fields per response name per merged set
+	pairs     int               // pairs of fields sharing a name in a set, so far
 	children  map[mergedKey]int // the merged set under each response name
 	spreads   map[int]int       // fragment spreads per merged set
 	sets      int               // merged sets numbered so far
@@ -253,9 +255,10 @@ func (w *budgetWalk) set(sels ast.SelectionSet, id, depth int, within map[string
 				return err
 			}
 			k := mergedKey{id, name}
+			w.pairs += w.merged[k] // this field pairs with each of the others
 			w.merged[k]++
-			if w.merged[k] > MaxSameResponseName {
-				return limitError(errSizeLimit, "more than %d fields answer as %q in one selection set (its fragments included), which exceeds the limit", MaxSameResponseName, name)
+			if w.pairs > MaxSameNamePairs {
+				return limitError(errSizeLimit, "the document has more than %d pairs of fields that answer under one name in one selection set (%d fields answer as %q in one), which exceeds the limit", MaxSameNamePairs, w.merged[k], name)
 			}
 			if len(x.SelectionSet) == 0 {
 				continue

@@ -41,6 +41,10 @@ func repeat(n int, sep string, f func(i int) string) string {
 	return strings.Join(parts, sep)
 }
 
+// sameName is how often a response name repeats in the shapes that
+// repeat several.
+const sameName = 10
+
 func adversarialShapes() []shape {
 	typename := func(int) string { return "__typename" }
 	alias := func(i int) string { return fmt.Sprintf("a%d: __typename", i) }
@@ -52,18 +56,17 @@ func adversarialShapes() []shape {
 		// One response name repeated ({ __typename __typename … }); a new
 		// operation name each time keeps it out of the query cache.
 		{"same-name", func(n int) string { return "query Q1 { " + repeat(n, " ", typename) + " }" }},
-		// Many response names, each repeated resolvers.MaxSameResponseName times:
-		// the most pairs the limits allow.
+		// Many response names, each repeated sameName times.
 		{"same-name-groups", func(n int) string {
 			return "query Q2 { " + repeat(n, " ", func(i int) string {
-				return repeat(resolvers.MaxSameResponseName, " ", func(int) string { return alias(i) })
+				return repeat(sameName, " ", func(int) string { return alias(i) })
 			}) + " }"
 		}},
 		// One response name with differing arguments: every pair is a
 		// conflict with a message of its own.
 		{"differing-args", func(n int) string {
 			return "query Q3 { " + repeat(n, " ", func(i int) string {
-				return fmt.Sprintf("q%d: queues(first: %d) { totalCount }", i/resolvers.MaxSameResponseName, i+1)
+				return fmt.Sprintf("q%d: queues(first: %d) { totalCount }", i/sameName, i+1)
 			}) + " }"
 		}},
 		{"differing-args-one-name", func(n int) string {
