@@ -98,7 +98,14 @@ type wsOperation struct {
 	mu sync.Mutex
 	// stopped: the client completed it; the server sends nothing more.
 	stopped bool
+	// done is closed once its resolvers returned (its subscription slot
+	// is free again).
+	done chan struct{}
 }
+
+// wsStopWait bounds how long a client's complete waits for its operation
+// to end before the next message is read.
+const wsStopWait = 5 * time.Second
 
 // stop marks op completed by the client.
 func (op *wsOperation) stop() {
@@ -159,7 +166,13 @@ func (c *wsConn) serve() {
 			delete(c.active, m.ID)
 			c.mu.Unlock()
 			if op != nil {
+				// Wait for it to end, so that a subscribe sent right after
+				// finds its slot free.
 				op.stop()
+				select {
+				case <-op.done:
+				case <-time.After(wsStopWait):
+				}
 			}
 		default:
 			c.close(4400, fmt.Sprintf("Invalid message received: unknown type %q", truncate(m.Type, 40)))
@@ -230,7 +243,7 @@ func (c *wsConn) subscribe(m wsMessage) bool {
 		return false
 	}
 	ctx, cancel := context.WithCancel(c.authed)
-	op := &wsOperation{cancel: cancel}
+	op := &wsOperation{cancel: cancel, done: make(chan struct{})}
 	c.active[m.ID] = op
 	c.mu.Unlock()
 
@@ -264,10 +277,12 @@ func (c *wsConn) run(ctx context.Context, id string, op *wsOperation, rc *graphq
 			c.finish(id, op)
 			payload, _ := json.Marshal(gqlerror.List{gqlErr})
 			c.sendUnlessStopped(op, wsMessage{ID: id, Type: "error", Payload: payload})
+			close(op.done)
 			return
 		}
 		c.finish(id, op)
 		c.sendUnlessStopped(op, wsMessage{ID: id, Type: "complete"})
+		close(op.done)
 		if revoked {
 			c.close(4403, "Forbidden: the API token was revoked")
 		}
