@@ -29,19 +29,18 @@ const userAgent = "Outdial-Webhooks/1"
 
 // result is what became of one job.
 type result struct {
-	job        *job
-	attempted  bool      // an HTTP request was made (or refused before it)
-	superseded bool      // not sent: a newer version reached the endpoint
-	dropped    bool      // not sent: the endpoint changed meanwhile, or the lease ran out (lapsed)
-	lapsed     bool      // not sent: the lease would end before the attempt
-	at         time.Time // when the attempt started
-	status     int       // HTTP status; 0 when no answer came
-	took       time.Duration
-	errText    string
-	body       string
-	ok         bool
-	gone       bool      // 410: disable the endpoint
-	next       time.Time // when to retry; zero when the delivery is done
+	job       *job
+	attempted bool      // an HTTP request was made (or refused before it)
+	dropped   bool      // not sent: the endpoint changed meanwhile, or the lease ran out (lapsed)
+	lapsed    bool      // not sent: the lease would end before the attempt
+	at        time.Time // when the attempt started
+	status    int       // HTTP status; 0 when no answer came
+	took      time.Duration
+	errText   string
+	body      string
+	ok        bool
+	gone      bool      // 410: disable the endpoint
+	next      time.Time // when to retry; zero when the delivery is done
 }
 
 // attempt sends j once and returns the result, with the retry scheduled

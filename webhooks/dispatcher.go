@@ -42,14 +42,10 @@ type Dispatcher struct {
 	writeFailing atomic.Bool
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 
-	mu        sync.Mutex
-	delivered map[epAgent]int64   // newest version known delivered, per endpoint and agent
-	settled   map[epAgent]int64   // newest version recorded as delivered (writer only)
-	changedAt map[int64]time.Time // endpoints known changed (or disabled) lately, and when (monotonic)
+	settled map[epAgent]int64 // newest version recorded as delivered (writer only)
 }
 
-// maxDelivered bounds Dispatcher.delivered and settled; past it, each
-// starts afresh.
+// maxDelivered bounds Dispatcher.settled; past it, it starts afresh.
 const maxDelivered = 200_000
 
 // NewDispatcher returns a dispatcher for the deliveries of db and has
@@ -74,10 +70,8 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize),
 			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize),
 		},
-		results:   newResultQueue(),
-		delivered: map[epAgent]int64{},
-		settled:   map[epAgent]int64{},
-		changedAt: map[int64]time.Time{},
+		results: newResultQueue(),
+		settled: map[epAgent]int64{},
 	}
 	var firstRetry time.Duration
 	if len(cfg.RetrySchedule) > 0 {
@@ -210,24 +204,15 @@ func (d *Dispatcher) busy() bool {
 	return false
 }
 
-// handle attempts j unless its endpoint changed since it was claimed, a
-// newer version of its agent already reached the endpoint, or its lease
-// would end before the attempt does.
+// handle attempts j unless its lease would end before the attempt does.
+// What the claim read of j (its endpoint, whether a newer version of its
+// agent reached that endpoint) is at most maxQueued old (lane.take), so
+// that nothing else is checked here.
 func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
-	if d.skip(j) {
-		return &result{job: j, dropped: true}
-	}
-	if d.stale(j) {
-		return &result{job: j, superseded: true}
-	}
 	if d.lapsed(j) {
 		return &result{job: j, dropped: true, lapsed: true}
 	}
-	r := d.attempt(ctx, j)
-	if r.ok && j.agentID != 0 {
-		d.noteDelivered(j)
-	}
-	return r
+	return d.attempt(ctx, j)
 }
 
 // lapsed reports whether j's lease, by this process's clock, ends before
@@ -240,70 +225,14 @@ func (d *Dispatcher) lapsed(j *job) bool {
 	return d.now().Add(d.cfg.Timeout+time.Second).UnixNano() > j.leaseEnd.Load()
 }
 
-// skip reports whether j's endpoint changed (was updated, disabled or
-// deleted, by a command of this process, by this process on a 410, or
-// as a check found) after j's claim began: then j is given back, to be
-// claimed again with the endpoint's current state.
-func (d *Dispatcher) skip(j *job) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	at, ok := d.changedAt[j.endpointID]
-	return ok && j.claimedAt.Before(at)
-}
-
-// stale reports whether a newer version of j's agent was delivered to
-// j's endpoint by this process.
-func (d *Dispatcher) stale(j *job) bool {
-	if j.agentID == 0 {
-		return false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.delivered[epAgent{j.endpointID, j.agentID}] > j.version
-}
-
-// noteDelivered remembers that j's version reached its endpoint.
-func (d *Dispatcher) noteDelivered(j *job) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.delivered) >= maxDelivered {
-		clear(d.delivered)
-	}
-	k := epAgent{j.endpointID, j.agentID}
-	d.delivered[k] = max(d.delivered[k], j.version)
-}
-
 // endpointChanged takes the queued jobs of the endpoint id out of the
 // lanes and has the writer give them back, so that they are claimed again
-// with the endpoint's current state (or found FAILED), and makes workers
-// skip the jobs claimed before now that they already took. The outbox
-// calls it after an endpoint command's commit; it never blocks.
+// with the endpoint's current state (or found FAILED). The outbox calls
+// it after an endpoint command's commit, the writer after it disabled an
+// endpoint; it never blocks.
 func (d *Dispatcher) endpointChanged(id int64) {
-	now := time.Now()
-	d.mu.Lock()
-	d.changedAt[id] = now
-	if len(d.changedAt) > maxChanged {
-		d.forgetChanges(now)
-	}
-	d.mu.Unlock()
 	for _, l := range d.lanes {
 		d.giveBack(l.drop(id))
-	}
-}
-
-// maxChanged is how many endpoint changes are kept before the old ones
-// are forgotten.
-const maxChanged = 256
-
-// forgetChanges drops the endpoint changes noted long enough before now
-// that no job can need them: a job is sent within maxQueued of its claim
-// or given back.
-func (d *Dispatcher) forgetChanges(now time.Time) {
-	keep := max(time.Minute, 10*maxQueued)
-	for id, at := range d.changedAt {
-		if now.Sub(at) > keep {
-			delete(d.changedAt, id)
-		}
 	}
 }
 

@@ -19,7 +19,7 @@ type job struct {
 	msgID      string
 	body       []byte
 	ep         *endpoint
-	claimedAt  time.Time // monotonic, taken before the claim read the endpoint
+	claimedAt  time.Time // monotonic, taken before the claim read the endpoint: for maxQueued
 	unproven   bool      // counted in its lane's budget for endpoints not proven healthy
 }
 

@@ -355,13 +355,11 @@ func placeholderOrNull(s string) string {
 // applyResults moves each delivery of batch to its new state, provided
 // this process still holds its lease, and gives back the dropped ones.
 func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
-	var ok, final, stale, dropped []hold
+	var ok, final, dropped []hold
 	var retries []retry
 	for _, r := range batch {
 		h := hold{r.job.id, r.job.lease()}
 		switch {
-		case r.superseded:
-			stale = append(stale, h)
 		case r.dropped:
 			dropped = append(dropped, h)
 		case r.ok:
@@ -384,7 +382,6 @@ func (d *Dispatcher) applyResults(tx *gorm.DB, batch []*result, now time.Time, w
 	}{
 		{ok, StatusSucceeded, &w.succeeded, true},
 		{final, StatusFailed, &w.failed, true},
-		{stale, StatusSuperseded, &w.superseded, false},
 	}
 	for _, s := range steps {
 		n, err := d.deliveries.finish(tx, s.hs, s.status, s.attempted, now)
@@ -419,7 +416,7 @@ type epAgent struct{ endpoint, agent int64 }
 // only a success with nothing known looks at the agent's whole history
 // at the endpoint. (A redelivery of an old version, created after a newer
 // one succeeded, is pending below it: the claim supersedes it, see
-// supersededAmong.)
+// fairQuery.)
 func (d *Dispatcher) supersedeOlder(tx *gorm.DB, batch []*result, now time.Time, w *written) error {
 	var unknown []int64        // successes with nothing known of older versions
 	above := map[int64]int64{} // successes with a gap → the version known settled
