@@ -36,9 +36,10 @@ type Dispatcher struct {
 	recent     *recentEvents // the outbox's recent events; nil without an outbox
 
 	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
-	// writeFailing is set while the writer cannot record results: no
-	// claim is made meanwhile, so that a delivery whose result waits is
-	// not claimed (and sent) again by this process once its lease expired.
+	// writeFailing is set from a failed write of results until every
+	// result waiting is recorded: no claim is made meanwhile, so that a
+	// delivery whose result waits is not claimed (and sent) again by this
+	// process once its lease expired.
 	writeFailing atomic.Bool
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 

@@ -117,8 +117,15 @@ func (d *Dispatcher) writeLoop(q *resultQueue) {
 			d.gather(q, timer)
 			timer.Stop()
 		}
-		d.flush(q.takeAll())
+		ok := d.flush(q.takeAll())
 		q.recorded()
+		// After a failure, claims resume once every result waiting then
+		// is recorded: one of them may be of a delivery whose lease
+		// expired meanwhile, which a claim would send again.
+		if n, _ := q.state(); ok && n == 0 && d.writeFailing.Load() {
+			d.writeFailing.Store(false)
+			d.Wake()
+		}
 	}
 }
 
@@ -142,19 +149,17 @@ func (d *Dispatcher) gather(q *resultQueue, timer *time.Timer) {
 // whatever the outage, so that what was sent is never sent again for want
 // of its record. Only shutdown stops it: once d.abandon is closed (the
 // shutdown's deadline passed), it logs the results it could not record;
-// their leases then expire and the deliveries are attempted again.
-func (d *Dispatcher) flush(batch []*result) {
+// their leases then expire and the deliveries are attempted again. It
+// reports whether batch was recorded.
+func (d *Dispatcher) flush(batch []*result) (recorded bool) {
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		w, err := d.write(ctx, batch)
 		cancel()
 		if err == nil {
-			if d.writeFailing.Swap(false) {
-				d.Wake() // claims waited for this write
-			}
 			d.noteSettled(w.held)
 			d.noteWritten(w)
-			return
+			return true
 		}
 		d.writeFailing.Store(true)
 		if try == 1 || try%20 == 0 {
@@ -164,7 +169,7 @@ func (d *Dispatcher) flush(batch []*result) {
 		case <-d.abandon:
 			d.log.Error("webhook results not recorded at shutdown; the deliveries will be attempted again when their leases expire",
 				"results", len(batch), "err", err)
-			return
+			return false
 		case <-time.After(min(100*time.Millisecond<<min(try, 5), writeBackoff)):
 		}
 	}
