@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -313,4 +314,36 @@ func testDeliveryTransitions(t *testing.T, db *models.DB) {
 			t.Errorf("recover of agent 3002: %+v, %v; want 0 queued, 2 superseded (its version 1, the test event)", got, err)
 		}
 	})
+}
+
+// TestResultsWrittenAgainAreRecordedOnce: the writer writes a batch again
+// after an error, which may have come after a COMMIT that went through
+// (the database died as it answered): the attempts are not recorded twice
+// and the state is not applied twice.
+func TestResultsWrittenAgainAreRecordedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.endpoint("https://a.example/")
+	d, err := NewDispatcher(b.db, b.outbox, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.onlyDelivery(b.enqueue(abilityEvent(1, 1))[0].ID).ID
+	now := b.clock.Now()
+	const token = "d_test.1"
+	if n, err := d.deliveries.lease(b.db.DB, []int64{id}, token, now, now.Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("lease: %d, %v", n, err)
+	}
+	j := &job{id: id, endpointID: 1}
+	tok := token
+	j.token.Store(&tok)
+	batch := []*result{{job: j, attempted: true, ok: true, status: 200, at: now, took: time.Millisecond}}
+	for _, again := range []bool{false, true} {
+		if _, err := d.write(context.Background(), batch, again); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if as, del := b.attempts(id), b.delivery(id); len(as) != 1 || del.AttemptCount != 1 || del.Status != StatusSucceeded {
+		t.Errorf("%d attempt rows, delivery %s after %d attempts; want 1 row, SUCCEEDED after 1", len(as), del.Status, del.AttemptCount)
+	}
 }

@@ -154,7 +154,7 @@ func (d *Dispatcher) gather(q *resultQueue, timer *time.Timer) {
 func (d *Dispatcher) flush(batch []*result) (recorded bool) {
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		w, err := d.write(ctx, batch)
+		w, err := d.write(ctx, batch, try > 1)
 		cancel()
 		if err == nil {
 			d.noteSettled(w.held)
@@ -209,7 +209,11 @@ type disabled struct {
 // endpoint disabled or deleted) or taken over by another process after
 // its lease expired keeps the state given to it there. It returns an error
 // when the database fails; then nothing is written.
-func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error) {
+//
+// again says that batch is being written again after an error: then the
+// attempts already recorded are left out, as the error may have come after
+// a COMMIT that went through (the database died as it answered).
+func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (written, error) {
 	now := d.now()
 	var w written
 	err := models.RetryLocks(ctx, func() error {
@@ -219,6 +223,11 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result) (written, error
 				return err
 			}
 			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: lapsed(batch)}
+			if again {
+				if exist, err = d.unrecorded(tx, exist); err != nil {
+					return err
+				}
+			}
 			if err := d.insertAttempts(tx, exist); err != nil {
 				return err
 			}
@@ -301,6 +310,38 @@ func (d *Dispatcher) stillHeld(tx *gorm.DB, batch []*result) (held, exist []*res
 		}
 	}
 	return held, exist, nil
+}
+
+// unrecorded returns the results of batch whose attempt has no row yet
+// (an attempt's row is known by its delivery and the time it began).
+func (d *Dispatcher) unrecorded(tx *gorm.DB, batch []*result) ([]*result, error) {
+	ids := make([]int64, 0, len(batch))
+	for _, r := range batch {
+		if r.attempted {
+			ids = append(ids, r.job.id)
+		}
+	}
+	recorded := map[int64][]time.Time{}
+	for chunk := range slices.Chunk(ids, batchSize) {
+		var rows []struct {
+			DeliveryID  int64
+			AttemptedAt time.Time
+		}
+		if err := tx.Raw("SELECT delivery_id, attempted_at FROM webhook_attempts WHERE delivery_id IN " + inList(chunk)).
+			Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("read the attempts recorded: %w", err)
+		}
+		for _, r := range rows {
+			recorded[r.DeliveryID] = append(recorded[r.DeliveryID], r.AttemptedAt)
+		}
+	}
+	out := make([]*result, 0, len(batch))
+	for _, r := range batch {
+		if !r.attempted || !slices.ContainsFunc(recorded[r.job.id], r.at.Equal) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // insertAttempts records every attempt of batch, many rows per INSERT.
