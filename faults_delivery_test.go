@@ -178,11 +178,8 @@ func TestFaultProcessPausedPastLease(t *testing.T) {
 	// The resumed process records the attempts it made before the pause
 	// (their results waited for its writer).
 	waitAttempts(t, 2*time.Minute, db, rcs...)
-	// It held more than it had in flight: it must give the rest back
-	// unsent, saying so.
-	waitUntil(t, "the resumed process to give back the deliveries whose leases ran out", 2*time.Minute, func() bool {
-		return len(a.logLines("their leases ran out first")) > 0
-	})
+	// Any send of what it held queued would have begun at once on SIGCONT
+	// and been recorded by now; a graceful stop ends what is left.
 	a.stop()
 	got := tallyOf(t, db, rcs...)
 	lateBegunBefore, late := lateDuplicates(resumed, rcs...)
