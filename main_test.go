@@ -296,6 +296,7 @@ func (e *testEnv) refused(code, field, query string, vars map[string]any) userEr
 var snapshotTables = []string{
 	"phone_numbers", "queues", "capacity_profiles", "outbound_profiles", "outbound_profile_numbers",
 	"agents", "queue_members", "capacity_profile_members", "calling_abilities", "agent_blockers",
+	"agent_warnings", "calling_ability_versions",
 	"config_revisions", "audit_entries", "webhook_endpoints", "webhook_endpoint_agents",
 	"webhook_events", "webhook_deliveries", "webhook_attempts",
 }

@@ -261,7 +261,8 @@ type app struct {
 }
 
 // newApp opens and migrates the database, recomputes the name keys (it
-// fails when existing names collide under the name rule) and wires the
+// fails when existing names collide under the name rule), derives the
+// warnings of abilities stored before warnings existed, and wires the
 // service.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	timeout := cmp.Or(cfg.RequestTimeout, resolvers.DefaultRequestTimeout)
@@ -274,6 +275,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err := a.svc.RekeyNames(ctx); err != nil {
 		a.close()
 		return nil, fmt.Errorf("name keys: %w", err)
+	}
+	if err := a.svc.FillWarnings(ctx); err != nil {
+		a.close()
+		return nil, fmt.Errorf("calling warnings: %w", err)
 	}
 	var err error
 	a.dispatcher, err = webhooks.NewDispatcher(a.bg, a.outbox, webhooks.Config{

@@ -36,6 +36,16 @@ const (
 	BlockerNoDefaultOutboundProfile BlockerCode = "NO_DEFAULT_OUTBOUND_PROFILE"
 )
 
+// WarningCode names configuration that does nothing (GraphQL
+// CallingWarningCode).
+type WarningCode string
+
+// The warning codes, in the order the rules produce them.
+const (
+	WarningPersonalNumberUnused WarningCode = "PERSONAL_NUMBER_UNUSED"
+	WarningProfileIncomplete    WarningCode = "PROFILE_INCOMPLETE"
+)
+
 // Capacity is a capacity profile's three settings.
 type Capacity struct {
 	WorkItemLimit   int    `json:"workItemLimit"`
@@ -58,10 +68,12 @@ type Profile struct {
 	QueueID           int64
 	QueueName         string
 	CapacityProfileID int64
-	Capacity          Capacity
-	CallerIDName      *string
-	IsDefault         bool
-	Numbers           []Number
+	// CapacityProfileName names the capacity profile in warnings.
+	CapacityProfileName string
+	Capacity            Capacity
+	CallerIDName        *string
+	IsDefault           bool
+	Numbers             []Number
 }
 
 // AgentFacts is what the derivation needs of one agent.
@@ -73,11 +85,13 @@ type AgentFacts struct {
 }
 
 // Ability is an agent's calling ability (docs/domain.md, "The calling
-// ability"); it is stored as JSON.
+// ability"); it is stored as JSON. Warnings are not part of what counts as
+// a change (Equivalent) and are not in webhook payloads.
 type Ability struct {
 	CanMakeCalls bool       `json:"canMakeCalls"`
 	CallerIDs    []CallerID `json:"callerIds"`
 	Blockers     []Blocker  `json:"blockers"`
+	Warnings     []Warning  `json:"warnings"`
 }
 
 // CallerID is one number an agent may call from, with the rules of the
@@ -99,16 +113,33 @@ type Blocker struct {
 	OutboundProfileID *int64      `json:"outboundProfileId"`
 }
 
+// Warning is a piece of the agent's configuration that does nothing, with
+// what to change. It never repeats what a blocker says.
+type Warning struct {
+	Code              WarningCode `json:"code"`
+	Message           string      `json:"message"`
+	OutboundProfileID *int64      `json:"outboundProfileId"`
+	PhoneNumberID     *int64      `json:"phoneNumberId"`
+}
+
 // Derive computes the calling ability of agent a from the outbound
-// profiles (docs/domain.md, "The calling ability" and "Blockers"). It is
-// pure: the same facts give the same ability.
+// profiles (docs/domain.md, "The calling ability" and "Blockers"), with
+// its warnings (see warnings). It is pure: the same facts give the same
+// ability.
 func Derive(a AgentFacts, profiles []Profile) Ability {
 	profiles = sortedProfiles(profiles)
+	ab := deriveAbility(a, profiles)
+	ab.Warnings = warnings(a, profiles, ab)
+	return ab
+}
+
+// deriveAbility is Derive without warnings; profiles are sorted.
+func deriveAbility(a AgentFacts, profiles []Profile) Ability {
 	inCapacity := func(p Profile) bool { return slices.Contains(a.CapacityProfileIDs, p.CapacityProfileID) }
 	inQueue := func(p Profile) bool { return slices.Contains(a.QueueIDs, p.QueueID) }
 	qualifies := func(p Profile) bool { return a.UnifiedRoutingEnabled && inCapacity(p) && inQueue(p) }
 
-	ab := Ability{CallerIDs: []CallerID{}, Blockers: []Blocker{}}
+	ab := Ability{CallerIDs: []CallerID{}, Blockers: []Blocker{}, Warnings: []Warning{}}
 	var def *Profile
 	for i, p := range profiles {
 		if p.IsDefault {
@@ -161,6 +192,59 @@ func Derive(a AgentFacts, profiles []Profile) Ability {
 			Message: fmt.Sprintf("The agent's personal number %s needs a default outbound profile to govern its calls, and there is none: make one outbound profile the default.", a.PersonalNumber.E164)})
 	}
 	return ab
+}
+
+// warnings lists what in a's configuration does nothing, given its
+// ability ab (profiles sorted):
+//
+//   - PROFILE_INCOMPLETE, per outbound profile (in profile order) whose
+//     queue or capacity profile the agent is in, but not both; except a
+//     profile that a NOT_IN_PROFILE_QUEUE blocker already names.
+//   - PERSONAL_NUMBER_UNUSED, when the agent holds a personal number that
+//     is not one of its caller IDs: there is no default outbound profile,
+//     the agent is not in both its queue and capacity profile, or the
+//     number lacks MAKE_CALLS. Not when a blocker already explains it
+//     (UNIFIED_ROUTING_DISABLED, NO_DEFAULT_OUTBOUND_PROFILE).
+func warnings(a AgentFacts, profiles []Profile, ab Ability) []Warning {
+	out := []Warning{}
+	inCapacity := func(p Profile) bool { return slices.Contains(a.CapacityProfileIDs, p.CapacityProfileID) }
+	inQueue := func(p Profile) bool { return slices.Contains(a.QueueIDs, p.QueueID) }
+	blocked := func(code BlockerCode, profileID *int64) bool {
+		return slices.ContainsFunc(ab.Blockers, func(b Blocker) bool {
+			return b.Code == code && (profileID == nil || (b.OutboundProfileID != nil && *b.OutboundProfileID == *profileID))
+		})
+	}
+	for _, p := range profiles {
+		id := p.ID
+		switch {
+		case inQueue(p) && !inCapacity(p):
+			out = append(out, Warning{Code: WarningProfileIncomplete, OutboundProfileID: &id,
+				Message: fmt.Sprintf("The agent is in queue %q of outbound profile %q but not in its capacity profile %q, so the profile gives it nothing: add the agent to capacity profile %q, or take it out of the queue.", p.QueueName, p.Name, p.CapacityProfileName, p.CapacityProfileName)})
+		case inCapacity(p) && !inQueue(p) && !blocked(BlockerNotInProfileQueue, &id):
+			out = append(out, Warning{Code: WarningProfileIncomplete, OutboundProfileID: &id,
+				Message: fmt.Sprintf("The agent is in capacity profile %q of outbound profile %q but not in its queue %q, so the profile gives it nothing: add the agent to queue %q, or take it out of the capacity profile.", p.CapacityProfileName, p.Name, p.QueueName, p.QueueName)})
+		}
+	}
+	pn := a.PersonalNumber
+	if pn == nil || slices.ContainsFunc(ab.CallerIDs, func(c CallerID) bool { return c.Source == SourcePersonalNumber }) ||
+		blocked(BlockerUnifiedRoutingDisabled, nil) || blocked(BlockerNoDefaultOutboundProfile, nil) {
+		return out
+	}
+	numberID := pn.ID
+	w := Warning{Code: WarningPersonalNumberUnused, PhoneNumberID: &numberID}
+	def := slices.IndexFunc(profiles, func(p Profile) bool { return p.IsDefault })
+	switch {
+	case def < 0:
+		w.Message = fmt.Sprintf("The agent's personal number %s is not one of its caller IDs: no outbound profile is the default, and the default governs personal numbers. Make one outbound profile the default.", pn.E164)
+	case !pn.MakeCalls:
+		w.Message = fmt.Sprintf("The agent's personal number %s is not one of its caller IDs: its calling plan lacks MAKE_CALLS. Upgrade the calling plan of %s.", pn.E164, pn.E164)
+	default:
+		p := profiles[def]
+		id := p.ID
+		w.OutboundProfileID = &id
+		w.Message = fmt.Sprintf("The agent's personal number %s is not one of its caller IDs: the default outbound profile %q governs it, and the agent is not in both its queue %q and its capacity profile %q. Add the agent to both.", pn.E164, p.Name, p.QueueName, p.CapacityProfileName)
+	}
+	return append(out, w)
 }
 
 func callerID(n Number, source CallerIDSource, p Profile) CallerID {

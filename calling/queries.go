@@ -280,6 +280,7 @@ func (s *Service) OutboundProfiles(ctx context.Context) Lister[models.OutboundPr
 type AgentFilter struct {
 	CanMakeCalls      *bool
 	Blocker           *BlockerCode
+	Warning           *WarningCode
 	QueueID           *int64
 	CapacityProfileID *int64
 	Search            *string
@@ -315,6 +316,9 @@ func (s *Service) Agents(ctx context.Context, f AgentFilter) Lister[models.Agent
 		}
 		if f.Blocker != nil {
 			q = q.Where("id IN (SELECT agent_id FROM agent_blockers WHERE code = ?)", string(*f.Blocker))
+		}
+		if f.Warning != nil {
+			q = q.Where("id IN (SELECT agent_id FROM agent_warnings WHERE code = ?)", string(*f.Warning))
 		}
 		if f.QueueID != nil {
 			q = q.Where("id IN (SELECT agent_id FROM queue_members WHERE queue_id = ?)", *f.QueueID)
@@ -401,6 +405,7 @@ type Summary struct {
 	Agents                   int
 	AgentsCanMakeCalls       int
 	Blockers                 []BlockerCount
+	Warnings                 []WarningCount
 	PhoneNumbers             int
 	PhoneNumbersCanMakeCalls int
 	OutboundProfiles         int
@@ -412,13 +417,23 @@ type BlockerCount struct {
 	Agents int
 }
 
+// WarningCount is the number of agents whose ability lists a warning code.
+type WarningCount struct {
+	Code   WarningCode
+	Agents int
+}
+
+// warningOrder is the order of WarningCount rows.
+var warningOrder = []WarningCode{WarningPersonalNumberUnused, WarningProfileIncomplete}
+
 // blockerOrder is the order of BlockerCount rows.
 var blockerOrder = []BlockerCode{BlockerUnifiedRoutingDisabled, BlockerNoOutboundProfile,
 	BlockerNotInProfileQueue, BlockerNoOutboundNumber, BlockerNoDefaultOutboundProfile}
 
-// CallingSummary counts who can call and why the others cannot: the
-// maintained tallies (migration 00018) and the outbound profiles, two
-// statements whatever the number of agents.
+// CallingSummary counts who can call, why the others cannot and what does
+// nothing: the maintained tallies (migration 00018), the outbound profiles
+// and the warnings (grouped on the agent_warnings (code, agent_id) index),
+// three statements whatever the number of agents.
 func (s *Service) CallingSummary(ctx context.Context) (Summary, error) {
 	db := s.db.WithContext(ctx)
 	var sum Summary
@@ -455,5 +470,31 @@ func (s *Service) CallingSummary(ctx context.Context) (Summary, error) {
 			sum.Blockers = append(sum.Blockers, BlockerCount{Code: code, Agents: n})
 		}
 	}
+	warnings, err := codeCounts(db.Model(&models.AgentWarning{}))
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, code := range warningOrder {
+		if n := warnings[string(code)]; n > 0 {
+			sum.Warnings = append(sum.Warnings, WarningCount{Code: code, Agents: n})
+		}
+	}
 	return sum, nil
+}
+
+// codeCounts counts the agents per code of q's table (agent_blockers or
+// agent_warnings): one statement, read from the (code, agent_id) index.
+func codeCounts(q *gorm.DB) (map[string]int, error) {
+	var rows []struct {
+		Code   string
+		Agents int
+	}
+	if err := q.Select("code, COUNT(*) AS agents").Group("code").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("calling summary: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Code] = r.Agents
+	}
+	return out, nil
 }

@@ -56,19 +56,16 @@ func (t *txn) refreshChunk(ids []int64, profiles []Profile) error {
 	if err != nil {
 		return err
 	}
-	var rows []models.CallingAbility
-	var changedIDs []int64
-	var blockers []models.AgentBlocker
+	var w abilityWrites
 	for _, a := range agents {
 		next := Derive(facts[a.ID], profiles)
 		prev, had := stored[a.ID]
 		if had && Equivalent(prev.ability, next) {
 			if !abilitiesIdentical(prev.ability, next) {
-				row, err := abilityRow(a.ID, prev.version, next, prev.changedAt)
-				if err != nil {
+				// Wording or warnings only: no new version, no event.
+				if err := w.add(a.ID, prev.version, next, prev.changedAt, false); err != nil {
 					return err
 				}
-				rows = append(rows, row)
 			}
 			continue
 		}
@@ -78,43 +75,92 @@ func (t *txn) refreshChunk(ids []int64, profiles []Profile) error {
 			version = prev.version + 1
 			previous = &prev
 		}
-		row, err := abilityRow(a.ID, version, next, t.now)
-		if err != nil {
+		if err := w.add(a.ID, version, next, t.now, true); err != nil {
 			return err
 		}
-		rows = append(rows, row)
-		changedIDs = append(changedIDs, a.ID)
-		for _, b := range next.Blockers {
-			blockers = append(blockers, models.AgentBlocker{AgentID: a.ID, Code: string(b.Code)})
-		}
+		t.impact.add(a, previous, version, next)
 		t.emitAbilityChanged(a, version, next, previous)
 	}
-	return t.storeAbilities(rows, changedIDs, uniqueBlockers(blockers))
+	return t.store(&w)
 }
 
-// storeAbilities upserts the ability rows and replaces the blocker codes of
-// the changed agents, in batches.
-func (t *txn) storeAbilities(rows []models.CallingAbility, changedIDs []int64, blockers []models.AgentBlocker) error {
-	if len(rows) > 0 {
+// abilityWrites are the rows one chunk of a refresh writes.
+type abilityWrites struct {
+	rows       []models.CallingAbility
+	versions   []models.CallingAbilityVersion // the new versions
+	rewritten  []int64                        // agents of rows
+	changedIDs []int64                        // agents with a new version
+	blockers   []models.AgentBlocker          // of changedIDs
+	warnings   []models.AgentWarning          // of rewritten
+}
+
+// add records the row of agent at version; newVersion says whether the
+// version is new (a change) or the stored one (wording or warnings).
+func (w *abilityWrites) add(agentID, version int64, ab Ability, changedAt time.Time, newVersion bool) error {
+	row, err := abilityRow(agentID, version, ab, changedAt)
+	if err != nil {
+		return err
+	}
+	w.rows = append(w.rows, row)
+	w.rewritten = append(w.rewritten, agentID)
+	for _, x := range ab.Warnings {
+		w.warnings = append(w.warnings, models.AgentWarning{AgentID: agentID, Code: string(x.Code)})
+	}
+	if !newVersion {
+		return nil
+	}
+	w.changedIDs = append(w.changedIDs, agentID)
+	for _, b := range ab.Blockers {
+		w.blockers = append(w.blockers, models.AgentBlocker{AgentID: agentID, Code: string(b.Code)})
+	}
+	w.versions = append(w.versions, models.CallingAbilityVersion{AgentID: agentID, Version: version,
+		CanMakeCalls: row.CanMakeCalls, Snapshot: row.Snapshot, ChangedAt: changedAt})
+	return nil
+}
+
+// store upserts the ability rows, adds the new versions to the history
+// (caused by this command's audit entry), and replaces the blocker codes of
+// the changed agents and the warning codes of the rewritten ones, in
+// batches.
+func (t *txn) store(w *abilityWrites) error {
+	if len(w.rows) > 0 {
 		upsert := clause.OnConflict{
 			Columns:   []clause.Column{{Name: "agent_id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"version", "can_make_calls", "snapshot", "changed_at"}),
 		}
-		if err := t.tx.Clauses(upsert).CreateInBatches(&rows, 500).Error; err != nil {
+		if err := t.tx.Clauses(upsert).CreateInBatches(&w.rows, 500).Error; err != nil {
 			return fmt.Errorf("store abilities: %w", err)
 		}
 	}
-	if len(changedIDs) > 0 {
-		if err := t.tx.Where("agent_id IN ?", changedIDs).Delete(&models.AgentBlocker{}).Error; err != nil {
-			return fmt.Errorf("clear blockers: %w", err)
+	if len(w.versions) > 0 {
+		for i := range w.versions {
+			w.versions[i].AuditEntryID = t.auditID
+		}
+		if err := t.tx.CreateInBatches(&w.versions, 500).Error; err != nil {
+			return fmt.Errorf("store ability history: %w", err)
 		}
 	}
-	if len(blockers) > 0 {
-		if err := t.tx.CreateInBatches(&blockers, 500).Error; err != nil {
-			return fmt.Errorf("store blockers: %w", err)
+	if err := replaceCodes(t, &models.AgentBlocker{}, w.changedIDs, uniqueCodes(w.blockers)); err != nil {
+		return fmt.Errorf("store blockers: %w", err)
+	}
+	if err := replaceCodes(t, &models.AgentWarning{}, w.rewritten, uniqueCodes(w.warnings)); err != nil {
+		return fmt.Errorf("store warnings: %w", err)
+	}
+	t.changed += len(w.changedIDs)
+	return nil
+}
+
+// replaceCodes deletes the rows of model's table for agentIDs and inserts
+// rows.
+func replaceCodes[R any](t *txn, model *R, agentIDs []int64, rows []R) error {
+	if len(agentIDs) > 0 {
+		if err := t.tx.Where("agent_id IN ?", agentIDs).Delete(model).Error; err != nil {
+			return err
 		}
 	}
-	t.changed += len(changedIDs)
+	if len(rows) > 0 {
+		return t.tx.CreateInBatches(&rows, 500).Error
+	}
 	return nil
 }
 
@@ -134,8 +180,8 @@ func abilitiesIdentical(a, b Ability) bool {
 	return string(ja) == string(jb)
 }
 
-func uniqueBlockers(bs []models.AgentBlocker) []models.AgentBlocker {
-	seen := make(map[models.AgentBlocker]bool, len(bs))
+func uniqueCodes[R comparable](bs []R) []R {
+	seen := make(map[R]bool, len(bs))
 	out := bs[:0]
 	for _, b := range bs {
 		if !seen[b] {
@@ -155,6 +201,7 @@ func (t *txn) loadProfiles() ([]Profile, error) {
 		QueueID           int64
 		QueueName         string
 		CapacityProfileID int64
+		CapacityName      string
 		WorkItemLimit     int
 		ResetFrequency    string
 		BlockAssignment   bool
@@ -162,7 +209,7 @@ func (t *txn) loadProfiles() ([]Profile, error) {
 		DefaultMarker     *int
 	}
 	err := t.tx.Table("outbound_profiles p").
-		Select("p.id, p.name, p.queue_id, q.name AS queue_name, p.capacity_profile_id, c.work_item_limit, c.reset_frequency, c.block_assignment, p.caller_id_name, p.default_marker").
+		Select("p.id, p.name, p.queue_id, q.name AS queue_name, p.capacity_profile_id, c.name AS capacity_name, c.work_item_limit, c.reset_frequency, c.block_assignment, p.caller_id_name, p.default_marker").
 		Joins("JOIN queues q ON q.id = p.queue_id").
 		Joins("JOIN capacity_profiles c ON c.id = p.capacity_profile_id").
 		Order("p.id").Scan(&rows).Error
@@ -187,9 +234,9 @@ func (t *txn) loadProfiles() ([]Profile, error) {
 	for i, r := range rows {
 		profiles[i] = Profile{
 			ID: r.ID, Name: r.Name, QueueID: r.QueueID, QueueName: r.QueueName,
-			CapacityProfileID: r.CapacityProfileID,
-			Capacity:          Capacity{WorkItemLimit: r.WorkItemLimit, ResetFrequency: r.ResetFrequency, BlockAssignment: r.BlockAssignment},
-			CallerIDName:      r.CallerIDName, IsDefault: r.DefaultMarker != nil,
+			CapacityProfileID: r.CapacityProfileID, CapacityProfileName: r.CapacityName,
+			Capacity:     Capacity{WorkItemLimit: r.WorkItemLimit, ResetFrequency: r.ResetFrequency, BlockAssignment: r.BlockAssignment},
+			CallerIDName: r.CallerIDName, IsDefault: r.DefaultMarker != nil,
 		}
 		byID[r.ID] = &profiles[i]
 	}

@@ -49,6 +49,10 @@ type Service struct {
 	// defaultRegion is the region of numbers written without a country
 	// code when the input names none (DEFAULT_REGION).
 	defaultRegion string
+	// impact, when not nil, receives the Impact of the next successful
+	// command; with dryRun that command is rolled back (Observe).
+	impact *Impact
+	dryRun bool
 }
 
 // Option configures a Service.
@@ -80,6 +84,18 @@ func New(db *models.DB, outbox *webhooks.Outbox, log *slog.Logger, opts ...Optio
 	return s
 }
 
+// Observe returns a copy of s for one command, and the Impact that command
+// will have had on the agents' calling ability once it succeeds (left zero
+// when it fails or is refused). With dryRun the command runs in its
+// transaction exactly as it would, its impact is computed, and the
+// transaction is rolled back: nothing is written, no ability version,
+// webhook event or audit entry. Use the copy for one command only.
+func (s *Service) Observe(dryRun bool) (*Service, *Impact) {
+	c := *s
+	c.impact, c.dryRun = &Impact{}, dryRun
+	return &c, c.impact
+}
+
 // DB returns the service's database.
 func (s *Service) DB() *models.DB { return s.db }
 
@@ -95,6 +111,12 @@ type txn struct {
 	// deliveries writes the states of webhook deliveries: a command
 	// never writes webhook_deliveries rows itself.
 	deliveries webhooks.Deliveries
+	// auditID is the command's audit entry, written first so that the
+	// ability versions it makes can name their cause.
+	auditID *int64
+	impact  *impactCollector
+	// dryRun: the transaction is rolled back; events are not kept.
+	dryRun bool
 }
 
 // outcome is what a successful command reports for the audit log.
@@ -116,17 +138,28 @@ const maxTxAttempts = 10
 const commitGrace = 10 * time.Second
 
 // run executes fn as the command action of actor in one transaction: it
-// serialises configuration changes, records fn's events and one audit
-// entry, commits, then wakes the webhook dispatcher. When fn fails,
+// serialises configuration changes, records one audit entry and fn's
+// events, commits, then wakes the webhook dispatcher. When fn fails,
 // nothing is written. A transaction that lost a deadlock or waited too
 // long for a lock (models.Retriable) is run again, within ctx's deadline
-// and at most maxTxAttempts times. It returns fn's error, the database's
-// (see models.FaultOf), or an *OutcomeUnknownError when the COMMIT was
-// sent and no answer came.
+// and at most maxTxAttempts times: fn may run more than once, each time
+// on a new txn, so it must not carry state from one attempt to the next
+// (what it captures it sets afresh in each attempt). It returns fn's
+// error, the database's (see models.FaultOf), or an *OutcomeUnknownError
+// when the COMMIT was sent and no answer came. In a dry run (Observe) fn
+// runs and the transaction is rolled back.
 func (s *Service) run(ctx context.Context, actor Actor, action string, fn func(t *txn) (outcome, error)) error {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		t, out, err := s.runOnce(ctx, actor, action, fn)
+		if err == nil && s.impact != nil {
+			*s.impact = *t.impact.result(s.dryRun)
+		}
+		if err == nil && s.dryRun {
+			s.log.Info("command previewed (dry run, rolled back)", "action", action, "actor", actor.Name, "target", out.target,
+				"abilityChanges", t.changed, "attempts", attempt, "duration", time.Since(start))
+			return nil
+		}
 		if err == nil {
 			s.log.Info("command done", "action", action, "actor", actor.Name, "target", out.target,
 				"abilityChanges", t.changed, "events", len(t.events), "attempts", attempt, "duration", time.Since(start))
@@ -185,7 +218,8 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 			tx.Rollback()
 		}
 	}()
-	t = &txn{ctx: ctx, tx: tx, now: s.now(), deliveries: webhooks.NewDeliveries(s.db.Dialect)}
+	t = &txn{ctx: ctx, tx: tx, now: s.now(), deliveries: webhooks.NewDeliveries(s.db.Dialect),
+		impact: &impactCollector{}, dryRun: s.dryRun}
 	if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
 		return nil, out, fmt.Errorf("lock configuration: %w", err)
 	}
@@ -196,13 +230,21 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 	} else if !ok {
 		return nil, out, ErrUnauthenticated
 	}
+	entry := models.AuditEntry{At: t.now, Actor: actor.Name, Action: action, Details: "{}"}
+	if err := tx.Create(&entry).Error; err != nil {
+		return nil, out, fmt.Errorf("write audit entry: %w", err)
+	}
+	t.auditID = &entry.ID
 	if out, err = fn(t); err != nil {
 		return nil, out, err
+	}
+	if t.dryRun {
+		return t, out, nil // rolled back by the deferred call
 	}
 	if _, err := s.outbox.Enqueue(ctx, tx, t.events); err != nil {
 		return nil, out, err
 	}
-	if err := s.audit(t, actor, action, out); err != nil {
+	if err := s.audit(t, out); err != nil {
 		return nil, out, err
 	}
 	committing = true
@@ -274,7 +316,12 @@ func (e *OutcomeUnknownError) Error() string {
 
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
-func (s *Service) audit(t *txn, actor Actor, action string, out outcome) error {
+// audit completes the command's audit entry (written at its start) with
+// the target and details of out: one UPDATE, none when there are neither.
+func (s *Service) audit(t *txn, out outcome) error {
+	if out.details == nil && out.target == "" {
+		return nil
+	}
 	details := []byte("{}")
 	if out.details != nil {
 		var err error
@@ -282,11 +329,11 @@ func (s *Service) audit(t *txn, actor Actor, action string, out outcome) error {
 			return fmt.Errorf("encode audit details: %w", err)
 		}
 	}
-	entry := models.AuditEntry{At: t.now, Actor: actor.Name, Action: action, Details: string(details)}
+	set := map[string]any{"details": string(details)}
 	if out.target != "" {
-		entry.TargetID = &out.target
+		set["target_id"] = out.target
 	}
-	if err := t.tx.Create(&entry).Error; err != nil {
+	if err := t.tx.Model(&models.AuditEntry{}).Where("id = ?", *t.auditID).Updates(set).Error; err != nil {
 		return fmt.Errorf("write audit entry: %w", err)
 	}
 	return nil
@@ -297,5 +344,10 @@ func isDuplicate(err error) bool {
 	return errors.Is(err, gorm.ErrDuplicatedKey)
 }
 
-// emit records an event to be written with the command.
-func (t *txn) emit(e webhooks.Event) { t.events = append(t.events, e) }
+// emit records an event to be written with the command (none in a dry
+// run, which writes none).
+func (t *txn) emit(e webhooks.Event) {
+	if !t.dryRun {
+		t.events = append(t.events, e)
+	}
+}

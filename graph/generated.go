@@ -30,6 +30,9 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AbilityImpact() AbilityImpactResolver
+	AbilityVersion() AbilityVersionResolver
+	Agent() AgentResolver
 	ApiToken() ApiTokenResolver
 	AuditEntry() AuditEntryResolver
 	CallingAbilityChange() CallingAbilityChangeResolver
@@ -50,8 +53,53 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AbilityDiff struct {
+		AgentEmail      func(childComplexity int) int
+		AgentID         func(childComplexity int) int
+		AgentName       func(childComplexity int) int
+		CallerIdsGained func(childComplexity int) int
+		CallerIdsLost   func(childComplexity int) int
+		Current         func(childComplexity int) int
+		Previous        func(childComplexity int) int
+	}
+
+	AbilityImpact struct {
+		AgentsChanged        func(childComplexity int) int
+		AgentsGainingCalling func(childComplexity int) int
+		AgentsLosingCalling  func(childComplexity int) int
+		Changes              func(childComplexity int, first *int) int
+		DryRun               func(childComplexity int) int
+	}
+
+	AbilitySnapshot struct {
+		Blockers     func(childComplexity int) int
+		CallerIds    func(childComplexity int) int
+		CanMakeCalls func(childComplexity int) int
+		Version      func(childComplexity int) int
+	}
+
+	AbilityVersion struct {
+		Ability   func(childComplexity int) int
+		Cause     func(childComplexity int) int
+		ChangedAt func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	AbilityVersionConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AbilityVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Agent struct {
 		CallingAbility        func(childComplexity int) int
+		CallingAbilityHistory func(childComplexity int, first *int, after *string) int
 		CapacityProfiles      func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
 		Email                 func(childComplexity int) int
@@ -77,6 +125,7 @@ type ComplexityRoot struct {
 
 	AgentPayload struct {
 		Agent      func(childComplexity int) int
+		Impact     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -133,6 +182,12 @@ type ComplexityRoot struct {
 		Code   func(childComplexity int) int
 	}
 
+	BlockerSnapshot struct {
+		Code              func(childComplexity int) int
+		Message           func(childComplexity int) int
+		OutboundProfileID func(childComplexity int) int
+	}
+
 	CallerId struct {
 		BlockAssignment func(childComplexity int) int
 		CallerIDName    func(childComplexity int) int
@@ -143,12 +198,25 @@ type ComplexityRoot struct {
 		WorkItemLimit   func(childComplexity int) int
 	}
 
+	CallerIdSnapshot struct {
+		BlockAssignment     func(childComplexity int) int
+		CallerIDName        func(childComplexity int) int
+		OutboundProfileID   func(childComplexity int) int
+		OutboundProfileName func(childComplexity int) int
+		PhoneNumber         func(childComplexity int) int
+		PhoneNumberID       func(childComplexity int) int
+		ResetFrequency      func(childComplexity int) int
+		Source              func(childComplexity int) int
+		WorkItemLimit       func(childComplexity int) int
+	}
+
 	CallingAbility struct {
 		Blockers     func(childComplexity int) int
 		CallerIds    func(childComplexity int) int
 		CanMakeCalls func(childComplexity int) int
 		ChangedAt    func(childComplexity int) int
 		Version      func(childComplexity int) int
+		Warnings     func(childComplexity int) int
 	}
 
 	CallingAbilityChange struct {
@@ -170,6 +238,14 @@ type ComplexityRoot struct {
 		OutboundProfiles         func(childComplexity int) int
 		PhoneNumbers             func(childComplexity int) int
 		PhoneNumbersCanMakeCalls func(childComplexity int) int
+		Warnings                 func(childComplexity int) int
+	}
+
+	CallingWarning struct {
+		Code            func(childComplexity int) int
+		Message         func(childComplexity int) int
+		OutboundProfile func(childComplexity int) int
+		PhoneNumber     func(childComplexity int) int
 	}
 
 	CapacityProfile struct {
@@ -199,6 +275,7 @@ type ComplexityRoot struct {
 
 	CapacityProfilePayload struct {
 		CapacityProfile func(childComplexity int) int
+		Impact          func(childComplexity int) int
 		UserErrors      func(childComplexity int) int
 	}
 
@@ -210,44 +287,45 @@ type ComplexityRoot struct {
 
 	DeletePayload struct {
 		DeletedID  func(childComplexity int) int
+		Impact     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AddAgentsToCapacityProfile      func(childComplexity int, input model.CapacityProfileMembersInput) int
-		AddAgentsToQueue                func(childComplexity int, input model.QueueMembersInput) int
-		AddPhoneNumber                  func(childComplexity int, input model.AddPhoneNumberInput) int
-		AssignPersonalNumber            func(childComplexity int, input model.AssignPersonalNumberInput) int
-		ClearQueueOverflow              func(childComplexity int, input model.IDInput) int
+		AddAgentsToCapacityProfile      func(childComplexity int, input model.CapacityProfileMembersInput, dryRun *bool) int
+		AddAgentsToQueue                func(childComplexity int, input model.QueueMembersInput, dryRun *bool) int
+		AddPhoneNumber                  func(childComplexity int, input model.AddPhoneNumberInput, dryRun *bool) int
+		AssignPersonalNumber            func(childComplexity int, input model.AssignPersonalNumberInput, dryRun *bool) int
+		ClearQueueOverflow              func(childComplexity int, input model.IDInput, dryRun *bool) int
 		CreateAPIToken                  func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateAgent                     func(childComplexity int, input model.CreateAgentInput) int
-		CreateCapacityProfile           func(childComplexity int, input model.CreateCapacityProfileInput) int
-		CreateOutboundProfile           func(childComplexity int, input model.CreateOutboundProfileInput) int
-		CreateQueue                     func(childComplexity int, input model.CreateQueueInput) int
+		CreateAgent                     func(childComplexity int, input model.CreateAgentInput, dryRun *bool) int
+		CreateCapacityProfile           func(childComplexity int, input model.CreateCapacityProfileInput, dryRun *bool) int
+		CreateOutboundProfile           func(childComplexity int, input model.CreateOutboundProfileInput, dryRun *bool) int
+		CreateQueue                     func(childComplexity int, input model.CreateQueueInput, dryRun *bool) int
 		CreateWebhookEndpoint           func(childComplexity int, input model.CreateWebhookEndpointInput) int
-		DeleteCapacityProfile           func(childComplexity int, input model.IDInput) int
-		DeleteOutboundProfile           func(childComplexity int, input model.IDInput) int
-		DeleteQueue                     func(childComplexity int, input model.IDInput) int
+		DeleteCapacityProfile           func(childComplexity int, input model.IDInput, dryRun *bool) int
+		DeleteOutboundProfile           func(childComplexity int, input model.IDInput, dryRun *bool) int
+		DeleteQueue                     func(childComplexity int, input model.IDInput, dryRun *bool) int
 		DeleteWebhookEndpoint           func(childComplexity int, input model.IDInput) int
-		DowngradeCallingPlan            func(childComplexity int, input model.ChangeCallingPlanInput) int
+		DowngradeCallingPlan            func(childComplexity int, input model.ChangeCallingPlanInput, dryRun *bool) int
 		RecoverWebhookDeliveries        func(childComplexity int, input model.RecoverWebhookDeliveriesInput) int
 		RedeliverWebhook                func(childComplexity int, input model.IDInput) int
-		ReleasePhoneNumber              func(childComplexity int, input model.IDInput) int
-		RemoveAgentsFromCapacityProfile func(childComplexity int, input model.CapacityProfileMembersInput) int
-		RemoveAgentsFromQueue           func(childComplexity int, input model.QueueMembersInput) int
+		ReleasePhoneNumber              func(childComplexity int, input model.IDInput, dryRun *bool) int
+		RemoveAgentsFromCapacityProfile func(childComplexity int, input model.CapacityProfileMembersInput, dryRun *bool) int
+		RemoveAgentsFromQueue           func(childComplexity int, input model.QueueMembersInput, dryRun *bool) int
 		RevokeAPIToken                  func(childComplexity int, input model.IDInput) int
 		RotateWebhookSecret             func(childComplexity int, input model.RotateWebhookSecretInput) int
 		SendTestWebhook                 func(childComplexity int, input model.IDInput) int
-		SetQueueOverflow                func(childComplexity int, input model.SetQueueOverflowInput) int
-		UnassignPersonalNumber          func(childComplexity int, input model.IDInput) int
-		UpdateAgent                     func(childComplexity int, input model.UpdateAgentInput) int
-		UpdateCapacityProfile           func(childComplexity int, input model.UpdateCapacityProfileInput) int
-		UpdateOutboundProfile           func(childComplexity int, input model.UpdateOutboundProfileInput) int
-		UpdatePhoneNumber               func(childComplexity int, input model.UpdatePhoneNumberInput) int
-		UpdateQueue                     func(childComplexity int, input model.UpdateQueueInput) int
+		SetQueueOverflow                func(childComplexity int, input model.SetQueueOverflowInput, dryRun *bool) int
+		UnassignPersonalNumber          func(childComplexity int, input model.IDInput, dryRun *bool) int
+		UpdateAgent                     func(childComplexity int, input model.UpdateAgentInput, dryRun *bool) int
+		UpdateCapacityProfile           func(childComplexity int, input model.UpdateCapacityProfileInput, dryRun *bool) int
+		UpdateOutboundProfile           func(childComplexity int, input model.UpdateOutboundProfileInput, dryRun *bool) int
+		UpdatePhoneNumber               func(childComplexity int, input model.UpdatePhoneNumberInput, dryRun *bool) int
+		UpdateQueue                     func(childComplexity int, input model.UpdateQueueInput, dryRun *bool) int
 		UpdateWebhookEndpoint           func(childComplexity int, input model.UpdateWebhookEndpointInput) int
-		UpgradeCallingPlan              func(childComplexity int, input model.ChangeCallingPlanInput) int
-		UpsertAgents                    func(childComplexity int, input model.UpsertAgentsInput) int
+		UpgradeCallingPlan              func(childComplexity int, input model.ChangeCallingPlanInput, dryRun *bool) int
+		UpsertAgents                    func(childComplexity int, input model.UpsertAgentsInput, dryRun *bool) int
 	}
 
 	OutboundProfile struct {
@@ -275,6 +353,7 @@ type ComplexityRoot struct {
 	}
 
 	OutboundProfilePayload struct {
+		Impact          func(childComplexity int) int
 		OutboundProfile func(childComplexity int) int
 		UserErrors      func(childComplexity int) int
 	}
@@ -313,6 +392,7 @@ type ComplexityRoot struct {
 	}
 
 	PhoneNumberPayload struct {
+		Impact      func(childComplexity int) int
 		PhoneNumber func(childComplexity int) int
 		UserErrors  func(childComplexity int) int
 	}
@@ -366,6 +446,7 @@ type ComplexityRoot struct {
 	}
 
 	QueuePayload struct {
+		Impact     func(childComplexity int) int
 		Queue      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
@@ -382,6 +463,7 @@ type ComplexityRoot struct {
 
 	UpsertAgentsPayload struct {
 		Agents     func(childComplexity int) int
+		Impact     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -395,6 +477,11 @@ type ComplexityRoot struct {
 		Agent func(childComplexity int) int
 		Role  func(childComplexity int) int
 		Token func(childComplexity int) int
+	}
+
+	WarningCount struct {
+		Agents func(childComplexity int) int
+		Code   func(childComplexity int) int
 	}
 
 	WebhookAttempt struct {
@@ -483,6 +570,15 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AbilityImpactResolver interface {
+	Changes(ctx context.Context, obj *model.AbilityImpact, first *int) ([]*model.AbilityDiff, error)
+}
+type AbilityVersionResolver interface {
+	Cause(ctx context.Context, obj *model.AbilityVersion) (*model.AuditEntry, error)
+}
+type AgentResolver interface {
+	CallingAbilityHistory(ctx context.Context, obj *model.Agent, first *int, after *string) (*model.AbilityVersionConnection, error)
+}
 type ApiTokenResolver interface {
 	Agent(ctx context.Context, obj *model.APIToken) (*model.Agent, error)
 
@@ -500,31 +596,31 @@ type CapacityProfileResolver interface {
 	OutboundProfiles(ctx context.Context, obj *model.CapacityProfile) ([]*model.OutboundProfile, error)
 }
 type MutationResolver interface {
-	AddPhoneNumber(ctx context.Context, input model.AddPhoneNumberInput) (*model.PhoneNumberPayload, error)
-	UpgradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput) (*model.PhoneNumberPayload, error)
-	DowngradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput) (*model.PhoneNumberPayload, error)
-	UpdatePhoneNumber(ctx context.Context, input model.UpdatePhoneNumberInput) (*model.PhoneNumberPayload, error)
-	ReleasePhoneNumber(ctx context.Context, input model.IDInput) (*model.DeletePayload, error)
-	CreateQueue(ctx context.Context, input model.CreateQueueInput) (*model.QueuePayload, error)
-	UpdateQueue(ctx context.Context, input model.UpdateQueueInput) (*model.QueuePayload, error)
-	DeleteQueue(ctx context.Context, input model.IDInput) (*model.DeletePayload, error)
-	AddAgentsToQueue(ctx context.Context, input model.QueueMembersInput) (*model.QueuePayload, error)
-	RemoveAgentsFromQueue(ctx context.Context, input model.QueueMembersInput) (*model.QueuePayload, error)
-	SetQueueOverflow(ctx context.Context, input model.SetQueueOverflowInput) (*model.QueuePayload, error)
-	ClearQueueOverflow(ctx context.Context, input model.IDInput) (*model.QueuePayload, error)
-	CreateCapacityProfile(ctx context.Context, input model.CreateCapacityProfileInput) (*model.CapacityProfilePayload, error)
-	UpdateCapacityProfile(ctx context.Context, input model.UpdateCapacityProfileInput) (*model.CapacityProfilePayload, error)
-	DeleteCapacityProfile(ctx context.Context, input model.IDInput) (*model.DeletePayload, error)
-	AddAgentsToCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput) (*model.CapacityProfilePayload, error)
-	RemoveAgentsFromCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput) (*model.CapacityProfilePayload, error)
-	CreateOutboundProfile(ctx context.Context, input model.CreateOutboundProfileInput) (*model.OutboundProfilePayload, error)
-	UpdateOutboundProfile(ctx context.Context, input model.UpdateOutboundProfileInput) (*model.OutboundProfilePayload, error)
-	DeleteOutboundProfile(ctx context.Context, input model.IDInput) (*model.DeletePayload, error)
-	CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.AgentPayload, error)
-	UpsertAgents(ctx context.Context, input model.UpsertAgentsInput) (*model.UpsertAgentsPayload, error)
-	UpdateAgent(ctx context.Context, input model.UpdateAgentInput) (*model.AgentPayload, error)
-	AssignPersonalNumber(ctx context.Context, input model.AssignPersonalNumberInput) (*model.AgentPayload, error)
-	UnassignPersonalNumber(ctx context.Context, input model.IDInput) (*model.AgentPayload, error)
+	AddPhoneNumber(ctx context.Context, input model.AddPhoneNumberInput, dryRun *bool) (*model.PhoneNumberPayload, error)
+	UpgradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput, dryRun *bool) (*model.PhoneNumberPayload, error)
+	DowngradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput, dryRun *bool) (*model.PhoneNumberPayload, error)
+	UpdatePhoneNumber(ctx context.Context, input model.UpdatePhoneNumberInput, dryRun *bool) (*model.PhoneNumberPayload, error)
+	ReleasePhoneNumber(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error)
+	CreateQueue(ctx context.Context, input model.CreateQueueInput, dryRun *bool) (*model.QueuePayload, error)
+	UpdateQueue(ctx context.Context, input model.UpdateQueueInput, dryRun *bool) (*model.QueuePayload, error)
+	DeleteQueue(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error)
+	AddAgentsToQueue(ctx context.Context, input model.QueueMembersInput, dryRun *bool) (*model.QueuePayload, error)
+	RemoveAgentsFromQueue(ctx context.Context, input model.QueueMembersInput, dryRun *bool) (*model.QueuePayload, error)
+	SetQueueOverflow(ctx context.Context, input model.SetQueueOverflowInput, dryRun *bool) (*model.QueuePayload, error)
+	ClearQueueOverflow(ctx context.Context, input model.IDInput, dryRun *bool) (*model.QueuePayload, error)
+	CreateCapacityProfile(ctx context.Context, input model.CreateCapacityProfileInput, dryRun *bool) (*model.CapacityProfilePayload, error)
+	UpdateCapacityProfile(ctx context.Context, input model.UpdateCapacityProfileInput, dryRun *bool) (*model.CapacityProfilePayload, error)
+	DeleteCapacityProfile(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error)
+	AddAgentsToCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput, dryRun *bool) (*model.CapacityProfilePayload, error)
+	RemoveAgentsFromCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput, dryRun *bool) (*model.CapacityProfilePayload, error)
+	CreateOutboundProfile(ctx context.Context, input model.CreateOutboundProfileInput, dryRun *bool) (*model.OutboundProfilePayload, error)
+	UpdateOutboundProfile(ctx context.Context, input model.UpdateOutboundProfileInput, dryRun *bool) (*model.OutboundProfilePayload, error)
+	DeleteOutboundProfile(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error)
+	CreateAgent(ctx context.Context, input model.CreateAgentInput, dryRun *bool) (*model.AgentPayload, error)
+	UpsertAgents(ctx context.Context, input model.UpsertAgentsInput, dryRun *bool) (*model.UpsertAgentsPayload, error)
+	UpdateAgent(ctx context.Context, input model.UpdateAgentInput, dryRun *bool) (*model.AgentPayload, error)
+	AssignPersonalNumber(ctx context.Context, input model.AssignPersonalNumberInput, dryRun *bool) (*model.AgentPayload, error)
+	UnassignPersonalNumber(ctx context.Context, input model.IDInput, dryRun *bool) (*model.AgentPayload, error)
 	CreateWebhookEndpoint(ctx context.Context, input model.CreateWebhookEndpointInput) (*model.WebhookEndpointSecretPayload, error)
 	UpdateWebhookEndpoint(ctx context.Context, input model.UpdateWebhookEndpointInput) (*model.WebhookEndpointPayload, error)
 	DeleteWebhookEndpoint(ctx context.Context, input model.IDInput) (*model.DeletePayload, error)
@@ -608,12 +704,190 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AbilityDiff.agentEmail":
+		if e.ComplexityRoot.AbilityDiff.AgentEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.AgentEmail(childComplexity), true
+	case "AbilityDiff.agentId":
+		if e.ComplexityRoot.AbilityDiff.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.AgentID(childComplexity), true
+	case "AbilityDiff.agentName":
+		if e.ComplexityRoot.AbilityDiff.AgentName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.AgentName(childComplexity), true
+	case "AbilityDiff.callerIdsGained":
+		if e.ComplexityRoot.AbilityDiff.CallerIdsGained == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.CallerIdsGained(childComplexity), true
+	case "AbilityDiff.callerIdsLost":
+		if e.ComplexityRoot.AbilityDiff.CallerIdsLost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.CallerIdsLost(childComplexity), true
+	case "AbilityDiff.current":
+		if e.ComplexityRoot.AbilityDiff.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.Current(childComplexity), true
+	case "AbilityDiff.previous":
+		if e.ComplexityRoot.AbilityDiff.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityDiff.Previous(childComplexity), true
+
+	case "AbilityImpact.agentsChanged":
+		if e.ComplexityRoot.AbilityImpact.AgentsChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityImpact.AgentsChanged(childComplexity), true
+	case "AbilityImpact.agentsGainingCalling":
+		if e.ComplexityRoot.AbilityImpact.AgentsGainingCalling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityImpact.AgentsGainingCalling(childComplexity), true
+	case "AbilityImpact.agentsLosingCalling":
+		if e.ComplexityRoot.AbilityImpact.AgentsLosingCalling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityImpact.AgentsLosingCalling(childComplexity), true
+	case "AbilityImpact.changes":
+		if e.ComplexityRoot.AbilityImpact.Changes == nil {
+			break
+		}
+
+		args, err := ec.field_AbilityImpact_changes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.AbilityImpact.Changes(childComplexity, args["first"].(*int)), true
+	case "AbilityImpact.dryRun":
+		if e.ComplexityRoot.AbilityImpact.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityImpact.DryRun(childComplexity), true
+
+	case "AbilitySnapshot.blockers":
+		if e.ComplexityRoot.AbilitySnapshot.Blockers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilitySnapshot.Blockers(childComplexity), true
+	case "AbilitySnapshot.callerIds":
+		if e.ComplexityRoot.AbilitySnapshot.CallerIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilitySnapshot.CallerIds(childComplexity), true
+	case "AbilitySnapshot.canMakeCalls":
+		if e.ComplexityRoot.AbilitySnapshot.CanMakeCalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilitySnapshot.CanMakeCalls(childComplexity), true
+	case "AbilitySnapshot.version":
+		if e.ComplexityRoot.AbilitySnapshot.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilitySnapshot.Version(childComplexity), true
+
+	case "AbilityVersion.ability":
+		if e.ComplexityRoot.AbilityVersion.Ability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersion.Ability(childComplexity), true
+	case "AbilityVersion.cause":
+		if e.ComplexityRoot.AbilityVersion.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersion.Cause(childComplexity), true
+	case "AbilityVersion.changedAt":
+		if e.ComplexityRoot.AbilityVersion.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersion.ChangedAt(childComplexity), true
+	case "AbilityVersion.version":
+		if e.ComplexityRoot.AbilityVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersion.Version(childComplexity), true
+
+	case "AbilityVersionConnection.edges":
+		if e.ComplexityRoot.AbilityVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionConnection.Edges(childComplexity), true
+	case "AbilityVersionConnection.nodes":
+		if e.ComplexityRoot.AbilityVersionConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionConnection.Nodes(childComplexity), true
+	case "AbilityVersionConnection.pageInfo":
+		if e.ComplexityRoot.AbilityVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionConnection.PageInfo(childComplexity), true
+	case "AbilityVersionConnection.totalCount":
+		if e.ComplexityRoot.AbilityVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionConnection.TotalCount(childComplexity), true
+
+	case "AbilityVersionEdge.cursor":
+		if e.ComplexityRoot.AbilityVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionEdge.Cursor(childComplexity), true
+	case "AbilityVersionEdge.node":
+		if e.ComplexityRoot.AbilityVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AbilityVersionEdge.Node(childComplexity), true
+
 	case "Agent.callingAbility":
 		if e.ComplexityRoot.Agent.CallingAbility == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Agent.CallingAbility(childComplexity), true
+	case "Agent.callingAbilityHistory":
+		if e.ComplexityRoot.Agent.CallingAbilityHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Agent_callingAbilityHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Agent.CallingAbilityHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Agent.capacityProfiles":
 		if e.ComplexityRoot.Agent.CapacityProfiles == nil {
 			break
@@ -713,6 +987,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentPayload.Agent(childComplexity), true
+	case "AgentPayload.impact":
+		if e.ComplexityRoot.AgentPayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentPayload.Impact(childComplexity), true
 	case "AgentPayload.userErrors":
 		if e.ComplexityRoot.AgentPayload.UserErrors == nil {
 			break
@@ -902,6 +1182,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BlockerCount.Code(childComplexity), true
 
+	case "BlockerSnapshot.code":
+		if e.ComplexityRoot.BlockerSnapshot.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockerSnapshot.Code(childComplexity), true
+	case "BlockerSnapshot.message":
+		if e.ComplexityRoot.BlockerSnapshot.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockerSnapshot.Message(childComplexity), true
+	case "BlockerSnapshot.outboundProfileId":
+		if e.ComplexityRoot.BlockerSnapshot.OutboundProfileID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockerSnapshot.OutboundProfileID(childComplexity), true
+
 	case "CallerId.blockAssignment":
 		if e.ComplexityRoot.CallerId.BlockAssignment == nil {
 			break
@@ -945,6 +1244,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CallerId.WorkItemLimit(childComplexity), true
 
+	case "CallerIdSnapshot.blockAssignment":
+		if e.ComplexityRoot.CallerIdSnapshot.BlockAssignment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.BlockAssignment(childComplexity), true
+	case "CallerIdSnapshot.callerIdName":
+		if e.ComplexityRoot.CallerIdSnapshot.CallerIDName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.CallerIDName(childComplexity), true
+	case "CallerIdSnapshot.outboundProfileId":
+		if e.ComplexityRoot.CallerIdSnapshot.OutboundProfileID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.OutboundProfileID(childComplexity), true
+	case "CallerIdSnapshot.outboundProfileName":
+		if e.ComplexityRoot.CallerIdSnapshot.OutboundProfileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.OutboundProfileName(childComplexity), true
+	case "CallerIdSnapshot.phoneNumber":
+		if e.ComplexityRoot.CallerIdSnapshot.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.PhoneNumber(childComplexity), true
+	case "CallerIdSnapshot.phoneNumberId":
+		if e.ComplexityRoot.CallerIdSnapshot.PhoneNumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.PhoneNumberID(childComplexity), true
+	case "CallerIdSnapshot.resetFrequency":
+		if e.ComplexityRoot.CallerIdSnapshot.ResetFrequency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.ResetFrequency(childComplexity), true
+	case "CallerIdSnapshot.source":
+		if e.ComplexityRoot.CallerIdSnapshot.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.Source(childComplexity), true
+	case "CallerIdSnapshot.workItemLimit":
+		if e.ComplexityRoot.CallerIdSnapshot.WorkItemLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallerIdSnapshot.WorkItemLimit(childComplexity), true
+
 	case "CallingAbility.blockers":
 		if e.ComplexityRoot.CallingAbility.Blockers == nil {
 			break
@@ -975,6 +1329,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallingAbility.Version(childComplexity), true
+	case "CallingAbility.warnings":
+		if e.ComplexityRoot.CallingAbility.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingAbility.Warnings(childComplexity), true
 
 	case "CallingAbilityChange.agent":
 		if e.ComplexityRoot.CallingAbilityChange.Agent == nil {
@@ -1050,6 +1410,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallingSummary.PhoneNumbersCanMakeCalls(childComplexity), true
+	case "CallingSummary.warnings":
+		if e.ComplexityRoot.CallingSummary.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingSummary.Warnings(childComplexity), true
+
+	case "CallingWarning.code":
+		if e.ComplexityRoot.CallingWarning.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingWarning.Code(childComplexity), true
+	case "CallingWarning.message":
+		if e.ComplexityRoot.CallingWarning.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingWarning.Message(childComplexity), true
+	case "CallingWarning.outboundProfile":
+		if e.ComplexityRoot.CallingWarning.OutboundProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingWarning.OutboundProfile(childComplexity), true
+	case "CallingWarning.phoneNumber":
+		if e.ComplexityRoot.CallingWarning.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingWarning.PhoneNumber(childComplexity), true
 
 	case "CapacityProfile.agentCount":
 		if e.ComplexityRoot.CapacityProfile.AgentCount == nil {
@@ -1161,6 +1552,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CapacityProfilePayload.CapacityProfile(childComplexity), true
+	case "CapacityProfilePayload.impact":
+		if e.ComplexityRoot.CapacityProfilePayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CapacityProfilePayload.Impact(childComplexity), true
 	case "CapacityProfilePayload.userErrors":
 		if e.ComplexityRoot.CapacityProfilePayload.UserErrors == nil {
 			break
@@ -1193,6 +1590,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeletePayload.DeletedID(childComplexity), true
+	case "DeletePayload.impact":
+		if e.ComplexityRoot.DeletePayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeletePayload.Impact(childComplexity), true
 	case "DeletePayload.userErrors":
 		if e.ComplexityRoot.DeletePayload.UserErrors == nil {
 			break
@@ -1210,7 +1613,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddAgentsToCapacityProfile(childComplexity, args["input"].(model.CapacityProfileMembersInput)), true
+		return e.ComplexityRoot.Mutation.AddAgentsToCapacityProfile(childComplexity, args["input"].(model.CapacityProfileMembersInput), args["dryRun"].(*bool)), true
 	case "Mutation.addAgentsToQueue":
 		if e.ComplexityRoot.Mutation.AddAgentsToQueue == nil {
 			break
@@ -1221,7 +1624,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddAgentsToQueue(childComplexity, args["input"].(model.QueueMembersInput)), true
+		return e.ComplexityRoot.Mutation.AddAgentsToQueue(childComplexity, args["input"].(model.QueueMembersInput), args["dryRun"].(*bool)), true
 	case "Mutation.addPhoneNumber":
 		if e.ComplexityRoot.Mutation.AddPhoneNumber == nil {
 			break
@@ -1232,7 +1635,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddPhoneNumber(childComplexity, args["input"].(model.AddPhoneNumberInput)), true
+		return e.ComplexityRoot.Mutation.AddPhoneNumber(childComplexity, args["input"].(model.AddPhoneNumberInput), args["dryRun"].(*bool)), true
 	case "Mutation.assignPersonalNumber":
 		if e.ComplexityRoot.Mutation.AssignPersonalNumber == nil {
 			break
@@ -1243,7 +1646,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AssignPersonalNumber(childComplexity, args["input"].(model.AssignPersonalNumberInput)), true
+		return e.ComplexityRoot.Mutation.AssignPersonalNumber(childComplexity, args["input"].(model.AssignPersonalNumberInput), args["dryRun"].(*bool)), true
 	case "Mutation.clearQueueOverflow":
 		if e.ComplexityRoot.Mutation.ClearQueueOverflow == nil {
 			break
@@ -1254,7 +1657,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ClearQueueOverflow(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.ClearQueueOverflow(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -1276,7 +1679,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAgent(childComplexity, args["input"].(model.CreateAgentInput)), true
+		return e.ComplexityRoot.Mutation.CreateAgent(childComplexity, args["input"].(model.CreateAgentInput), args["dryRun"].(*bool)), true
 	case "Mutation.createCapacityProfile":
 		if e.ComplexityRoot.Mutation.CreateCapacityProfile == nil {
 			break
@@ -1287,7 +1690,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCapacityProfile(childComplexity, args["input"].(model.CreateCapacityProfileInput)), true
+		return e.ComplexityRoot.Mutation.CreateCapacityProfile(childComplexity, args["input"].(model.CreateCapacityProfileInput), args["dryRun"].(*bool)), true
 	case "Mutation.createOutboundProfile":
 		if e.ComplexityRoot.Mutation.CreateOutboundProfile == nil {
 			break
@@ -1298,7 +1701,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOutboundProfile(childComplexity, args["input"].(model.CreateOutboundProfileInput)), true
+		return e.ComplexityRoot.Mutation.CreateOutboundProfile(childComplexity, args["input"].(model.CreateOutboundProfileInput), args["dryRun"].(*bool)), true
 	case "Mutation.createQueue":
 		if e.ComplexityRoot.Mutation.CreateQueue == nil {
 			break
@@ -1309,7 +1712,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateQueue(childComplexity, args["input"].(model.CreateQueueInput)), true
+		return e.ComplexityRoot.Mutation.CreateQueue(childComplexity, args["input"].(model.CreateQueueInput), args["dryRun"].(*bool)), true
 	case "Mutation.createWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
 			break
@@ -1331,7 +1734,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeleteCapacityProfile(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.DeleteCapacityProfile(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.deleteOutboundProfile":
 		if e.ComplexityRoot.Mutation.DeleteOutboundProfile == nil {
 			break
@@ -1342,7 +1745,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeleteOutboundProfile(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.DeleteOutboundProfile(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.deleteQueue":
 		if e.ComplexityRoot.Mutation.DeleteQueue == nil {
 			break
@@ -1353,7 +1756,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeleteQueue(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.DeleteQueue(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.deleteWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
 			break
@@ -1375,7 +1778,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DowngradeCallingPlan(childComplexity, args["input"].(model.ChangeCallingPlanInput)), true
+		return e.ComplexityRoot.Mutation.DowngradeCallingPlan(childComplexity, args["input"].(model.ChangeCallingPlanInput), args["dryRun"].(*bool)), true
 	case "Mutation.recoverWebhookDeliveries":
 		if e.ComplexityRoot.Mutation.RecoverWebhookDeliveries == nil {
 			break
@@ -1408,7 +1811,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ReleasePhoneNumber(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.ReleasePhoneNumber(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.removeAgentsFromCapacityProfile":
 		if e.ComplexityRoot.Mutation.RemoveAgentsFromCapacityProfile == nil {
 			break
@@ -1419,7 +1822,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RemoveAgentsFromCapacityProfile(childComplexity, args["input"].(model.CapacityProfileMembersInput)), true
+		return e.ComplexityRoot.Mutation.RemoveAgentsFromCapacityProfile(childComplexity, args["input"].(model.CapacityProfileMembersInput), args["dryRun"].(*bool)), true
 	case "Mutation.removeAgentsFromQueue":
 		if e.ComplexityRoot.Mutation.RemoveAgentsFromQueue == nil {
 			break
@@ -1430,7 +1833,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RemoveAgentsFromQueue(childComplexity, args["input"].(model.QueueMembersInput)), true
+		return e.ComplexityRoot.Mutation.RemoveAgentsFromQueue(childComplexity, args["input"].(model.QueueMembersInput), args["dryRun"].(*bool)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -1474,7 +1877,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetQueueOverflow(childComplexity, args["input"].(model.SetQueueOverflowInput)), true
+		return e.ComplexityRoot.Mutation.SetQueueOverflow(childComplexity, args["input"].(model.SetQueueOverflowInput), args["dryRun"].(*bool)), true
 	case "Mutation.unassignPersonalNumber":
 		if e.ComplexityRoot.Mutation.UnassignPersonalNumber == nil {
 			break
@@ -1485,7 +1888,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UnassignPersonalNumber(childComplexity, args["input"].(model.IDInput)), true
+		return e.ComplexityRoot.Mutation.UnassignPersonalNumber(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.updateAgent":
 		if e.ComplexityRoot.Mutation.UpdateAgent == nil {
 			break
@@ -1496,7 +1899,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateAgent(childComplexity, args["input"].(model.UpdateAgentInput)), true
+		return e.ComplexityRoot.Mutation.UpdateAgent(childComplexity, args["input"].(model.UpdateAgentInput), args["dryRun"].(*bool)), true
 	case "Mutation.updateCapacityProfile":
 		if e.ComplexityRoot.Mutation.UpdateCapacityProfile == nil {
 			break
@@ -1507,7 +1910,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCapacityProfile(childComplexity, args["input"].(model.UpdateCapacityProfileInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCapacityProfile(childComplexity, args["input"].(model.UpdateCapacityProfileInput), args["dryRun"].(*bool)), true
 	case "Mutation.updateOutboundProfile":
 		if e.ComplexityRoot.Mutation.UpdateOutboundProfile == nil {
 			break
@@ -1518,7 +1921,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateOutboundProfile(childComplexity, args["input"].(model.UpdateOutboundProfileInput)), true
+		return e.ComplexityRoot.Mutation.UpdateOutboundProfile(childComplexity, args["input"].(model.UpdateOutboundProfileInput), args["dryRun"].(*bool)), true
 	case "Mutation.updatePhoneNumber":
 		if e.ComplexityRoot.Mutation.UpdatePhoneNumber == nil {
 			break
@@ -1529,7 +1932,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdatePhoneNumber(childComplexity, args["input"].(model.UpdatePhoneNumberInput)), true
+		return e.ComplexityRoot.Mutation.UpdatePhoneNumber(childComplexity, args["input"].(model.UpdatePhoneNumberInput), args["dryRun"].(*bool)), true
 	case "Mutation.updateQueue":
 		if e.ComplexityRoot.Mutation.UpdateQueue == nil {
 			break
@@ -1540,7 +1943,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateQueue(childComplexity, args["input"].(model.UpdateQueueInput)), true
+		return e.ComplexityRoot.Mutation.UpdateQueue(childComplexity, args["input"].(model.UpdateQueueInput), args["dryRun"].(*bool)), true
 	case "Mutation.updateWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
 			break
@@ -1562,7 +1965,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpgradeCallingPlan(childComplexity, args["input"].(model.ChangeCallingPlanInput)), true
+		return e.ComplexityRoot.Mutation.UpgradeCallingPlan(childComplexity, args["input"].(model.ChangeCallingPlanInput), args["dryRun"].(*bool)), true
 	case "Mutation.upsertAgents":
 		if e.ComplexityRoot.Mutation.UpsertAgents == nil {
 			break
@@ -1573,7 +1976,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpsertAgents(childComplexity, args["input"].(model.UpsertAgentsInput)), true
+		return e.ComplexityRoot.Mutation.UpsertAgents(childComplexity, args["input"].(model.UpsertAgentsInput), args["dryRun"].(*bool)), true
 
 	case "OutboundProfile.callerIdName":
 		if e.ComplexityRoot.OutboundProfile.CallerIDName == nil {
@@ -1668,6 +2071,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OutboundProfileEdge.Node(childComplexity), true
 
+	case "OutboundProfilePayload.impact":
+		if e.ComplexityRoot.OutboundProfilePayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboundProfilePayload.Impact(childComplexity), true
 	case "OutboundProfilePayload.outboundProfile":
 		if e.ComplexityRoot.OutboundProfilePayload.OutboundProfile == nil {
 			break
@@ -1811,6 +2220,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PhoneNumberEdge.Node(childComplexity), true
 
+	case "PhoneNumberPayload.impact":
+		if e.ComplexityRoot.PhoneNumberPayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhoneNumberPayload.Impact(childComplexity), true
 	case "PhoneNumberPayload.phoneNumber":
 		if e.ComplexityRoot.PhoneNumberPayload.PhoneNumber == nil {
 			break
@@ -2093,6 +2508,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.QueueOverflow.TransferToExtension(childComplexity), true
 
+	case "QueuePayload.impact":
+		if e.ComplexityRoot.QueuePayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueuePayload.Impact(childComplexity), true
 	case "QueuePayload.queue":
 		if e.ComplexityRoot.QueuePayload.Queue == nil {
 			break
@@ -2143,6 +2564,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UpsertAgentsPayload.Agents(childComplexity), true
+	case "UpsertAgentsPayload.impact":
+		if e.ComplexityRoot.UpsertAgentsPayload.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpsertAgentsPayload.Impact(childComplexity), true
 	case "UpsertAgentsPayload.userErrors":
 		if e.ComplexityRoot.UpsertAgentsPayload.UserErrors == nil {
 			break
@@ -2187,6 +2614,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Token(childComplexity), true
+
+	case "WarningCount.agents":
+		if e.ComplexityRoot.WarningCount.Agents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarningCount.Agents(childComplexity), true
+	case "WarningCount.code":
+		if e.ComplexityRoot.WarningCount.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WarningCount.Code(childComplexity), true
 
 	case "WebhookAttempt.attemptedAt":
 		if e.ComplexityRoot.WebhookAttempt.AttemptedAt == nil {
@@ -2620,7 +3060,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "access.graphqls" "phone.graphqls" "recover.graphqls" "schema.graphqls"
+//go:embed "access.graphqls" "phone.graphqls" "recover.graphqls" "schema.graphqls" "whatif.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2636,12 +3076,101 @@ var sources = []*ast.Source{
 	{Name: "phone.graphqls", Input: sourceData("phone.graphqls"), BuiltIn: false},
 	{Name: "recover.graphqls", Input: sourceData("recover.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "whatif.graphqls", Input: sourceData("whatif.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AbilityDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agentId":
+		return ec.fieldContext_AbilityDiff_agentId(ctx, field)
+	case "agentEmail":
+		return ec.fieldContext_AbilityDiff_agentEmail(ctx, field)
+	case "agentName":
+		return ec.fieldContext_AbilityDiff_agentName(ctx, field)
+	case "previous":
+		return ec.fieldContext_AbilityDiff_previous(ctx, field)
+	case "current":
+		return ec.fieldContext_AbilityDiff_current(ctx, field)
+	case "callerIdsGained":
+		return ec.fieldContext_AbilityDiff_callerIdsGained(ctx, field)
+	case "callerIdsLost":
+		return ec.fieldContext_AbilityDiff_callerIdsLost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilityDiff", field.Name)
+}
+
+func (ec *executionContext) childFields_AbilityImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dryRun":
+		return ec.fieldContext_AbilityImpact_dryRun(ctx, field)
+	case "agentsChanged":
+		return ec.fieldContext_AbilityImpact_agentsChanged(ctx, field)
+	case "agentsLosingCalling":
+		return ec.fieldContext_AbilityImpact_agentsLosingCalling(ctx, field)
+	case "agentsGainingCalling":
+		return ec.fieldContext_AbilityImpact_agentsGainingCalling(ctx, field)
+	case "changes":
+		return ec.fieldContext_AbilityImpact_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilityImpact", field.Name)
+}
+
+func (ec *executionContext) childFields_AbilitySnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_AbilitySnapshot_version(ctx, field)
+	case "canMakeCalls":
+		return ec.fieldContext_AbilitySnapshot_canMakeCalls(ctx, field)
+	case "callerIds":
+		return ec.fieldContext_AbilitySnapshot_callerIds(ctx, field)
+	case "blockers":
+		return ec.fieldContext_AbilitySnapshot_blockers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilitySnapshot", field.Name)
+}
+
+func (ec *executionContext) childFields_AbilityVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_AbilityVersion_version(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_AbilityVersion_changedAt(ctx, field)
+	case "ability":
+		return ec.fieldContext_AbilityVersion_ability(ctx, field)
+	case "cause":
+		return ec.fieldContext_AbilityVersion_cause(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilityVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_AbilityVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AbilityVersionConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AbilityVersionConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AbilityVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AbilityVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilityVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AbilityVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AbilityVersionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AbilityVersionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AbilityVersionEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2665,6 +3194,8 @@ func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql
 		return ec.fieldContext_Agent_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Agent_updatedAt(ctx, field)
+	case "callingAbilityHistory":
+		return ec.fieldContext_Agent_callingAbilityHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Agent", field.Name)
 }
@@ -2699,6 +3230,8 @@ func (ec *executionContext) childFields_AgentPayload(ctx context.Context, field 
 		return ec.fieldContext_AgentPayload_agent(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_AgentPayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_AgentPayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentPayload", field.Name)
 }
@@ -2809,6 +3342,18 @@ func (ec *executionContext) childFields_BlockerCount(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type BlockerCount", field.Name)
 }
 
+func (ec *executionContext) childFields_BlockerSnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_BlockerSnapshot_code(ctx, field)
+	case "message":
+		return ec.fieldContext_BlockerSnapshot_message(ctx, field)
+	case "outboundProfileId":
+		return ec.fieldContext_BlockerSnapshot_outboundProfileId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlockerSnapshot", field.Name)
+}
+
 func (ec *executionContext) childFields_CallerId(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "phoneNumber":
@@ -2829,6 +3374,30 @@ func (ec *executionContext) childFields_CallerId(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type CallerId", field.Name)
 }
 
+func (ec *executionContext) childFields_CallerIdSnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phoneNumber":
+		return ec.fieldContext_CallerIdSnapshot_phoneNumber(ctx, field)
+	case "phoneNumberId":
+		return ec.fieldContext_CallerIdSnapshot_phoneNumberId(ctx, field)
+	case "source":
+		return ec.fieldContext_CallerIdSnapshot_source(ctx, field)
+	case "outboundProfileId":
+		return ec.fieldContext_CallerIdSnapshot_outboundProfileId(ctx, field)
+	case "outboundProfileName":
+		return ec.fieldContext_CallerIdSnapshot_outboundProfileName(ctx, field)
+	case "workItemLimit":
+		return ec.fieldContext_CallerIdSnapshot_workItemLimit(ctx, field)
+	case "resetFrequency":
+		return ec.fieldContext_CallerIdSnapshot_resetFrequency(ctx, field)
+	case "blockAssignment":
+		return ec.fieldContext_CallerIdSnapshot_blockAssignment(ctx, field)
+	case "callerIdName":
+		return ec.fieldContext_CallerIdSnapshot_callerIdName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallerIdSnapshot", field.Name)
+}
+
 func (ec *executionContext) childFields_CallingAbility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "canMakeCalls":
@@ -2841,6 +3410,8 @@ func (ec *executionContext) childFields_CallingAbility(ctx context.Context, fiel
 		return ec.fieldContext_CallingAbility_version(ctx, field)
 	case "changedAt":
 		return ec.fieldContext_CallingAbility_changedAt(ctx, field)
+	case "warnings":
+		return ec.fieldContext_CallingAbility_warnings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallingAbility", field.Name)
 }
@@ -2883,8 +3454,24 @@ func (ec *executionContext) childFields_CallingSummary(ctx context.Context, fiel
 		return ec.fieldContext_CallingSummary_phoneNumbersCanMakeCalls(ctx, field)
 	case "outboundProfiles":
 		return ec.fieldContext_CallingSummary_outboundProfiles(ctx, field)
+	case "warnings":
+		return ec.fieldContext_CallingSummary_warnings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallingSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_CallingWarning(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_CallingWarning_code(ctx, field)
+	case "message":
+		return ec.fieldContext_CallingWarning_message(ctx, field)
+	case "outboundProfile":
+		return ec.fieldContext_CallingWarning_outboundProfile(ctx, field)
+	case "phoneNumber":
+		return ec.fieldContext_CallingWarning_phoneNumber(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallingWarning", field.Name)
 }
 
 func (ec *executionContext) childFields_CapacityProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2943,6 +3530,8 @@ func (ec *executionContext) childFields_CapacityProfilePayload(ctx context.Conte
 		return ec.fieldContext_CapacityProfilePayload_capacityProfile(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_CapacityProfilePayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_CapacityProfilePayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CapacityProfilePayload", field.Name)
 }
@@ -2965,6 +3554,8 @@ func (ec *executionContext) childFields_DeletePayload(ctx context.Context, field
 		return ec.fieldContext_DeletePayload_deletedId(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_DeletePayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_DeletePayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
 }
@@ -3023,6 +3614,8 @@ func (ec *executionContext) childFields_OutboundProfilePayload(ctx context.Conte
 		return ec.fieldContext_OutboundProfilePayload_outboundProfile(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_OutboundProfilePayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_OutboundProfilePayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OutboundProfilePayload", field.Name)
 }
@@ -3099,6 +3692,8 @@ func (ec *executionContext) childFields_PhoneNumberPayload(ctx context.Context, 
 		return ec.fieldContext_PhoneNumberPayload_phoneNumber(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_PhoneNumberPayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_PhoneNumberPayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PhoneNumberPayload", field.Name)
 }
@@ -3171,6 +3766,8 @@ func (ec *executionContext) childFields_QueuePayload(ctx context.Context, field 
 		return ec.fieldContext_QueuePayload_queue(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_QueuePayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_QueuePayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueuePayload", field.Name)
 }
@@ -3193,6 +3790,8 @@ func (ec *executionContext) childFields_UpsertAgentsPayload(ctx context.Context,
 		return ec.fieldContext_UpsertAgentsPayload_agents(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_UpsertAgentsPayload_userErrors(ctx, field)
+	case "impact":
+		return ec.fieldContext_UpsertAgentsPayload_impact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpsertAgentsPayload", field.Name)
 }
@@ -3219,6 +3818,16 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_agent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WarningCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_WarningCount_code(ctx, field)
+	case "agents":
+		return ec.fieldContext_WarningCount_agents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WarningCount", field.Name)
 }
 
 func (ec *executionContext) childFields_WebhookAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3499,6 +4108,42 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_AbilityImpact_changes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Agent_callingAbilityHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_CapacityProfile_agents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3532,6 +4177,14 @@ func (ec *executionContext) field_Mutation_addAgentsToCapacityProfile_args(ctx c
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3546,6 +4199,14 @@ func (ec *executionContext) field_Mutation_addAgentsToQueue_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3560,6 +4221,14 @@ func (ec *executionContext) field_Mutation_addPhoneNumber_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3574,6 +4243,14 @@ func (ec *executionContext) field_Mutation_assignPersonalNumber_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3588,6 +4265,14 @@ func (ec *executionContext) field_Mutation_clearQueueOverflow_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3602,6 +4287,14 @@ func (ec *executionContext) field_Mutation_createAgent_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3630,6 +4323,14 @@ func (ec *executionContext) field_Mutation_createCapacityProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3644,6 +4345,14 @@ func (ec *executionContext) field_Mutation_createOutboundProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3658,6 +4367,14 @@ func (ec *executionContext) field_Mutation_createQueue_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3686,6 +4403,14 @@ func (ec *executionContext) field_Mutation_deleteCapacityProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3700,6 +4425,14 @@ func (ec *executionContext) field_Mutation_deleteOutboundProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3714,6 +4447,14 @@ func (ec *executionContext) field_Mutation_deleteQueue_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3742,6 +4483,14 @@ func (ec *executionContext) field_Mutation_downgradeCallingPlan_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3784,6 +4533,14 @@ func (ec *executionContext) field_Mutation_releasePhoneNumber_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3798,6 +4555,14 @@ func (ec *executionContext) field_Mutation_removeAgentsFromCapacityProfile_args(
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3812,6 +4577,14 @@ func (ec *executionContext) field_Mutation_removeAgentsFromQueue_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3868,6 +4641,14 @@ func (ec *executionContext) field_Mutation_setQueueOverflow_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3882,6 +4663,14 @@ func (ec *executionContext) field_Mutation_unassignPersonalNumber_args(ctx conte
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3896,6 +4685,14 @@ func (ec *executionContext) field_Mutation_updateAgent_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3910,6 +4707,14 @@ func (ec *executionContext) field_Mutation_updateCapacityProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3924,6 +4729,14 @@ func (ec *executionContext) field_Mutation_updateOutboundProfile_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3938,6 +4751,14 @@ func (ec *executionContext) field_Mutation_updatePhoneNumber_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3952,6 +4773,14 @@ func (ec *executionContext) field_Mutation_updateQueue_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3980,6 +4809,14 @@ func (ec *executionContext) field_Mutation_upgradeCallingPlan_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -3994,6 +4831,14 @@ func (ec *executionContext) field_Mutation_upsertAgents_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -4439,6 +5284,715 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AbilityDiff_agentId(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_agentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_agentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityDiff", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AbilityDiff_agentEmail(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_agentEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_agentEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _AbilityDiff_agentName(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_agentName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_agentName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _AbilityDiff_previous(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Previous, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilitySnapshot) graphql.Marshaler {
+			return ec.marshalOAbilitySnapshot2ᚖoutdialᚋgraphᚋmodelᚐAbilitySnapshot(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityDiff",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilitySnapshot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityDiff_current(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilitySnapshot) graphql.Marshaler {
+			return ec.marshalNAbilitySnapshot2ᚖoutdialᚋgraphᚋmodelᚐAbilitySnapshot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityDiff",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilitySnapshot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityDiff_callerIdsGained(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_callerIdsGained(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallerIdsGained, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_callerIdsGained(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _AbilityDiff_callerIdsLost(ctx context.Context, field graphql.CollectedField, obj *model.AbilityDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityDiff_callerIdsLost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallerIdsLost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityDiff_callerIdsLost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _AbilityImpact_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.AbilityImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityImpact_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityImpact_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityImpact", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AbilityImpact_agentsChanged(ctx context.Context, field graphql.CollectedField, obj *model.AbilityImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityImpact_agentsChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentsChanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityImpact_agentsChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityImpact", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilityImpact_agentsLosingCalling(ctx context.Context, field graphql.CollectedField, obj *model.AbilityImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityImpact_agentsLosingCalling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentsLosingCalling, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityImpact_agentsLosingCalling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityImpact", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilityImpact_agentsGainingCalling(ctx context.Context, field graphql.CollectedField, obj *model.AbilityImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityImpact_agentsGainingCalling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentsGainingCalling, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityImpact_agentsGainingCalling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityImpact", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilityImpact_changes(ctx context.Context, field graphql.CollectedField, obj *model.AbilityImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityImpact_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.AbilityImpact().Changes(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AbilityDiff) graphql.Marshaler {
+			return ec.marshalNAbilityDiff2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityDiffᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityImpact_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityImpact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityDiff(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_AbilityImpact_changes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilitySnapshot_version(ctx context.Context, field graphql.CollectedField, obj *model.AbilitySnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilitySnapshot_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilitySnapshot_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilitySnapshot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilitySnapshot_canMakeCalls(ctx context.Context, field graphql.CollectedField, obj *model.AbilitySnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilitySnapshot_canMakeCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CanMakeCalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilitySnapshot_canMakeCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilitySnapshot", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AbilitySnapshot_callerIds(ctx context.Context, field graphql.CollectedField, obj *model.AbilitySnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilitySnapshot_callerIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallerIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CallerIDSnapshot) graphql.Marshaler {
+			return ec.marshalNCallerIdSnapshot2ᚕᚖoutdialᚋgraphᚋmodelᚐCallerIDSnapshotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilitySnapshot_callerIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilitySnapshot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallerIdSnapshot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilitySnapshot_blockers(ctx context.Context, field graphql.CollectedField, obj *model.AbilitySnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilitySnapshot_blockers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blockers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BlockerSnapshot) graphql.Marshaler {
+			return ec.marshalNBlockerSnapshot2ᚕᚖoutdialᚋgraphᚋmodelᚐBlockerSnapshotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilitySnapshot_blockers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilitySnapshot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockerSnapshot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilityVersion_changedAt(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersion_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersion_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AbilityVersion_ability(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersion_ability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilitySnapshot) graphql.Marshaler {
+			return ec.marshalNAbilitySnapshot2ᚖoutdialᚋgraphᚋmodelᚐAbilitySnapshot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersion_ability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilitySnapshot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersion_cause(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersion_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AbilityVersion().Cause(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditEntry) graphql.Marshaler {
+			return ec.marshalOAuditEntry2ᚖoutdialᚋgraphᚋmodelᚐAuditEntry(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersion_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AbilityVersionEdge) graphql.Marshaler {
+			return ec.marshalNAbilityVersionEdge2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityVersionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityVersionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersionConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AbilityVersion) graphql.Marshaler {
+			return ec.marshalNAbilityVersion2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖoutdialᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AbilityVersionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityVersionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AbilityVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AbilityVersionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AbilityVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AbilityVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AbilityVersionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityVersion) graphql.Marshaler {
+			return ec.marshalNAbilityVersion2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AbilityVersionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AbilityVersionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Agent_id(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4705,6 +6259,50 @@ func (ec *executionContext) fieldContext_Agent_updatedAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Agent_callingAbilityHistory(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_callingAbilityHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Agent().CallingAbilityHistory(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityVersionConnection) graphql.Marshaler {
+			return ec.marshalNAbilityVersionConnection2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_callingAbilityHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Agent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityVersionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Agent_callingAbilityHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AgentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AgentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4938,6 +6536,38 @@ func (ec *executionContext) fieldContext_AgentPayload_userErrors(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentPayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.AgentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentPayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentPayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5709,6 +7339,75 @@ func (ec *executionContext) fieldContext_BlockerCount_agents(_ context.Context, 
 	return graphql.NewScalarFieldContext("BlockerCount", field, false, false, "Int")
 }
 
+func (ec *executionContext) _BlockerSnapshot_code(ctx context.Context, field graphql.CollectedField, obj *model.BlockerSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockerSnapshot_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CallingBlockerCode) graphql.Marshaler {
+			return ec.marshalNCallingBlockerCode2outdialᚋgraphᚋmodelᚐCallingBlockerCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockerSnapshot_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockerSnapshot", field, false, false, "CallingBlockerCode")
+}
+
+func (ec *executionContext) _BlockerSnapshot_message(ctx context.Context, field graphql.CollectedField, obj *model.BlockerSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockerSnapshot_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockerSnapshot_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockerSnapshot", field, false, false, "String")
+}
+
+func (ec *executionContext) _BlockerSnapshot_outboundProfileId(ctx context.Context, field graphql.CollectedField, obj *model.BlockerSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockerSnapshot_outboundProfileId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutboundProfileID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BlockerSnapshot_outboundProfileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockerSnapshot", field, false, false, "ID")
+}
+
 func (ec *executionContext) _CallerId_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *model.CallerID) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5888,6 +7587,213 @@ func (ec *executionContext) fieldContext_CallerId_callerIdName(_ context.Context
 	return graphql.NewScalarFieldContext("CallerId", field, false, false, "String")
 }
 
+func (ec *executionContext) _CallerIdSnapshot_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "String")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_phoneNumberId(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_phoneNumberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneNumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_phoneNumberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_source(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CallerIDSource) graphql.Marshaler {
+			return ec.marshalNCallerIdSource2outdialᚋgraphᚋmodelᚐCallerIDSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "CallerIdSource")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_outboundProfileId(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_outboundProfileId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutboundProfileID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_outboundProfileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_outboundProfileName(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_outboundProfileName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutboundProfileName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_outboundProfileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "String")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_workItemLimit(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_workItemLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorkItemLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_workItemLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_resetFrequency(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_resetFrequency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetFrequency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ResetFrequency) graphql.Marshaler {
+			return ec.marshalNResetFrequency2outdialᚋgraphᚋmodelᚐResetFrequency(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_resetFrequency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "ResetFrequency")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_blockAssignment(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_blockAssignment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BlockAssignment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_blockAssignment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallerIdSnapshot_callerIdName(ctx context.Context, field graphql.CollectedField, obj *model.CallerIDSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallerIdSnapshot_callerIdName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallerIDName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallerIdSnapshot_callerIdName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallerIdSnapshot", field, false, false, "String")
+}
+
 func (ec *executionContext) _CallingAbility_canMakeCalls(ctx context.Context, field graphql.CollectedField, obj *model.CallingAbility) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6019,6 +7925,38 @@ func (ec *executionContext) _CallingAbility_changedAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_CallingAbility_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CallingAbility", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallingAbility_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CallingAbility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingAbility_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CallingWarning) graphql.Marshaler {
+			return ec.marshalNCallingWarning2ᚕᚖoutdialᚋgraphᚋmodelᚐCallingWarningᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallingAbility_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallingAbility",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallingWarning(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CallingAbilityChange_agent(ctx context.Context, field graphql.CollectedField, obj *model.CallingAbilityChange) (ret graphql.Marshaler) {
@@ -6340,6 +8278,148 @@ func (ec *executionContext) _CallingSummary_outboundProfiles(ctx context.Context
 }
 func (ec *executionContext) fieldContext_CallingSummary_outboundProfiles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CallingSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallingSummary_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CallingSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingSummary_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WarningCount) graphql.Marshaler {
+			return ec.marshalNWarningCount2ᚕᚖoutdialᚋgraphᚋmodelᚐWarningCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallingSummary_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallingSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WarningCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallingWarning_code(ctx context.Context, field graphql.CollectedField, obj *model.CallingWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingWarning_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CallingWarningCode) graphql.Marshaler {
+			return ec.marshalNCallingWarningCode2outdialᚋgraphᚋmodelᚐCallingWarningCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallingWarning_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallingWarning", field, false, false, "CallingWarningCode")
+}
+
+func (ec *executionContext) _CallingWarning_message(ctx context.Context, field graphql.CollectedField, obj *model.CallingWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingWarning_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallingWarning_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallingWarning", field, false, false, "String")
+}
+
+func (ec *executionContext) _CallingWarning_outboundProfile(ctx context.Context, field graphql.CollectedField, obj *model.CallingWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingWarning_outboundProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutboundProfile()
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OutboundProfile) graphql.Marshaler {
+			return ec.marshalOOutboundProfile2ᚖoutdialᚋgraphᚋmodelᚐOutboundProfile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallingWarning_outboundProfile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallingWarning",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboundProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallingWarning_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *model.CallingWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingWarning_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneNumber()
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumber) graphql.Marshaler {
+			return ec.marshalOPhoneNumber2ᚖoutdialᚋgraphᚋmodelᚐPhoneNumber(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallingWarning_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallingWarning",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PhoneNumber(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CapacityProfile_id(ctx context.Context, field graphql.CollectedField, obj *model.CapacityProfile) (ret graphql.Marshaler) {
@@ -6840,6 +8920,38 @@ func (ec *executionContext) fieldContext_CapacityProfilePayload_userErrors(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _CapacityProfilePayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.CapacityProfilePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CapacityProfilePayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CapacityProfilePayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CapacityProfilePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6982,6 +9094,38 @@ func (ec *executionContext) fieldContext_DeletePayload_userErrors(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _DeletePayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeletePayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeletePayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addPhoneNumber(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6992,7 +9136,7 @@ func (ec *executionContext) _Mutation_addPhoneNumber(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddPhoneNumber(ctx, fc.Args["input"].(model.AddPhoneNumberInput))
+			return ec.Resolvers.Mutation().AddPhoneNumber(ctx, fc.Args["input"].(model.AddPhoneNumberInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumberPayload) graphql.Marshaler {
@@ -7036,7 +9180,7 @@ func (ec *executionContext) _Mutation_upgradeCallingPlan(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpgradeCallingPlan(ctx, fc.Args["input"].(model.ChangeCallingPlanInput))
+			return ec.Resolvers.Mutation().UpgradeCallingPlan(ctx, fc.Args["input"].(model.ChangeCallingPlanInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumberPayload) graphql.Marshaler {
@@ -7080,7 +9224,7 @@ func (ec *executionContext) _Mutation_downgradeCallingPlan(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DowngradeCallingPlan(ctx, fc.Args["input"].(model.ChangeCallingPlanInput))
+			return ec.Resolvers.Mutation().DowngradeCallingPlan(ctx, fc.Args["input"].(model.ChangeCallingPlanInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumberPayload) graphql.Marshaler {
@@ -7124,7 +9268,7 @@ func (ec *executionContext) _Mutation_updatePhoneNumber(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdatePhoneNumber(ctx, fc.Args["input"].(model.UpdatePhoneNumberInput))
+			return ec.Resolvers.Mutation().UpdatePhoneNumber(ctx, fc.Args["input"].(model.UpdatePhoneNumberInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneNumberPayload) graphql.Marshaler {
@@ -7168,7 +9312,7 @@ func (ec *executionContext) _Mutation_releasePhoneNumber(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ReleasePhoneNumber(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().ReleasePhoneNumber(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
@@ -7212,7 +9356,7 @@ func (ec *executionContext) _Mutation_createQueue(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateQueue(ctx, fc.Args["input"].(model.CreateQueueInput))
+			return ec.Resolvers.Mutation().CreateQueue(ctx, fc.Args["input"].(model.CreateQueueInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7256,7 +9400,7 @@ func (ec *executionContext) _Mutation_updateQueue(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateQueue(ctx, fc.Args["input"].(model.UpdateQueueInput))
+			return ec.Resolvers.Mutation().UpdateQueue(ctx, fc.Args["input"].(model.UpdateQueueInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7300,7 +9444,7 @@ func (ec *executionContext) _Mutation_deleteQueue(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeleteQueue(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().DeleteQueue(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
@@ -7344,7 +9488,7 @@ func (ec *executionContext) _Mutation_addAgentsToQueue(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddAgentsToQueue(ctx, fc.Args["input"].(model.QueueMembersInput))
+			return ec.Resolvers.Mutation().AddAgentsToQueue(ctx, fc.Args["input"].(model.QueueMembersInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7388,7 +9532,7 @@ func (ec *executionContext) _Mutation_removeAgentsFromQueue(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RemoveAgentsFromQueue(ctx, fc.Args["input"].(model.QueueMembersInput))
+			return ec.Resolvers.Mutation().RemoveAgentsFromQueue(ctx, fc.Args["input"].(model.QueueMembersInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7432,7 +9576,7 @@ func (ec *executionContext) _Mutation_setQueueOverflow(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetQueueOverflow(ctx, fc.Args["input"].(model.SetQueueOverflowInput))
+			return ec.Resolvers.Mutation().SetQueueOverflow(ctx, fc.Args["input"].(model.SetQueueOverflowInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7476,7 +9620,7 @@ func (ec *executionContext) _Mutation_clearQueueOverflow(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ClearQueueOverflow(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().ClearQueueOverflow(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.QueuePayload) graphql.Marshaler {
@@ -7520,7 +9664,7 @@ func (ec *executionContext) _Mutation_createCapacityProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCapacityProfile(ctx, fc.Args["input"].(model.CreateCapacityProfileInput))
+			return ec.Resolvers.Mutation().CreateCapacityProfile(ctx, fc.Args["input"].(model.CreateCapacityProfileInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CapacityProfilePayload) graphql.Marshaler {
@@ -7564,7 +9708,7 @@ func (ec *executionContext) _Mutation_updateCapacityProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCapacityProfile(ctx, fc.Args["input"].(model.UpdateCapacityProfileInput))
+			return ec.Resolvers.Mutation().UpdateCapacityProfile(ctx, fc.Args["input"].(model.UpdateCapacityProfileInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CapacityProfilePayload) graphql.Marshaler {
@@ -7608,7 +9752,7 @@ func (ec *executionContext) _Mutation_deleteCapacityProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeleteCapacityProfile(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().DeleteCapacityProfile(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
@@ -7652,7 +9796,7 @@ func (ec *executionContext) _Mutation_addAgentsToCapacityProfile(ctx context.Con
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddAgentsToCapacityProfile(ctx, fc.Args["input"].(model.CapacityProfileMembersInput))
+			return ec.Resolvers.Mutation().AddAgentsToCapacityProfile(ctx, fc.Args["input"].(model.CapacityProfileMembersInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CapacityProfilePayload) graphql.Marshaler {
@@ -7696,7 +9840,7 @@ func (ec *executionContext) _Mutation_removeAgentsFromCapacityProfile(ctx contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RemoveAgentsFromCapacityProfile(ctx, fc.Args["input"].(model.CapacityProfileMembersInput))
+			return ec.Resolvers.Mutation().RemoveAgentsFromCapacityProfile(ctx, fc.Args["input"].(model.CapacityProfileMembersInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CapacityProfilePayload) graphql.Marshaler {
@@ -7740,7 +9884,7 @@ func (ec *executionContext) _Mutation_createOutboundProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOutboundProfile(ctx, fc.Args["input"].(model.CreateOutboundProfileInput))
+			return ec.Resolvers.Mutation().CreateOutboundProfile(ctx, fc.Args["input"].(model.CreateOutboundProfileInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OutboundProfilePayload) graphql.Marshaler {
@@ -7784,7 +9928,7 @@ func (ec *executionContext) _Mutation_updateOutboundProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateOutboundProfile(ctx, fc.Args["input"].(model.UpdateOutboundProfileInput))
+			return ec.Resolvers.Mutation().UpdateOutboundProfile(ctx, fc.Args["input"].(model.UpdateOutboundProfileInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OutboundProfilePayload) graphql.Marshaler {
@@ -7828,7 +9972,7 @@ func (ec *executionContext) _Mutation_deleteOutboundProfile(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeleteOutboundProfile(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().DeleteOutboundProfile(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
@@ -7872,7 +10016,7 @@ func (ec *executionContext) _Mutation_createAgent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAgent(ctx, fc.Args["input"].(model.CreateAgentInput))
+			return ec.Resolvers.Mutation().CreateAgent(ctx, fc.Args["input"].(model.CreateAgentInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentPayload) graphql.Marshaler {
@@ -7916,7 +10060,7 @@ func (ec *executionContext) _Mutation_upsertAgents(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpsertAgents(ctx, fc.Args["input"].(model.UpsertAgentsInput))
+			return ec.Resolvers.Mutation().UpsertAgents(ctx, fc.Args["input"].(model.UpsertAgentsInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpsertAgentsPayload) graphql.Marshaler {
@@ -7960,7 +10104,7 @@ func (ec *executionContext) _Mutation_updateAgent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateAgent(ctx, fc.Args["input"].(model.UpdateAgentInput))
+			return ec.Resolvers.Mutation().UpdateAgent(ctx, fc.Args["input"].(model.UpdateAgentInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentPayload) graphql.Marshaler {
@@ -8004,7 +10148,7 @@ func (ec *executionContext) _Mutation_assignPersonalNumber(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AssignPersonalNumber(ctx, fc.Args["input"].(model.AssignPersonalNumberInput))
+			return ec.Resolvers.Mutation().AssignPersonalNumber(ctx, fc.Args["input"].(model.AssignPersonalNumberInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentPayload) graphql.Marshaler {
@@ -8048,7 +10192,7 @@ func (ec *executionContext) _Mutation_unassignPersonalNumber(ctx context.Context
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UnassignPersonalNumber(ctx, fc.Args["input"].(model.IDInput))
+			return ec.Resolvers.Mutation().UnassignPersonalNumber(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentPayload) graphql.Marshaler {
@@ -8950,6 +11094,38 @@ func (ec *executionContext) fieldContext_OutboundProfilePayload_userErrors(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _OutboundProfilePayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.OutboundProfilePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboundProfilePayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboundProfilePayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OutboundProfilePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9546,6 +11722,38 @@ func (ec *executionContext) fieldContext_PhoneNumberPayload_userErrors(_ context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PhoneNumberPayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.PhoneNumberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PhoneNumberPayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PhoneNumberPayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PhoneNumberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10804,6 +13012,38 @@ func (ec *executionContext) fieldContext_QueuePayload_userErrors(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _QueuePayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.QueuePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueuePayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueuePayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueuePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RecoverWebhookDeliveriesPayload_queued(ctx context.Context, field graphql.CollectedField, obj *model.RecoverWebhookDeliveriesPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10990,6 +13230,38 @@ func (ec *executionContext) fieldContext_UpsertAgentsPayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _UpsertAgentsPayload_impact(ctx context.Context, field graphql.CollectedField, obj *model.UpsertAgentsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpsertAgentsPayload_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+			return ec.marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpsertAgentsPayload_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpsertAgentsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AbilityImpact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11144,6 +13416,52 @@ func (ec *executionContext) fieldContext_Viewer_agent(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _WarningCount_code(ctx context.Context, field graphql.CollectedField, obj *model.WarningCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarningCount_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CallingWarningCode) graphql.Marshaler {
+			return ec.marshalNCallingWarningCode2outdialᚋgraphᚋmodelᚐCallingWarningCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarningCount_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarningCount", field, false, false, "CallingWarningCode")
+}
+
+func (ec *executionContext) _WarningCount_agents(ctx context.Context, field graphql.CollectedField, obj *model.WarningCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WarningCount_agents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WarningCount_agents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WarningCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WebhookAttempt_attemptedAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookAttempt) (ret graphql.Marshaler) {
@@ -13580,7 +15898,7 @@ func (ec *executionContext) unmarshalInputAgentFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"canMakeCalls", "blocker", "queueId", "capacityProfileId", "search"}
+	fieldsInOrder := [...]string{"canMakeCalls", "blocker", "queueId", "capacityProfileId", "search", "warning"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13622,6 +15940,13 @@ func (ec *executionContext) unmarshalInputAgentFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Search = graphql.OmittableOf(data)
+		case "warning":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warning"))
+			data, err := ec.unmarshalOCallingWarningCode2ᚖoutdialᚋgraphᚋmodelᚐCallingWarningCode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warning = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -15187,6 +17512,306 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var abilityDiffImplementors = []string{"AbilityDiff"}
+
+func (ec *executionContext) _AbilityDiff(ctx context.Context, sel ast.SelectionSet, obj *model.AbilityDiff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilityDiffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilityDiff")
+		case "agentId":
+			out.Values[i] = ec._AbilityDiff_agentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agentEmail":
+			out.Values[i] = ec._AbilityDiff_agentEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agentName":
+			out.Values[i] = ec._AbilityDiff_agentName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previous":
+			out.Values[i] = ec._AbilityDiff_previous(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._AbilityDiff_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "callerIdsGained":
+			out.Values[i] = ec._AbilityDiff_callerIdsGained(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "callerIdsLost":
+			out.Values[i] = ec._AbilityDiff_callerIdsLost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var abilityImpactImplementors = []string{"AbilityImpact"}
+
+func (ec *executionContext) _AbilityImpact(ctx context.Context, sel ast.SelectionSet, obj *model.AbilityImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilityImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilityImpact")
+		case "dryRun":
+			out.Values[i] = ec._AbilityImpact_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agentsChanged":
+			out.Values[i] = ec._AbilityImpact_agentsChanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agentsLosingCalling":
+			out.Values[i] = ec._AbilityImpact_agentsLosingCalling(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agentsGainingCalling":
+			out.Values[i] = ec._AbilityImpact_agentsGainingCalling(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AbilityImpact_changes(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var abilitySnapshotImplementors = []string{"AbilitySnapshot"}
+
+func (ec *executionContext) _AbilitySnapshot(ctx context.Context, sel ast.SelectionSet, obj *model.AbilitySnapshot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilitySnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilitySnapshot")
+		case "version":
+			out.Values[i] = ec._AbilitySnapshot_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "canMakeCalls":
+			out.Values[i] = ec._AbilitySnapshot_canMakeCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "callerIds":
+			out.Values[i] = ec._AbilitySnapshot_callerIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockers":
+			out.Values[i] = ec._AbilitySnapshot_blockers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var abilityVersionImplementors = []string{"AbilityVersion"}
+
+func (ec *executionContext) _AbilityVersion(ctx context.Context, sel ast.SelectionSet, obj *model.AbilityVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilityVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilityVersion")
+		case "version":
+			out.Values[i] = ec._AbilityVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changedAt":
+			out.Values[i] = ec._AbilityVersion_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ability":
+			out.Values[i] = ec._AbilityVersion_ability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cause":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AbilityVersion_cause(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var abilityVersionConnectionImplementors = []string{"AbilityVersionConnection"}
+
+func (ec *executionContext) _AbilityVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AbilityVersionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilityVersionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilityVersionConnection")
+		case "edges":
+			out.Values[i] = ec._AbilityVersionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._AbilityVersionConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AbilityVersionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AbilityVersionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var abilityVersionEdgeImplementors = []string{"AbilityVersionEdge"}
+
+func (ec *executionContext) _AbilityVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AbilityVersionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, abilityVersionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AbilityVersionEdge")
+		case "cursor":
+			out.Values[i] = ec._AbilityVersionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AbilityVersionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var agentImplementors = []string{"Agent", "Node"}
 
 func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, obj *model.Agent) graphql.Marshaler {
@@ -15201,53 +17826,59 @@ func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, ob
 		case "id":
 			out.Values[i] = ec._Agent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Agent_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._Agent_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "unifiedRoutingEnabled":
 			out.Values[i] = ec._Agent_unifiedRoutingEnabled(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "capacityProfiles":
 			out.Values[i] = ec._Agent_capacityProfiles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "queues":
 			out.Values[i] = ec._Agent_queues(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "personalNumber":
 			out.Values[i] = ec._Agent_personalNumber(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "callingAbility":
 			out.Values[i] = ec._Agent_callingAbility(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Agent_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Agent_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "callingAbilityHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Agent_callingAbilityHistory(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15370,6 +18001,11 @@ func (ec *executionContext) _AgentPayload(ctx context.Context, sel ast.Selection
 		case "userErrors":
 			out.Values[i] = ec._AgentPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._AgentPayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -15761,6 +18397,49 @@ func (ec *executionContext) _BlockerCount(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var blockerSnapshotImplementors = []string{"BlockerSnapshot"}
+
+func (ec *executionContext) _BlockerSnapshot(ctx context.Context, sel ast.SelectionSet, obj *model.BlockerSnapshot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockerSnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlockerSnapshot")
+		case "code":
+			out.Values[i] = ec._BlockerSnapshot_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._BlockerSnapshot_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outboundProfileId":
+			out.Values[i] = ec._BlockerSnapshot_outboundProfileId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var callerIdImplementors = []string{"CallerId"}
 
 func (ec *executionContext) _CallerId(ctx context.Context, sel ast.SelectionSet, obj *model.CallerID) graphql.Marshaler {
@@ -15824,6 +18503,79 @@ func (ec *executionContext) _CallerId(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var callerIdSnapshotImplementors = []string{"CallerIdSnapshot"}
+
+func (ec *executionContext) _CallerIdSnapshot(ctx context.Context, sel ast.SelectionSet, obj *model.CallerIDSnapshot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callerIdSnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallerIdSnapshot")
+		case "phoneNumber":
+			out.Values[i] = ec._CallerIdSnapshot_phoneNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phoneNumberId":
+			out.Values[i] = ec._CallerIdSnapshot_phoneNumberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._CallerIdSnapshot_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outboundProfileId":
+			out.Values[i] = ec._CallerIdSnapshot_outboundProfileId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outboundProfileName":
+			out.Values[i] = ec._CallerIdSnapshot_outboundProfileName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workItemLimit":
+			out.Values[i] = ec._CallerIdSnapshot_workItemLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetFrequency":
+			out.Values[i] = ec._CallerIdSnapshot_resetFrequency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockAssignment":
+			out.Values[i] = ec._CallerIdSnapshot_blockAssignment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "callerIdName":
+			out.Values[i] = ec._CallerIdSnapshot_callerIdName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var callingAbilityImplementors = []string{"CallingAbility"}
 
 func (ec *executionContext) _CallingAbility(ctx context.Context, sel ast.SelectionSet, obj *model.CallingAbility) graphql.Marshaler {
@@ -15857,6 +18609,11 @@ func (ec *executionContext) _CallingAbility(ctx context.Context, sel ast.Selecti
 			}
 		case "changedAt":
 			out.Values[i] = ec._CallingAbility_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._CallingAbility_warnings(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16003,6 +18760,59 @@ func (ec *executionContext) _CallingSummary(ctx context.Context, sel ast.Selecti
 		case "outboundProfiles":
 			out.Values[i] = ec._CallingSummary_outboundProfiles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._CallingSummary_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callingWarningImplementors = []string{"CallingWarning"}
+
+func (ec *executionContext) _CallingWarning(ctx context.Context, sel ast.SelectionSet, obj *model.CallingWarning) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callingWarningImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallingWarning")
+		case "code":
+			out.Values[i] = ec._CallingWarning_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._CallingWarning_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outboundProfile":
+			out.Values[i] = ec._CallingWarning_outboundProfile(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "phoneNumber":
+			out.Values[i] = ec._CallingWarning_phoneNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16210,6 +19020,11 @@ func (ec *executionContext) _CapacityProfilePayload(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "impact":
+			out.Values[i] = ec._CapacityProfilePayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16289,6 +19104,11 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 		case "userErrors":
 			out.Values[i] = ec._DeletePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._DeletePayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -16765,6 +19585,11 @@ func (ec *executionContext) _OutboundProfilePayload(ctx context.Context, sel ast
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "impact":
+			out.Values[i] = ec._OutboundProfilePayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17020,6 +19845,11 @@ func (ec *executionContext) _PhoneNumberPayload(ctx context.Context, sel ast.Sel
 		case "userErrors":
 			out.Values[i] = ec._PhoneNumberPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._PhoneNumberPayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -17405,6 +20235,11 @@ func (ec *executionContext) _QueuePayload(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "impact":
+			out.Values[i] = ec._QueuePayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17506,6 +20341,11 @@ func (ec *executionContext) _UpsertAgentsPayload(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "impact":
+			out.Values[i] = ec._UpsertAgentsPayload_impact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17594,6 +20434,44 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_agent(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var warningCountImplementors = []string{"WarningCount"}
+
+func (ec *executionContext) _WarningCount(ctx context.Context, sel ast.SelectionSet, obj *model.WarningCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, warningCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WarningCount")
+		case "code":
+			out.Values[i] = ec._WarningCount_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agents":
+			out.Values[i] = ec._WarningCount_agents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18527,6 +21405,94 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAbilityDiff2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AbilityDiff) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAbilityDiff2ᚖoutdialᚋgraphᚋmodelᚐAbilityDiff(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAbilityDiff2ᚖoutdialᚋgraphᚋmodelᚐAbilityDiff(ctx context.Context, sel ast.SelectionSet, v *model.AbilityDiff) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbilityDiff!")
+		return graphql.Null
+	}
+	return ec._AbilityDiff(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAbilitySnapshot2ᚖoutdialᚋgraphᚋmodelᚐAbilitySnapshot(ctx context.Context, sel ast.SelectionSet, v *model.AbilitySnapshot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbilitySnapshot!")
+		return graphql.Null
+	}
+	return ec._AbilitySnapshot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAbilityVersion2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AbilityVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAbilityVersion2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAbilityVersion2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersion(ctx context.Context, sel ast.SelectionSet, v *model.AbilityVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbilityVersion!")
+		return graphql.Null
+	}
+	return ec._AbilityVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAbilityVersionConnection2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersionConnection(ctx context.Context, sel ast.SelectionSet, v *model.AbilityVersionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbilityVersionConnection!")
+		return graphql.Null
+	}
+	return ec._AbilityVersionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAbilityVersionEdge2ᚕᚖoutdialᚋgraphᚋmodelᚐAbilityVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AbilityVersionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAbilityVersionEdge2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAbilityVersionEdge2ᚖoutdialᚋgraphᚋmodelᚐAbilityVersionEdge(ctx context.Context, sel ast.SelectionSet, v *model.AbilityVersionEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AbilityVersionEdge!")
+		return graphql.Null
+	}
+	return ec._AbilityVersionEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAddPhoneNumberInput2outdialᚋgraphᚋmodelᚐAddPhoneNumberInput(ctx context.Context, v any) (model.AddPhoneNumberInput, error) {
 	res, err := ec.unmarshalInputAddPhoneNumberInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18745,6 +21711,30 @@ func (ec *executionContext) marshalNBlockerCount2ᚖoutdialᚋgraphᚋmodelᚐBl
 	return ec._BlockerCount(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBlockerSnapshot2ᚕᚖoutdialᚋgraphᚋmodelᚐBlockerSnapshotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BlockerSnapshot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlockerSnapshot2ᚖoutdialᚋgraphᚋmodelᚐBlockerSnapshot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBlockerSnapshot2ᚖoutdialᚋgraphᚋmodelᚐBlockerSnapshot(ctx context.Context, sel ast.SelectionSet, v *model.BlockerSnapshot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BlockerSnapshot!")
+		return graphql.Null
+	}
+	return ec._BlockerSnapshot(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18781,6 +21771,30 @@ func (ec *executionContext) marshalNCallerId2ᚖoutdialᚋgraphᚋmodelᚐCaller
 		return graphql.Null
 	}
 	return ec._CallerId(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCallerIdSnapshot2ᚕᚖoutdialᚋgraphᚋmodelᚐCallerIDSnapshotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallerIDSnapshot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCallerIdSnapshot2ᚖoutdialᚋgraphᚋmodelᚐCallerIDSnapshot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCallerIdSnapshot2ᚖoutdialᚋgraphᚋmodelᚐCallerIDSnapshot(ctx context.Context, sel ast.SelectionSet, v *model.CallerIDSnapshot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallerIdSnapshot!")
+		return graphql.Null
+	}
+	return ec._CallerIdSnapshot(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCallerIdSource2outdialᚋgraphᚋmodelᚐCallerIDSource(ctx context.Context, v any) (model.CallerIDSource, error) {
@@ -18889,6 +21903,40 @@ func (ec *executionContext) marshalNCallingSummary2ᚖoutdialᚋgraphᚋmodelᚐ
 		return graphql.Null
 	}
 	return ec._CallingSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCallingWarning2ᚕᚖoutdialᚋgraphᚋmodelᚐCallingWarningᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallingWarning) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCallingWarning2ᚖoutdialᚋgraphᚋmodelᚐCallingWarning(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCallingWarning2ᚖoutdialᚋgraphᚋmodelᚐCallingWarning(ctx context.Context, sel ast.SelectionSet, v *model.CallingWarning) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallingWarning!")
+		return graphql.Null
+	}
+	return ec._CallingWarning(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCallingWarningCode2outdialᚋgraphᚋmodelᚐCallingWarningCode(ctx context.Context, v any) (model.CallingWarningCode, error) {
+	var res model.CallingWarningCode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCallingWarningCode2outdialᚋgraphᚋmodelᚐCallingWarningCode(ctx context.Context, sel ast.SelectionSet, v model.CallingWarningCode) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNCapacityProfile2ᚕᚖoutdialᚋgraphᚋmodelᚐCapacityProfileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CapacityProfile) graphql.Marshaler {
@@ -19384,6 +22432,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19481,6 +22558,30 @@ func (ec *executionContext) marshalNViewer2ᚖoutdialᚋgraphᚋmodelᚐViewer(c
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWarningCount2ᚕᚖoutdialᚋgraphᚋmodelᚐWarningCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WarningCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWarningCount2ᚖoutdialᚋgraphᚋmodelᚐWarningCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWarningCount2ᚖoutdialᚋgraphᚋmodelᚐWarningCount(ctx context.Context, sel ast.SelectionSet, v *model.WarningCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WarningCount!")
+		return graphql.Null
+	}
+	return ec._WarningCount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWebhookAttempt2ᚕᚖoutdialᚋgraphᚋmodelᚐWebhookAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WebhookAttempt) graphql.Marshaler {
@@ -19843,6 +22944,20 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAbilityImpact2ᚖoutdialᚋgraphᚋmodelᚐAbilityImpact(ctx context.Context, sel ast.SelectionSet, v *model.AbilityImpact) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AbilityImpact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAbilitySnapshot2ᚖoutdialᚋgraphᚋmodelᚐAbilitySnapshot(ctx context.Context, sel ast.SelectionSet, v *model.AbilitySnapshot) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AbilitySnapshot(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAgent2ᚖoutdialᚋgraphᚋmodelᚐAgent(ctx context.Context, sel ast.SelectionSet, v *model.Agent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -19863,6 +22978,13 @@ func (ec *executionContext) marshalOApiToken2ᚖoutdialᚋgraphᚋmodelᚐAPITok
 		return graphql.Null
 	}
 	return ec._ApiToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAuditEntry2ᚖoutdialᚋgraphᚋmodelᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOAuditLogFilter2ᚖoutdialᚋgraphᚋmodelᚐAuditLogFilter(ctx context.Context, v any) (*model.AuditLogFilter, error) {
@@ -19960,6 +23082,22 @@ func (ec *executionContext) marshalOCallingCapability2ᚕoutdialᚋgraphᚋmodel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOCallingWarningCode2ᚖoutdialᚋgraphᚋmodelᚐCallingWarningCode(ctx context.Context, v any) (*model.CallingWarningCode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.CallingWarningCode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCallingWarningCode2ᚖoutdialᚋgraphᚋmodelᚐCallingWarningCode(ctx context.Context, sel ast.SelectionSet, v *model.CallingWarningCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOCapacityProfile2ᚖoutdialᚋgraphᚋmodelᚐCapacityProfile(ctx context.Context, sel ast.SelectionSet, v *model.CapacityProfile) graphql.Marshaler {

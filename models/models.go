@@ -137,6 +137,27 @@ type AgentBlocker struct {
 	Code    string `gorm:"primaryKey"`
 }
 
+// AgentWarning is a row of agent_warnings: one warning code of an agent's
+// stored ability.
+type AgentWarning struct {
+	AgentID int64  `gorm:"primaryKey;autoIncrement:false"`
+	Code    string `gorm:"primaryKey"`
+}
+
+// CallingAbilityVersion is a row of calling_ability_versions: one version
+// of an agent's ability as it was stored when made. AuditEntryID is the
+// audit entry of the command that made it: nil for versions made before
+// the history existed. The audit entry may be gone (audit retention): the
+// row stays.
+type CallingAbilityVersion struct {
+	AgentID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	Version      int64 `gorm:"primaryKey;autoIncrement:false"`
+	CanMakeCalls bool
+	Snapshot     string
+	ChangedAt    time.Time
+	AuditEntryID *int64
+}
+
 // APIToken is a row of api_tokens. Only the SHA-256 of the token is kept.
 // NameKey is names.Key of Name, unique.
 type APIToken struct {

@@ -98,7 +98,11 @@ func toCallingAbility(row *models.CallingAbility, rel model.Relations) (*model.C
 // abilityToModel converts an ability with its version and change time.
 func abilityToModel(ab calling.Ability, version int64, changedAt time.Time, rel model.Relations) *model.CallingAbility {
 	out := &model.CallingAbility{CanMakeCalls: ab.CanMakeCalls, Version: int(version), ChangedAt: changedAt,
-		CallerIds: make([]*model.CallerID, len(ab.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(ab.Blockers))}
+		CallerIds: make([]*model.CallerID, len(ab.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(ab.Blockers)),
+		Warnings: make([]*model.CallingWarning, len(ab.Warnings))}
+	for i, w := range ab.Warnings {
+		out.Warnings[i] = toWarning(w, rel)
+	}
 	for i, c := range ab.CallerIDs {
 		out.CallerIds[i] = toCallerID(c, rel)
 	}

@@ -217,7 +217,15 @@ func complexity() graph.ComplexityRoot {
 	// A plain list (no paging) costs as if it held listSize elements.
 	list := func(child int) int { return times(listSize, child) }
 	c.Agent.Queues, c.Agent.CapacityProfiles = list, list
-	c.CallingAbility.CallerIds, c.CallingAbility.Blockers = list, list
+	c.CallingAbility.CallerIds, c.CallingAbility.Blockers, c.CallingAbility.Warnings = list, list, list
+	c.Agent.CallingAbilityHistory = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.AbilityImpact.Changes = func(child int, first *int) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = min(*first, calling.MaxImpactChanges)
+		}
+		return times(n, child)
+	}
 	c.PhoneNumber.OutboundProfiles, c.OutboundProfile.PhoneNumbers = list, list
 	c.Queue.OutboundProfiles, c.CapacityProfile.OutboundProfiles = list, list
 	c.WebhookEndpoint.Agents, c.WebhookDelivery.Attempts = list, list

@@ -38,6 +38,8 @@ type loaders struct {
 	queueAgentCount    *dataloadgen.Loader[int64, int]
 	capacityAgentCount *dataloadgen.Loader[int64, int]
 	queueAgents        *dataloadgen.Loader[memberKey, calling.MemberPage]
+	history            *dataloadgen.Loader[memberKey, calling.HistoryPage]
+	historyCount       *dataloadgen.Loader[int64, int]
 	capacityAgents     *dataloadgen.Loader[memberKey, calling.MemberPage]
 
 	endpoint       *dataloadgen.Loader[int64, *models.WebhookEndpoint]
@@ -110,6 +112,10 @@ func newLoaders(ctx context.Context, s *calling.Service, actor calling.Actor) *l
 		capacityProfiles:      newLoader(s.ProfilesOfCapacityProfiles),
 		queueAgentCount:       newLoader(s.QueueAgentCounts),
 		capacityAgentCount:    newLoader(s.CapacityProfileAgentCounts),
+		history: newLoader(func(ctx context.Context, keys []memberKey) ([]calling.HistoryPage, error) {
+			return historyPages(ctx, keys, s.AbilityHistories)
+		}),
+		historyCount: newLoader(s.AbilityVersionCounts),
 		queueAgents: newLoader(func(ctx context.Context, keys []memberKey) ([]calling.MemberPage, error) {
 			return memberPages(ctx, keys, onlyAgent, s.AgentsOfQueues)
 		}),
@@ -212,6 +218,31 @@ func memberPages(ctx context.Context, keys []memberKey, onlyAgent *int64, fetch 
 	return out, nil
 }
 
+// historyPages fetches the history pages of keys with one statement per
+// distinct page request.
+func historyPages(ctx context.Context, keys []memberKey,
+	fetch func(context.Context, []int64, calling.Page) ([]calling.HistoryPage, error)) ([]calling.HistoryPage, error) {
+	byPage := map[calling.Page][]int{}
+	for i, k := range keys {
+		byPage[k.page] = append(byPage[k.page], i)
+	}
+	out := make([]calling.HistoryPage, len(keys))
+	for p, idx := range byPage {
+		owners := make([]int64, len(idx))
+		for j, i := range idx {
+			owners[j] = keys[i].owner
+		}
+		pages, err := fetch(ctx, owners, p)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i] = pages[j]
+		}
+	}
+	return out, nil
+}
+
 type loadersKey struct{}
 
 // withLoaders returns ctx with the loaders of one HTTP request.
@@ -251,6 +282,8 @@ type agentFields struct {
 	// The numbers and profiles of the ability's caller IDs, and the
 	// profiles of its blockers.
 	callerNumbers, callerProfiles, blockerProfiles bool
+	// The profiles and numbers of its warnings.
+	warningProfiles, warningNumbers bool
 }
 
 // selectedAgentFields returns what the operation selects on the agents of
@@ -264,7 +297,10 @@ func selectedAgentFields(ctx context.Context) agentFields {
 	ability := subfields(op, agents, "callingAbility", "CallingAbility")
 	callers := subfields(op, ability, "callerIds", "CallerId")
 	blockers := subfields(op, ability, "blockers", "CallingBlocker")
+	warnings := subfields(op, ability, "warnings", "CallingWarning")
 	return agentFields{
+		warningProfiles:  hasField(warnings, "outboundProfile"),
+		warningNumbers:   hasField(warnings, "phoneNumber"),
 		queues:           hasField(agents, "queues"),
 		capacityProfiles: hasField(agents, "capacityProfiles"),
 		personalNumber:   hasField(agents, "personalNumber"),
@@ -363,6 +399,15 @@ func prefetchAgents(ctx context.Context, s *calling.Service, agents []*model.Age
 		for _, b := range ab.Blockers {
 			if want.blockerProfiles && b.OutboundProfileID != nil {
 				profiles = append(profiles, *b.OutboundProfileID)
+			}
+		}
+		for _, w := range ab.Warnings {
+			if want.warningProfiles && w.OutboundProfileID != nil {
+				profiles = append(profiles, *w.OutboundProfileID)
+			}
+			if want.warningNumbers && w.PhoneNumberID != nil && !loaded[*w.PhoneNumberID] {
+				loaded[*w.PhoneNumberID] = true
+				numbers = append(numbers, *w.PhoneNumberID)
 			}
 		}
 	}

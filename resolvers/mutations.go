@@ -61,118 +61,126 @@ func capabilities(in []model.CallingCapability) []calling.Capability {
 
 // ---------------------------------------------------------------- phone numbers
 
-func (r *mutationResolver) AddPhoneNumber(ctx context.Context, input model.AddPhoneNumberInput) (*model.PhoneNumberPayload, error) {
+func (r *mutationResolver) AddPhoneNumber(ctx context.Context, input model.AddPhoneNumberInput, dryRun *bool) (*model.PhoneNumberPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.svc.AddPhoneNumber(ctx, actor, calling.AddPhoneNumberInput{
+	o := observe(r.svc, dryRun)
+	n, err := o.svc.AddPhoneNumber(ctx, actor, calling.AddPhoneNumberInput{
 		Number: input.Number, Region: input.Region.Value(), Label: input.Label.Value(), CallingPlan: capabilities(input.CallingPlan.Value())})
 	node, ue, err := outcome(n, err, toPhoneNumber)
-	return &model.PhoneNumberPayload{PhoneNumber: node, UserErrors: ue}, err
+	return &model.PhoneNumberPayload{PhoneNumber: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpgradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput) (*model.PhoneNumberPayload, error) {
-	return r.changePlan(ctx, input, r.svc.UpgradeCallingPlan)
+func (r *mutationResolver) UpgradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput, dryRun *bool) (*model.PhoneNumberPayload, error) {
+	return r.changePlan(ctx, input, dryRun, (*calling.Service).UpgradeCallingPlan)
 }
 
-func (r *mutationResolver) DowngradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput) (*model.PhoneNumberPayload, error) {
-	return r.changePlan(ctx, input, r.svc.DowngradeCallingPlan)
+func (r *mutationResolver) DowngradeCallingPlan(ctx context.Context, input model.ChangeCallingPlanInput, dryRun *bool) (*model.PhoneNumberPayload, error) {
+	return r.changePlan(ctx, input, dryRun, (*calling.Service).DowngradeCallingPlan)
 }
 
-func (r *mutationResolver) changePlan(ctx context.Context, input model.ChangeCallingPlanInput,
-	cmd func(context.Context, calling.Actor, calling.ChangeCallingPlanInput) (*models.PhoneNumber, error)) (*model.PhoneNumberPayload, error) {
+func (r *mutationResolver) changePlan(ctx context.Context, input model.ChangeCallingPlanInput, dryRun *bool,
+	cmd func(*calling.Service, context.Context, calling.Actor, calling.ChangeCallingPlanInput) (*models.PhoneNumber, error)) (*model.PhoneNumberPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindPhoneNumber, input.PhoneNumberID, "input.phoneNumberId")
 	if err != nil {
 		return nil, err
 	}
-	n, err := cmd(ctx, actor, calling.ChangeCallingPlanInput{PhoneNumberID: id, Capabilities: capabilities(input.Capabilities)})
+	n, err := cmd(o.svc, ctx, actor, calling.ChangeCallingPlanInput{PhoneNumberID: id, Capabilities: capabilities(input.Capabilities)})
 	node, ue, err := outcome(n, err, toPhoneNumber)
-	return &model.PhoneNumberPayload{PhoneNumber: node, UserErrors: ue}, err
+	return &model.PhoneNumberPayload{PhoneNumber: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpdatePhoneNumber(ctx context.Context, input model.UpdatePhoneNumberInput) (*model.PhoneNumberPayload, error) {
+func (r *mutationResolver) UpdatePhoneNumber(ctx context.Context, input model.UpdatePhoneNumberInput, dryRun *bool) (*model.PhoneNumberPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindPhoneNumber, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.svc.UpdatePhoneNumber(ctx, actor, calling.UpdatePhoneNumberInput{ID: id, Label: opt(input.Label)})
+	n, err := o.svc.UpdatePhoneNumber(ctx, actor, calling.UpdatePhoneNumberInput{ID: id, Label: opt(input.Label)})
 	node, ue, err := outcome(n, err, toPhoneNumber)
-	return &model.PhoneNumberPayload{PhoneNumber: node, UserErrors: ue}, err
+	return &model.PhoneNumberPayload{PhoneNumber: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) ReleasePhoneNumber(ctx context.Context, input model.IDInput) (*model.DeletePayload, error) {
+func (r *mutationResolver) ReleasePhoneNumber(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindPhoneNumber, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	return deleted(input.ID, r.svc.ReleasePhoneNumber(ctx, actor, id))
+	return o.deleted(input.ID, o.svc.ReleasePhoneNumber(ctx, actor, id))
 }
 
 // ---------------------------------------------------------------- queues
 
-func (r *mutationResolver) CreateQueue(ctx context.Context, input model.CreateQueueInput) (*model.QueuePayload, error) {
+func (r *mutationResolver) CreateQueue(ctx context.Context, input model.CreateQueueInput, dryRun *bool) (*model.QueuePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.svc.CreateQueue(ctx, actor, calling.CreateQueueInput{Name: input.Name, Channel: string(input.Channel), Description: input.Description.Value()})
+	o := observe(r.svc, dryRun)
+	q, err := o.svc.CreateQueue(ctx, actor, calling.CreateQueueInput{Name: input.Name, Channel: string(input.Channel), Description: input.Description.Value()})
 	node, ue, err := outcome(q, err, toQueue)
-	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
+	return &model.QueuePayload{Queue: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpdateQueue(ctx context.Context, input model.UpdateQueueInput) (*model.QueuePayload, error) {
+func (r *mutationResolver) UpdateQueue(ctx context.Context, input model.UpdateQueueInput, dryRun *bool) (*model.QueuePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindQueue, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.svc.UpdateQueue(ctx, actor, calling.UpdateQueueInput{ID: id, Name: opt(input.Name), Description: opt(input.Description)})
+	q, err := o.svc.UpdateQueue(ctx, actor, calling.UpdateQueueInput{ID: id, Name: opt(input.Name), Description: opt(input.Description)})
 	node, ue, err := outcome(q, err, toQueue)
-	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
+	return &model.QueuePayload{Queue: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) DeleteQueue(ctx context.Context, input model.IDInput) (*model.DeletePayload, error) {
+func (r *mutationResolver) DeleteQueue(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindQueue, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	return deleted(input.ID, r.svc.DeleteQueue(ctx, actor, id))
+	return o.deleted(input.ID, o.svc.DeleteQueue(ctx, actor, id))
 }
 
-func (r *mutationResolver) AddAgentsToQueue(ctx context.Context, input model.QueueMembersInput) (*model.QueuePayload, error) {
-	return r.queueMembers(ctx, input, r.svc.AddAgentsToQueue)
+func (r *mutationResolver) AddAgentsToQueue(ctx context.Context, input model.QueueMembersInput, dryRun *bool) (*model.QueuePayload, error) {
+	return r.queueMembers(ctx, input, dryRun, (*calling.Service).AddAgentsToQueue)
 }
 
-func (r *mutationResolver) RemoveAgentsFromQueue(ctx context.Context, input model.QueueMembersInput) (*model.QueuePayload, error) {
-	return r.queueMembers(ctx, input, r.svc.RemoveAgentsFromQueue)
+func (r *mutationResolver) RemoveAgentsFromQueue(ctx context.Context, input model.QueueMembersInput, dryRun *bool) (*model.QueuePayload, error) {
+	return r.queueMembers(ctx, input, dryRun, (*calling.Service).RemoveAgentsFromQueue)
 }
 
-func (r *mutationResolver) queueMembers(ctx context.Context, input model.QueueMembersInput,
-	cmd func(context.Context, calling.Actor, calling.QueueMembersInput) (*models.Queue, error)) (*model.QueuePayload, error) {
+func (r *mutationResolver) queueMembers(ctx context.Context, input model.QueueMembersInput, dryRun *bool,
+	cmd func(*calling.Service, context.Context, calling.Actor, calling.QueueMembersInput) (*models.Queue, error)) (*model.QueuePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindQueue, input.QueueID, "input.queueId")
 	if err != nil {
 		return nil, err
@@ -181,16 +189,17 @@ func (r *mutationResolver) queueMembers(ctx context.Context, input model.QueueMe
 	if err != nil {
 		return nil, err
 	}
-	q, err := cmd(ctx, actor, calling.QueueMembersInput{QueueID: id, AgentIDs: agents})
+	q, err := cmd(o.svc, ctx, actor, calling.QueueMembersInput{QueueID: id, AgentIDs: agents})
 	node, ue, err := outcome(q, err, toQueue)
-	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
+	return &model.QueuePayload{Queue: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) SetQueueOverflow(ctx context.Context, input model.SetQueueOverflowInput) (*model.QueuePayload, error) {
+func (r *mutationResolver) SetQueueOverflow(ctx context.Context, input model.SetQueueOverflowInput, dryRun *bool) (*model.QueuePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindQueue, input.QueueID, "input.queueId")
 	if err != nil {
 		return nil, err
@@ -199,46 +208,49 @@ func (r *mutationResolver) SetQueueOverflow(ctx context.Context, input model.Set
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.svc.SetQueueOverflow(ctx, actor, calling.SetQueueOverflowInput{QueueID: id, TransferTo: input.TransferTo,
+	q, err := o.svc.SetQueueOverflow(ctx, actor, calling.SetQueueOverflowInput{QueueID: id, TransferTo: input.TransferTo,
 		Region: input.Region.Value(), CallerIDNumberID: number})
 	node, ue, err := outcome(q, err, toQueue)
-	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
+	return &model.QueuePayload{Queue: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) ClearQueueOverflow(ctx context.Context, input model.IDInput) (*model.QueuePayload, error) {
+func (r *mutationResolver) ClearQueueOverflow(ctx context.Context, input model.IDInput, dryRun *bool) (*model.QueuePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindQueue, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.svc.ClearQueueOverflow(ctx, actor, id)
+	q, err := o.svc.ClearQueueOverflow(ctx, actor, id)
 	node, ue, err := outcome(q, err, toQueue)
-	return &model.QueuePayload{Queue: node, UserErrors: ue}, err
+	return &model.QueuePayload{Queue: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
 // ---------------------------------------------------------------- capacity profiles
 
-func (r *mutationResolver) CreateCapacityProfile(ctx context.Context, input model.CreateCapacityProfileInput) (*model.CapacityProfilePayload, error) {
+func (r *mutationResolver) CreateCapacityProfile(ctx context.Context, input model.CreateCapacityProfileInput, dryRun *bool) (*model.CapacityProfilePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.svc.CreateCapacityProfile(ctx, actor, calling.CreateCapacityProfileInput{
+	o := observe(r.svc, dryRun)
+	c, err := o.svc.CreateCapacityProfile(ctx, actor, calling.CreateCapacityProfileInput{
 		Name: input.Name, WorkItemLimit: or(input.WorkItemLimit, 1),
 		ResetFrequency:  string(or(input.ResetFrequency, model.ResetFrequencyImmediate)),
 		BlockAssignment: or(input.BlockAssignment, false)})
 	node, ue, err := outcome(c, err, toCapacityProfile)
-	return &model.CapacityProfilePayload{CapacityProfile: node, UserErrors: ue}, err
+	return &model.CapacityProfilePayload{CapacityProfile: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpdateCapacityProfile(ctx context.Context, input model.UpdateCapacityProfileInput) (*model.CapacityProfilePayload, error) {
+func (r *mutationResolver) UpdateCapacityProfile(ctx context.Context, input model.UpdateCapacityProfileInput, dryRun *bool) (*model.CapacityProfilePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindCapacityProfile, input.ID, "input.id")
 	if err != nil {
 		return nil, err
@@ -249,37 +261,39 @@ func (r *mutationResolver) UpdateCapacityProfile(ctx context.Context, input mode
 		s := string(*rf)
 		in.ResetFrequency = &s
 	}
-	c, err := r.svc.UpdateCapacityProfile(ctx, actor, in)
+	c, err := o.svc.UpdateCapacityProfile(ctx, actor, in)
 	node, ue, err := outcome(c, err, toCapacityProfile)
-	return &model.CapacityProfilePayload{CapacityProfile: node, UserErrors: ue}, err
+	return &model.CapacityProfilePayload{CapacityProfile: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) DeleteCapacityProfile(ctx context.Context, input model.IDInput) (*model.DeletePayload, error) {
+func (r *mutationResolver) DeleteCapacityProfile(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindCapacityProfile, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	return deleted(input.ID, r.svc.DeleteCapacityProfile(ctx, actor, id))
+	return o.deleted(input.ID, o.svc.DeleteCapacityProfile(ctx, actor, id))
 }
 
-func (r *mutationResolver) AddAgentsToCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput) (*model.CapacityProfilePayload, error) {
-	return r.capacityMembers(ctx, input, r.svc.AddAgentsToCapacityProfile)
+func (r *mutationResolver) AddAgentsToCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput, dryRun *bool) (*model.CapacityProfilePayload, error) {
+	return r.capacityMembers(ctx, input, dryRun, (*calling.Service).AddAgentsToCapacityProfile)
 }
 
-func (r *mutationResolver) RemoveAgentsFromCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput) (*model.CapacityProfilePayload, error) {
-	return r.capacityMembers(ctx, input, r.svc.RemoveAgentsFromCapacityProfile)
+func (r *mutationResolver) RemoveAgentsFromCapacityProfile(ctx context.Context, input model.CapacityProfileMembersInput, dryRun *bool) (*model.CapacityProfilePayload, error) {
+	return r.capacityMembers(ctx, input, dryRun, (*calling.Service).RemoveAgentsFromCapacityProfile)
 }
 
-func (r *mutationResolver) capacityMembers(ctx context.Context, input model.CapacityProfileMembersInput,
-	cmd func(context.Context, calling.Actor, calling.CapacityProfileMembersInput) (*models.CapacityProfile, error)) (*model.CapacityProfilePayload, error) {
+func (r *mutationResolver) capacityMembers(ctx context.Context, input model.CapacityProfileMembersInput, dryRun *bool,
+	cmd func(*calling.Service, context.Context, calling.Actor, calling.CapacityProfileMembersInput) (*models.CapacityProfile, error)) (*model.CapacityProfilePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindCapacityProfile, input.CapacityProfileID, "input.capacityProfileId")
 	if err != nil {
 		return nil, err
@@ -288,18 +302,19 @@ func (r *mutationResolver) capacityMembers(ctx context.Context, input model.Capa
 	if err != nil {
 		return nil, err
 	}
-	c, err := cmd(ctx, actor, calling.CapacityProfileMembersInput{CapacityProfileID: id, AgentIDs: agents})
+	c, err := cmd(o.svc, ctx, actor, calling.CapacityProfileMembersInput{CapacityProfileID: id, AgentIDs: agents})
 	node, ue, err := outcome(c, err, toCapacityProfile)
-	return &model.CapacityProfilePayload{CapacityProfile: node, UserErrors: ue}, err
+	return &model.CapacityProfilePayload{CapacityProfile: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
 // ---------------------------------------------------------------- outbound profiles
 
-func (r *mutationResolver) CreateOutboundProfile(ctx context.Context, input model.CreateOutboundProfileInput) (*model.OutboundProfilePayload, error) {
+func (r *mutationResolver) CreateOutboundProfile(ctx context.Context, input model.CreateOutboundProfileInput, dryRun *bool) (*model.OutboundProfilePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	in := calling.CreateOutboundProfileInput{Name: input.Name, IsDefault: or(input.IsDefault, false), CallerIDName: input.CallerIDName.Value()}
 	if in.QueueID, err = decodeID(calling.KindQueue, input.QueueID, "input.queueId"); err != nil {
 		return nil, err
@@ -310,16 +325,17 @@ func (r *mutationResolver) CreateOutboundProfile(ctx context.Context, input mode
 	if in.PhoneNumberIDs, err = decodeIDs(calling.KindPhoneNumber, input.PhoneNumberIds, "input.phoneNumberIds"); err != nil {
 		return nil, err
 	}
-	p, err := r.svc.CreateOutboundProfile(ctx, actor, in)
+	p, err := o.svc.CreateOutboundProfile(ctx, actor, in)
 	node, ue, err := outcome(p, err, toOutboundProfile)
-	return &model.OutboundProfilePayload{OutboundProfile: node, UserErrors: ue}, err
+	return &model.OutboundProfilePayload{OutboundProfile: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpdateOutboundProfile(ctx context.Context, input model.UpdateOutboundProfileInput) (*model.OutboundProfilePayload, error) {
+func (r *mutationResolver) UpdateOutboundProfile(ctx context.Context, input model.UpdateOutboundProfileInput, dryRun *bool) (*model.OutboundProfilePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	in := calling.UpdateOutboundProfileInput{Name: input.Name.Value(), IsDefault: input.IsDefault.Value(), CallerIDName: opt(input.CallerIDName)}
 	if in.ID, err = decodeID(calling.KindOutboundProfile, input.ID, "input.id"); err != nil {
 		return nil, err
@@ -335,21 +351,22 @@ func (r *mutationResolver) UpdateOutboundProfile(ctx context.Context, input mode
 			return nil, err
 		}
 	}
-	p, err := r.svc.UpdateOutboundProfile(ctx, actor, in)
+	p, err := o.svc.UpdateOutboundProfile(ctx, actor, in)
 	node, ue, err := outcome(p, err, toOutboundProfile)
-	return &model.OutboundProfilePayload{OutboundProfile: node, UserErrors: ue}, err
+	return &model.OutboundProfilePayload{OutboundProfile: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) DeleteOutboundProfile(ctx context.Context, input model.IDInput) (*model.DeletePayload, error) {
+func (r *mutationResolver) DeleteOutboundProfile(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindOutboundProfile, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	return deleted(input.ID, r.svc.DeleteOutboundProfile(ctx, actor, id))
+	return o.deleted(input.ID, o.svc.DeleteOutboundProfile(ctx, actor, id))
 }
 
 // ---------------------------------------------------------------- agents
@@ -358,21 +375,23 @@ func agentInput(in *model.CreateAgentInput) calling.CreateAgentInput {
 	return calling.CreateAgentInput{Name: in.Name, Email: in.Email, UnifiedRoutingEnabled: or(in.UnifiedRoutingEnabled, true)}
 }
 
-func (r *mutationResolver) CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.AgentPayload, error) {
+func (r *mutationResolver) CreateAgent(ctx context.Context, input model.CreateAgentInput, dryRun *bool) (*model.AgentPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.svc.CreateAgent(ctx, actor, agentInput(&input))
+	o := observe(r.svc, dryRun)
+	a, err := o.svc.CreateAgent(ctx, actor, agentInput(&input))
 	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
-	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
+	return &model.AgentPayload{Agent: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UpsertAgents(ctx context.Context, input model.UpsertAgentsInput) (*model.UpsertAgentsPayload, error) {
+func (r *mutationResolver) UpsertAgents(ctx context.Context, input model.UpsertAgentsInput, dryRun *bool) (*model.UpsertAgentsPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	if len(input.Agents) > calling.MaxListLen {
 		return nil, badInput("input.agents has %d entries; at most %d are allowed.", len(input.Agents), calling.MaxListLen)
 	}
@@ -380,36 +399,42 @@ func (r *mutationResolver) UpsertAgents(ctx context.Context, input model.UpsertA
 	for i, a := range input.Agents {
 		in[i] = agentInput(a)
 	}
-	agents, err := r.svc.UpsertAgents(ctx, actor, in)
+	agents, err := o.svc.UpsertAgents(ctx, actor, in)
 	if refusals, ok := calling.Refusals(err); ok {
 		return &model.UpsertAgentsPayload{Agents: []*model.Agent{}, UserErrors: toUserErrors(refusals)}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &model.UpsertAgentsPayload{Agents: convertAll(agents, loadersFrom(ctx).toAgent), UserErrors: []*model.UserError{}}, nil
+	if o.dry {
+		agents = nil
+	}
+	return &model.UpsertAgentsPayload{Agents: convertAll(agents, loadersFrom(ctx).toAgent), UserErrors: []*model.UserError{},
+		Impact: o.report(nil, nil)}, nil
 }
 
-func (r *mutationResolver) UpdateAgent(ctx context.Context, input model.UpdateAgentInput) (*model.AgentPayload, error) {
+func (r *mutationResolver) UpdateAgent(ctx context.Context, input model.UpdateAgentInput, dryRun *bool) (*model.AgentPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindAgent, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.svc.UpdateAgent(ctx, actor, calling.UpdateAgentInput{ID: id, Name: input.Name.Value(),
+	a, err := o.svc.UpdateAgent(ctx, actor, calling.UpdateAgentInput{ID: id, Name: input.Name.Value(),
 		UnifiedRoutingEnabled: input.UnifiedRoutingEnabled.Value()})
 	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
-	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
+	return &model.AgentPayload{Agent: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) AssignPersonalNumber(ctx context.Context, input model.AssignPersonalNumberInput) (*model.AgentPayload, error) {
+func (r *mutationResolver) AssignPersonalNumber(ctx context.Context, input model.AssignPersonalNumberInput, dryRun *bool) (*model.AgentPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	var in calling.AssignPersonalNumberInput
 	if in.AgentID, err = decodeID(calling.KindAgent, input.AgentID, "input.agentId"); err != nil {
 		return nil, err
@@ -417,23 +442,24 @@ func (r *mutationResolver) AssignPersonalNumber(ctx context.Context, input model
 	if in.PhoneNumberID, err = decodeID(calling.KindPhoneNumber, input.PhoneNumberID, "input.phoneNumberId"); err != nil {
 		return nil, err
 	}
-	a, err := r.svc.AssignPersonalNumber(ctx, actor, in)
+	a, err := o.svc.AssignPersonalNumber(ctx, actor, in)
 	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
-	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
+	return &model.AgentPayload{Agent: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
-func (r *mutationResolver) UnassignPersonalNumber(ctx context.Context, input model.IDInput) (*model.AgentPayload, error) {
+func (r *mutationResolver) UnassignPersonalNumber(ctx context.Context, input model.IDInput, dryRun *bool) (*model.AgentPayload, error) {
 	actor, err := admin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	o := observe(r.svc, dryRun)
 	id, err := decodeID(calling.KindAgent, input.ID, "input.id")
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.svc.UnassignPersonalNumber(ctx, actor, id)
+	a, err := o.svc.UnassignPersonalNumber(ctx, actor, id)
 	node, ue, err := outcome(a, err, loadersFrom(ctx).toAgent)
-	return &model.AgentPayload{Agent: node, UserErrors: ue}, err
+	return &model.AgentPayload{Agent: keep(o, node), UserErrors: ue, Impact: o.report(ue, err)}, err
 }
 
 // ---------------------------------------------------------------- access

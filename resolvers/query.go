@@ -164,6 +164,10 @@ func agentFilter(in *model.AgentFilter) (calling.AgentFilter, error) {
 		code := calling.BlockerCode(*b)
 		f.Blocker = &code
 	}
+	if w := in.Warning.Value(); w != nil {
+		code := calling.WarningCode(*w)
+		f.Warning = &code
+	}
 	var err error
 	if f.QueueID, err = optionalID(calling.KindQueue, in.QueueID.Value(), "filter.queueId"); err != nil {
 		return f, err
@@ -201,7 +205,10 @@ func (r *queryResolver) CallingSummary(ctx context.Context) (*model.CallingSumma
 	}
 	out := &model.CallingSummary{Agents: s.Agents, AgentsCanMakeCalls: s.AgentsCanMakeCalls,
 		PhoneNumbers: s.PhoneNumbers, PhoneNumbersCanMakeCalls: s.PhoneNumbersCanMakeCalls,
-		OutboundProfiles: s.OutboundProfiles, Blockers: []*model.BlockerCount{}}
+		OutboundProfiles: s.OutboundProfiles, Blockers: []*model.BlockerCount{}, Warnings: []*model.WarningCount{}}
+	for _, w := range s.Warnings {
+		out.Warnings = append(out.Warnings, &model.WarningCount{Code: model.CallingWarningCode(w.Code), Agents: w.Agents})
+	}
 	for _, b := range s.Blockers {
 		out.Blockers = append(out.Blockers, &model.BlockerCount{Code: model.CallingBlockerCode(b.Code), Agents: b.Agents})
 	}

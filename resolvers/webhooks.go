@@ -550,7 +550,8 @@ func (r *subscriptionResolver) abilityChange(ctx context.Context, ev webhooks.Fe
 // load through rel.
 func stateToModel(st calling.AbilityState, changedAt time.Time, rel model.Relations) (*model.CallingAbility, error) {
 	out := &model.CallingAbility{CanMakeCalls: st.CanMakeCalls, Version: int(st.Version), ChangedAt: changedAt,
-		CallerIds: make([]*model.CallerID, len(st.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(st.Blockers))}
+		CallerIds: make([]*model.CallerID, len(st.CallerIDs)), Blockers: make([]*model.CallingBlocker, len(st.Blockers)),
+		Warnings: []*model.CallingWarning{}} // events carry no warnings
 	for i, c := range st.CallerIDs {
 		number, err := calling.ParseID(calling.KindPhoneNumber, c.PhoneNumberID)
 		if err != nil {

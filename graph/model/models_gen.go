@@ -18,6 +18,56 @@ type Node interface {
 	IsNode()
 }
 
+// One agent's change, self-contained (it may describe objects a dry run never created).
+type AbilityDiff struct {
+	// The agent's global ID.
+	AgentID string `json:"agentId"`
+	// The agent's email.
+	AgentEmail string `json:"agentEmail"`
+	// The agent's name.
+	AgentName string `json:"agentName"`
+	// The ability before the change; null for a new agent.
+	Previous *AbilitySnapshot `json:"previous,omitempty"`
+	// The ability after the change.
+	Current *AbilitySnapshot `json:"current"`
+	// E.164 numbers the agent may call from after and not before, sorted.
+	CallerIdsGained []string `json:"callerIdsGained"`
+	// E.164 numbers the agent may call from before and not after, sorted.
+	CallerIdsLost []string `json:"callerIdsLost"`
+}
+
+// An ability as the webhook carries it: only scalars.
+type AbilitySnapshot struct {
+	// The ability's version: 1 for a new agent, +1 on every change.
+	Version int `json:"version"`
+	// True when the agent has at least one caller ID.
+	CanMakeCalls bool `json:"canMakeCalls"`
+	// The numbers the agent may call from, ordered by outbound profile name, then e164.
+	CallerIds []*CallerIDSnapshot `json:"callerIds"`
+	// Why the agent cannot call; empty when canMakeCalls is true.
+	Blockers []*BlockerSnapshot `json:"blockers"`
+}
+
+// A page of an agent's ability versions.
+type AbilityVersionConnection struct {
+	// The versions of this page with their cursors.
+	Edges []*AbilityVersionEdge `json:"edges"`
+	// The versions of this page.
+	Nodes []*AbilityVersion `json:"nodes"`
+	// Where this page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many versions the agent has in all.
+	TotalCount int `json:"totalCount"`
+}
+
+// One version with its cursor.
+type AbilityVersionEdge struct {
+	// Pass as after to read the versions older than this one.
+	Cursor string `json:"cursor"`
+	// The version.
+	Node *AbilityVersion `json:"node"`
+}
+
 // A phone number to register.
 type AddPhoneNumberInput struct {
 	// Any common notation ("+1 425-555-0100", "(425) 555-0100" with region US,
@@ -75,6 +125,8 @@ type AgentFilter struct {
 	CapacityProfileID graphql.Omittable[*string] `json:"capacityProfileId,omitempty"`
 	// Substring of name or email, compared without regard to case, width or invisible characters; at most 1000 characters (more: BAD_USER_INPUT); empty: no condition.
 	Search graphql.Omittable[*string] `json:"search,omitempty"`
+	// Agents whose ability lists this warning.
+	Warning graphql.Omittable[*CallingWarningCode] `json:"warning,omitempty"`
 }
 
 // The answer of an agent mutation.
@@ -83,6 +135,8 @@ type AgentPayload struct {
 	Agent *Agent `json:"agent,omitempty"`
 	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // A page of API tokens.
@@ -157,6 +211,38 @@ type BlockerCount struct {
 	Agents int `json:"agents"`
 }
 
+// A blocker as scalars.
+type BlockerSnapshot struct {
+	// Why the agent cannot call.
+	Code CallingBlockerCode `json:"code"`
+	// A sentence that tells an administrator what to change.
+	Message string `json:"message"`
+	// The global ID of the outbound profile the blocker is about, where there is one.
+	OutboundProfileID *string `json:"outboundProfileId,omitempty"`
+}
+
+// A caller ID as scalars: the number and the rules of the profile that governs it.
+type CallerIDSnapshot struct {
+	// The number, E.164.
+	PhoneNumber string `json:"phoneNumber"`
+	// The phone number's global ID.
+	PhoneNumberID string `json:"phoneNumberId"`
+	// Why the number is a caller ID.
+	Source CallerIDSource `json:"source"`
+	// The global ID of the governing outbound profile.
+	OutboundProfileID string `json:"outboundProfileId"`
+	// The governing outbound profile's name.
+	OutboundProfileName string `json:"outboundProfileName"`
+	// The capacity profile's work item limit.
+	WorkItemLimit int `json:"workItemLimit"`
+	// When the capacity profile's count resets.
+	ResetFrequency ResetFrequency `json:"resetFrequency"`
+	// Whether the capacity profile blocks assignment at the limit.
+	BlockAssignment bool `json:"blockAssignment"`
+	// The governing profile's callerIdName.
+	CallerIDName *string `json:"callerIdName,omitempty"`
+}
+
 // Counts over the whole configuration, computed when asked.
 type CallingSummary struct {
 	// How many agents exist.
@@ -171,6 +257,8 @@ type CallingSummary struct {
 	PhoneNumbersCanMakeCalls int `json:"phoneNumbersCanMakeCalls"`
 	// How many outbound profiles exist.
 	OutboundProfiles int `json:"outboundProfiles"`
+	// One row per warning code with at least one agent.
+	Warnings []*WarningCount `json:"warnings"`
 }
 
 // A page of capacity profiles.
@@ -207,6 +295,8 @@ type CapacityProfilePayload struct {
 	CapacityProfile *CapacityProfile `json:"capacityProfile,omitempty"`
 	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // A number and capabilities to add to or remove from its calling plan.
@@ -303,6 +393,10 @@ type DeletePayload struct {
 	DeletedID *string `json:"deletedId,omitempty"`
 	// Why nothing was removed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the deletion did (or, with dryRun, would do) to calling ability; null
+	// when it was refused, and for deletions that cannot change an ability
+	// (webhook endpoints).
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // Input naming one object by its global ID.
@@ -319,6 +413,13 @@ type IDInput struct {
 // ability it changed, each with one agent.calling_ability.changed event,
 // visible to the next query. Lists of IDs hold at most 1000 (more:
 // BAD_USER_INPUT).
+//
+// Every mutation that can change an agent's calling ability (phone numbers,
+// queues, capacity profiles, outbound profiles, agents, personal numbers)
+// takes dryRun: with true, it runs in its transaction exactly as it would,
+// reports its impact, and is rolled back: nothing is written, no ability
+// version, webhook or audit entry, and the payload's object is null (or the
+// list empty). Refusals come back in userErrors in both modes.
 type Mutation struct {
 }
 
@@ -348,6 +449,8 @@ type OutboundProfilePayload struct {
 	OutboundProfile *OutboundProfile `json:"outboundProfile,omitempty"`
 	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // Where a page of a connection lies in the whole list (Relay cursor connections).
@@ -400,6 +503,8 @@ type PhoneNumberPayload struct {
 	PhoneNumber *PhoneNumber `json:"phoneNumber,omitempty"`
 	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // Everything that can be read. ADMIN and VIEWER tokens read the whole
@@ -454,6 +559,8 @@ type QueuePayload struct {
 	Queue *Queue `json:"queue,omitempty"`
 	// Why nothing was changed; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // Which failed deliveries recoverWebhookDeliveries queues again.
@@ -600,6 +707,8 @@ type UpsertAgentsPayload struct {
 	Agents []*Agent `json:"agents"`
 	// Why nothing was changed, each field naming the index of the entry at fault; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+	// What the mutation did (or, with dryRun, would do) to calling ability; null when it was refused.
+	Impact *AbilityImpact `json:"impact,omitempty"`
 }
 
 // A business-rule refusal. When a payload carries any, nothing was changed.
@@ -610,6 +719,14 @@ type UserError struct {
 	Message string `json:"message"`
 	// What kind of refusal, for programs to act on.
 	Code UserErrorCode `json:"code"`
+}
+
+// How many agents have a warning.
+type WarningCount struct {
+	// The warning.
+	Code CallingWarningCode `json:"code"`
+	// Agents whose ability lists it.
+	Agents int `json:"agents"`
 }
 
 // One HTTP POST of a delivery, and what came back.
@@ -884,6 +1001,64 @@ func (e *CallingCapability) UnmarshalJSON(b []byte) error {
 }
 
 func (e CallingCapability) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Configuration of an agent that silently does nothing.
+type CallingWarningCode string
+
+const (
+	// The agent holds a personal number that is not one of its caller IDs.
+	CallingWarningCodePersonalNumberUnused CallingWarningCode = "PERSONAL_NUMBER_UNUSED"
+	// The agent is in an outbound profile's queue or capacity profile, not both.
+	CallingWarningCodeProfileIncomplete CallingWarningCode = "PROFILE_INCOMPLETE"
+)
+
+var AllCallingWarningCode = []CallingWarningCode{
+	CallingWarningCodePersonalNumberUnused,
+	CallingWarningCodeProfileIncomplete,
+}
+
+func (e CallingWarningCode) IsValid() bool {
+	switch e {
+	case CallingWarningCodePersonalNumberUnused, CallingWarningCodeProfileIncomplete:
+		return true
+	}
+	return false
+}
+
+func (e CallingWarningCode) String() string {
+	return string(e)
+}
+
+func (e *CallingWarningCode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CallingWarningCode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CallingWarningCode", str)
+	}
+	return nil
+}
+
+func (e CallingWarningCode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CallingWarningCode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CallingWarningCode) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -74,6 +74,8 @@ type Relations interface {
 	CallerIDPhoneNumber(c *CallerID) (*PhoneNumber, error)
 	CallerIDOutboundProfile(c *CallerID) (*OutboundProfile, error)
 	BlockerOutboundProfile(b *CallingBlocker) (*OutboundProfile, error)
+	WarningOutboundProfile(w *CallingWarning) (*OutboundProfile, error)
+	WarningPhoneNumber(w *CallingWarning) (*PhoneNumber, error)
 }
 
 // Agent is the GraphQL Agent.
@@ -106,6 +108,7 @@ type CallingAbility struct {
 	CanMakeCalls bool
 	CallerIds    []*CallerID
 	Blockers     []*CallingBlocker
+	Warnings     []*CallingWarning
 	Version      int
 	ChangedAt    time.Time
 }
@@ -141,6 +144,41 @@ type CallingBlocker struct {
 // OutboundProfile resolves CallingBlocker.outboundProfile.
 func (b *CallingBlocker) OutboundProfile() (*OutboundProfile, error) {
 	return b.Rel.BlockerOutboundProfile(b)
+}
+
+// CallingWarning is the GraphQL CallingWarning.
+type CallingWarning struct {
+	Code              CallingWarningCode
+	Message           string
+	OutboundProfileID *int64
+	PhoneNumberID     *int64
+	Rel               Relations
+}
+
+// OutboundProfile resolves CallingWarning.outboundProfile.
+func (w *CallingWarning) OutboundProfile() (*OutboundProfile, error) {
+	return w.Rel.WarningOutboundProfile(w)
+}
+
+// PhoneNumber resolves CallingWarning.phoneNumber.
+func (w *CallingWarning) PhoneNumber() (*PhoneNumber, error) { return w.Rel.WarningPhoneNumber(w) }
+
+// AbilityImpact is the GraphQL AbilityImpact; changes(first) resolves from
+// Diffs (at most calling.MaxImpactChanges).
+type AbilityImpact struct {
+	DryRun               bool
+	AgentsChanged        int
+	AgentsLosingCalling  int
+	AgentsGainingCalling int
+	Diffs                []*AbilityDiff
+}
+
+// AbilityVersion is the GraphQL AbilityVersion; cause loads AuditEntryID.
+type AbilityVersion struct {
+	Version      int
+	ChangedAt    time.Time
+	Ability      *AbilitySnapshot
+	AuditEntryID *int64
 }
 
 // CallingAbilityChange is one event of the callingAbilityChanged subscription.
