@@ -195,7 +195,7 @@ func deriveAbility(a AgentFacts, profiles []Profile) Ability {
 }
 
 // warnings lists what in a's configuration does nothing, given its
-// ability ab (profiles sorted):
+// ability ab (profiles sorted; docs/domain.md, "Warnings"):
 //
 //   - PROFILE_INCOMPLETE, per outbound profile (in profile order) whose
 //     queue or capacity profile the agent is in, but not both; except a

@@ -14,7 +14,8 @@ import (
 const MaxImpactChanges = 100
 
 // Impact is what a command did to the agents' calling ability, or, in a
-// dry run, would have done (GraphQL AbilityImpact). Only agents whose
+// dry run, would have done (GraphQL AbilityImpact; docs/domain.md,
+// "History and impact"). Only agents whose
 // ability got a new version count; a change of wording or warnings alone
 // is not a change.
 type Impact struct {
