@@ -43,6 +43,9 @@ type config struct {
 	// WebSocketInitTimeout is how long a WebSocket may wait before its
 	// connection_init (not a flag: tests shorten it); 0 is the default.
 	WebSocketInitTimeout time.Duration
+	// ServiceOptions are added to the service's (not a flag: tests add
+	// calling.WithAbilityCheck).
+	ServiceOptions []calling.Option
 }
 
 // Defaults of the configuration (README, "Configuration").

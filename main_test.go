@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outdial/calling"
 	"outdial/models"
 	"outdial/models/dbtest"
 )
@@ -65,6 +66,7 @@ func startLogged(t testing.TB, h slog.Handler, before func(*app), opts ...func(*
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.ServiceOptions = append(cfg.ServiceOptions, abilityOracle(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(h)
 	a, err := newApp(ctx, cfg, log)
@@ -108,6 +110,16 @@ func countRequests(counters *sync.Map, h http.Handler) http.Handler {
 			r = r.WithContext(c.(*dbtest.Counter).Context(r.Context()))
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// abilityOracle is the refresh rule's oracle for a test server: after
+// every command, before it commits, every agent's ability is derived again
+// from the configuration and compared with the stored one and its version;
+// a difference fails the test that ran the command.
+func abilityOracle(t testing.TB) calling.Option {
+	return calling.WithAbilityCheck(func(action string, err error) {
+		t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
 	})
 }
 

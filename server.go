@@ -262,8 +262,8 @@ type app struct {
 
 // newApp opens and migrates the database, recomputes the name keys (it
 // fails when existing names collide under the name rule), derives the
-// warnings of abilities stored before warnings existed, and wires the
-// service.
+// abilities that are missing or stored before warnings existed, and wires
+// the service.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	timeout := cmp.Or(cfg.RequestTimeout, resolvers.DefaultRequestTimeout)
 	a := &app{log: log, tokenRecheck: cfg.TokenRecheck, requestTimeout: timeout, wsInitTimeout: cfg.WebSocketInitTimeout}
@@ -271,14 +271,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.outbox = webhooks.NewOutbox(models.Now)
-	a.svc = calling.New(a.db, a.outbox, log, calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion))
+	opts := append([]calling.Option{calling.WithAllowedCIDRs(cfg.WebhookAllowedCIDRs), calling.WithDefaultRegion(cfg.DefaultRegion)},
+		cfg.ServiceOptions...)
+	a.svc = calling.New(a.db, a.outbox, log, opts...)
 	if err := a.svc.RekeyNames(ctx); err != nil {
 		a.close()
 		return nil, fmt.Errorf("name keys: %w", err)
 	}
-	if err := a.svc.FillWarnings(ctx); err != nil {
+	if err := a.svc.CompleteAbilities(ctx); err != nil {
 		a.close()
-		return nil, fmt.Errorf("calling warnings: %w", err)
+		return nil, fmt.Errorf("calling abilities: %w", err)
 	}
 	var err error
 	a.dispatcher, err = webhooks.NewDispatcher(a.bg, a.outbox, webhooks.Config{

@@ -24,11 +24,14 @@ type CreateAgentInput struct {
 func (s *Service) CreateAgent(ctx context.Context, actor Actor, in CreateAgentInput) (*models.Agent, error) {
 	var c checker
 	row := newAgent(&c, in, "")
-	a := &row
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	var a *models.Agent
 	err := s.run(ctx, actor, "createAgent", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		a = &fresh
 		taken, err := takenBy(t, "agents", "email", "email_key", a.EmailKey, 0)
 		if err != nil {
 			return outcome{}, err
@@ -43,7 +46,7 @@ func (s *Service) CreateAgent(ctx context.Context, actor Actor, in CreateAgentIn
 			}
 			return outcome{}, fmt.Errorf("insert agent: %w", err)
 		}
-		if err := t.refresh([]int64{a.ID}); err != nil {
+		if err := t.touch(KindAgent, a.ID); err != nil {
 			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindAgent, a.ID), details: agentDetails(a)}, nil
@@ -106,7 +109,7 @@ func (s *Service) UpsertAgents(ctx context.Context, actor Actor, in []CreateAgen
 		for i, a := range out {
 			ids[i] = a.ID
 		}
-		if err := t.refresh(ids); err != nil {
+		if err := t.touch(KindAgent, ids...); err != nil {
 			return outcome{}, err
 		}
 		return outcome{details: map[string]any{"agents": globalIDs(KindAgent, ids)}}, nil
@@ -198,11 +201,11 @@ func (s *Service) UpdateAgent(ctx context.Context, actor Actor, in UpdateAgentIn
 			a.UnifiedRoutingEnabled = *in.UnifiedRoutingEnabled
 		}
 		a.UpdatedAt = t.now
+		if err := t.touch(KindAgent, a.ID); err != nil {
+			return outcome{}, err
+		}
 		if err := t.tx.Model(a).Select("name", "name_key", "unified_routing_enabled", "updated_at").Updates(a).Error; err != nil {
 			return outcome{}, fmt.Errorf("update agent: %w", err)
-		}
-		if err := t.refresh([]int64{a.ID}); err != nil {
-			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindAgent, a.ID), details: agentDetails(a)}, nil
 	})
@@ -251,7 +254,7 @@ func (s *Service) AssignPersonalNumber(ctx context.Context, actor Actor, in Assi
 			}
 			return outcome{}, fmt.Errorf("assign personal number: %w", err)
 		}
-		return out, t.refresh([]int64{a.ID})
+		return out, t.touch(KindAgent, a.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -303,7 +306,7 @@ func (s *Service) UnassignPersonalNumber(ctx context.Context, actor Actor, agent
 		if err := t.tx.Model(a).Select("personal_number_id", "updated_at").Updates(a).Error; err != nil {
 			return outcome{}, fmt.Errorf("unassign personal number: %w", err)
 		}
-		return out, t.refresh([]int64{a.ID})
+		return out, t.touch(KindAgent, a.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -37,9 +37,13 @@ func (s *Service) CreateCapacityProfile(ctx context.Context, actor Actor, in Cre
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	cp := &models.CapacityProfile{Name: name, NameKey: nameKey(name), WorkItemLimit: in.WorkItemLimit,
+	row := models.CapacityProfile{Name: name, NameKey: nameKey(name), WorkItemLimit: in.WorkItemLimit,
 		ResetFrequency: in.ResetFrequency, BlockAssignment: in.BlockAssignment}
+	var cp *models.CapacityProfile
 	err := s.run(ctx, actor, "createCapacityProfile", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		cp = &fresh
 		if err := uniqueName(t, "capacity_profiles", "capacity profile", cp.NameKey, 0); err != nil {
 			return outcome{}, err
 		}
@@ -94,7 +98,6 @@ func (s *Service) UpdateCapacityProfile(ctx context.Context, actor Actor, in Upd
 			}
 			cp.Name, cp.NameKey = name, nameKey(name)
 		}
-		settings := Capacity{cp.WorkItemLimit, cp.ResetFrequency, cp.BlockAssignment}
 		if in.WorkItemLimit != nil {
 			cp.WorkItemLimit = *in.WorkItemLimit
 		}
@@ -110,17 +113,12 @@ func (s *Service) UpdateCapacityProfile(ctx context.Context, actor Actor, in Upd
 			return outcome{}, err
 		}
 		cp.UpdatedAt = t.now
+		// Caller IDs carry its settings, warnings its name.
+		if err := t.touch(KindCapacityProfile, cp.ID); err != nil {
+			return outcome{}, err
+		}
 		if err := t.tx.Model(cp).Select("name", "name_key", "work_item_limit", "reset_frequency", "block_assignment", "updated_at").Updates(cp).Error; err != nil {
 			return outcome{}, fmt.Errorf("update capacity profile: %w", err)
-		}
-		if settings != (Capacity{cp.WorkItemLimit, cp.ResetFrequency, cp.BlockAssignment}) {
-			agents, err := t.agentsInCapacityProfiles(cp.ID)
-			if err != nil {
-				return outcome{}, err
-			}
-			if err := t.refresh(agents); err != nil {
-				return outcome{}, err
-			}
 		}
 		return outcome{target: GlobalID(KindCapacityProfile, cp.ID), details: capacityDetails(cp)}, nil
 	})
@@ -146,18 +144,14 @@ func (s *Service) DeleteCapacityProfile(ctx context.Context, actor Actor, id int
 		if used > 0 {
 			return outcome{}, refuse(CodeInUse, fmt.Sprintf("Capacity profile %q is used by %d outbound profile(s): delete them or give them another capacity profile first.", cp.Name, used), "id")
 		}
-		members, err := t.agentsInCapacityProfiles(cp.ID)
-		if err != nil {
+		// No outbound profile uses it, so no ability changes; but a blocker
+		// message may say the agent is in no capacity profile now.
+		if err := t.touch(KindCapacityProfile, cp.ID); err != nil {
 			return outcome{}, err
 		}
 		// Its memberships go with it (ON DELETE CASCADE).
 		if err := t.tx.Delete(cp).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete capacity profile: %w", err)
-		}
-		// No outbound profile used it, so no ability changes; but a blocker
-		// message may say the agent is in no capacity profile now.
-		if err := t.refresh(members); err != nil {
-			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindCapacityProfile, cp.ID), details: map[string]any{"name": cp.Name}}, nil
 	})
@@ -200,7 +194,7 @@ func (s *Service) changeCapacityMembers(ctx context.Context, actor Actor, action
 			return outcome{}, err
 		}
 		if n > 0 {
-			if err := t.refresh(in.AgentIDs); err != nil {
+			if err := t.touch(KindAgent, in.AgentIDs...); err != nil {
 				return outcome{}, err
 			}
 		}

@@ -90,22 +90,23 @@ func (s *Service) AbilityVersionCounts(ctx context.Context, agentIDs []int64) ([
 	return out, nil
 }
 
-// FillWarnings derives and stores the warnings of the abilities stored
+// CompleteAbilities derives and stores the abilities that are missing (an
+// agent written without one, as by hand) and the warnings of those stored
 // before warnings existed (their JSON has no "warnings"): the server calls
 // it at start, after migrating. It changes no version when the rest of the
 // ability is as stored, and writes nothing (no audit entry) when every
-// ability has its warnings.
-func (s *Service) FillWarnings(ctx context.Context) error {
+// agent has its ability with its warnings.
+func (s *Service) CompleteAbilities(ctx context.Context) error {
 	err := s.run(ctx, Actor{Name: "system"}, "deriveWarnings", func(t *txn) (outcome, error) {
-		var ids []int64
-		if err := t.tx.Model(&models.CallingAbility{}).Where("snapshot NOT LIKE ?", `%"warnings":%`).
-			Pluck("agent_id", &ids).Error; err != nil {
-			return outcome{}, fmt.Errorf("find abilities without warnings: %w", err)
+		ids, err := pluckIDs(t, `SELECT agent_id FROM calling_abilities WHERE snapshot NOT LIKE ?
+			UNION SELECT id FROM agents WHERE id NOT IN (SELECT agent_id FROM calling_abilities)`, `%"warnings":%`)
+		if err != nil {
+			return outcome{}, err
 		}
 		if len(ids) == 0 {
 			return outcome{}, errUnchanged
 		}
-		return outcome{details: map[string]any{"agents": len(ids)}}, t.refresh(ids)
+		return outcome{details: map[string]any{"agents": len(ids)}}, t.touch(KindAgent, ids...)
 	})
 	if errors.Is(err, errUnchanged) {
 		return nil

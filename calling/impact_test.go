@@ -37,7 +37,8 @@ func newLargeWorld(t *testing.T, n int) largeWorld {
 	t.Helper()
 	ctx := context.Background()
 	db := dbtest.Open(t)
-	svc := calling.New(db, webhooks.NewOutbox(models.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := calling.New(db, webhooks.NewOutbox(models.Now), log, abilityOracle(t))
 	num, err := svc.AddPhoneNumber(ctx, admin, calling.AddPhoneNumberInput{Number: "+14255550100",
 		CallingPlan: []calling.Capability{calling.MakeCalls}})
 	must(t, err)
@@ -81,7 +82,18 @@ func newLargeWorld(t *testing.T, n int) largeWorld {
 		must(t, db.Create(&cm).Error)
 		must(t, db.Create(&abs).Error)
 	}
-	return largeWorld{svc: svc, db: db, number: num.ID}
+	// The measured dry run runs without the oracle, which would read every
+	// agent once more.
+	return largeWorld{svc: calling.New(db, webhooks.NewOutbox(models.Now), log), db: db, number: num.ID}
+}
+
+// abilityOracle is the refresh rule's oracle (calling.WithAbilityCheck)
+// for a test's service: a command that leaves a stored ability other than
+// the configuration's fails the test.
+func abilityOracle(t *testing.T) calling.Option {
+	return calling.WithAbilityCheck(func(action string, err error) {
+		t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
+	})
 }
 
 func must(t *testing.T, err error) {

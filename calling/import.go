@@ -142,7 +142,7 @@ func (s *Service) ImportAgents(ctx context.Context, actor Actor, in []ImportAgen
 				return outcome{}, fmt.Errorf("insert capacity profile members: %w", err)
 			}
 		}
-		if err := t.refresh(ids); err != nil {
+		if err := t.touch(KindAgent, ids...); err != nil {
 			return outcome{}, err
 		}
 		return outcome{details: map[string]any{"agents": len(ids), "personalNumbers": len(numbers),

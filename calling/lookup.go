@@ -61,24 +61,3 @@ func pluckIDs(t *txn, query string, args ...any) ([]int64, error) {
 	}
 	return ids, nil
 }
-
-// agentsInCapacityProfiles returns the members of the capacity profiles.
-func (t *txn) agentsInCapacityProfiles(ids ...int64) ([]int64, error) {
-	return pluckIDs(t, "SELECT DISTINCT agent_id FROM capacity_profile_members WHERE capacity_profile_id IN ?", ids)
-}
-
-// agentsWithPersonalNumbers returns every agent that holds a personal number.
-func (t *txn) agentsWithPersonalNumbers() ([]int64, error) {
-	return pluckIDs(t, "SELECT id FROM agents WHERE personal_number_id IS NOT NULL")
-}
-
-// agentsUsingNumber returns the agents whose ability can depend on the
-// number: members of the capacity profiles of the outbound profiles that
-// have it, and the agent holding it as a personal number.
-func (t *txn) agentsUsingNumber(numberID int64) ([]int64, error) {
-	return pluckIDs(t, `SELECT m.agent_id FROM capacity_profile_members m
-		JOIN outbound_profiles p ON p.capacity_profile_id = m.capacity_profile_id
-		JOIN outbound_profile_numbers n ON n.outbound_profile_id = p.id
-		WHERE n.phone_number_id = ?
-		UNION SELECT id FROM agents WHERE personal_number_id = ?`, numberID, numberID)
-}

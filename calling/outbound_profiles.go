@@ -32,9 +32,13 @@ func (s *Service) CreateOutboundProfile(ctx context.Context, actor Actor, in Cre
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	p := &models.OutboundProfile{Name: name, NameKey: nameKey(name), QueueID: in.QueueID,
+	row := models.OutboundProfile{Name: name, NameKey: nameKey(name), QueueID: in.QueueID,
 		CapacityProfileID: in.CapacityProfileID, CallerIDName: cnam}
+	var p *models.OutboundProfile
 	err := s.run(ctx, actor, "createOutboundProfile", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		p = &fresh
 		if err := uniqueName(t, "outbound_profiles", "outbound profile", p.NameKey, 0); err != nil {
 			return outcome{}, err
 		}
@@ -44,12 +48,8 @@ func (s *Service) CreateOutboundProfile(ctx context.Context, actor Actor, in Cre
 		if err := checkCallerIDs(t, in.PhoneNumberIDs, nil); err != nil {
 			return outcome{}, err
 		}
-		affected, err := t.agentsInCapacityProfiles(p.CapacityProfileID)
-		if err != nil {
-			return outcome{}, err
-		}
 		if in.IsDefault {
-			if affected, err = t.takeDefault(affected); err != nil {
+			if err := t.takeDefault(); err != nil {
 				return outcome{}, err
 			}
 			p.DefaultMarker = defaultMarker()
@@ -61,7 +61,7 @@ func (s *Service) CreateOutboundProfile(ctx context.Context, actor Actor, in Cre
 		if err := setProfileNumbers(t, p.ID, in.PhoneNumberIDs); err != nil {
 			return outcome{}, err
 		}
-		if err := t.refresh(affected); err != nil {
+		if err := t.touch(KindOutboundProfile, p.ID); err != nil {
 			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindOutboundProfile, p.ID), details: profileDetails(p, in.PhoneNumberIDs)}, nil
@@ -151,19 +151,18 @@ func setProfileNumbers(t *txn, profileID int64, ids []int64) error {
 	return nil
 }
 
-// takeDefault clears the current default profile, if any, and returns
-// affected plus the agents whose ability depends on which profile is the
-// default (those holding a personal number).
-func (t *txn) takeDefault(affected []int64) ([]int64, error) {
+// takeDefault clears the current default profile, if any, touching it
+// first: which profile is the default decides the caller IDs of every
+// agent holding a personal number.
+func (t *txn) takeDefault() error {
+	if err := t.touchDefault(); err != nil {
+		return err
+	}
 	if err := t.tx.Model(&models.OutboundProfile{}).Where("default_marker IS NOT NULL").
 		Updates(map[string]any{"default_marker": nil, "updated_at": t.now}).Error; err != nil {
-		return nil, fmt.Errorf("clear default profile: %w", err)
+		return fmt.Errorf("clear default profile: %w", err)
 	}
-	holders, err := t.agentsWithPersonalNumbers()
-	if err != nil {
-		return nil, err
-	}
-	return append(affected, holders...), nil
+	return nil
 }
 
 // UpdateOutboundProfileInput is the input of UpdateOutboundProfile. A nil
@@ -201,8 +200,8 @@ func (s *Service) UpdateOutboundProfile(ctx context.Context, actor Actor, in Upd
 		if p, err = find[models.OutboundProfile](t, in.ID, "outbound profile", "id"); err != nil {
 			return outcome{}, err
 		}
-		affected, err := t.agentsInCapacityProfiles(p.CapacityProfileID)
-		if err != nil {
+		// Its agents before the change; refreshTouched adds those after.
+		if err := t.touch(KindOutboundProfile, p.ID); err != nil {
 			return outcome{}, err
 		}
 		if name != "" && name != p.Name {
@@ -232,14 +231,9 @@ func (s *Service) UpdateOutboundProfile(ctx context.Context, actor Actor, in Upd
 				return outcome{}, err
 			}
 		}
-		if affected, err = t.updateDefault(p, in.IsDefault, affected); err != nil {
+		if err := t.updateDefault(p, in.IsDefault); err != nil {
 			return outcome{}, err
 		}
-		newMembers, err := t.agentsInCapacityProfiles(p.CapacityProfileID)
-		if err != nil {
-			return outcome{}, err
-		}
-		affected = append(affected, newMembers...)
 		p.UpdatedAt = t.now
 		if err := t.tx.Model(p).Select("name", "name_key", "queue_id", "capacity_profile_id", "default_marker", "caller_id_name", "updated_at").Updates(p).Error; err != nil {
 			if isDuplicate(err) {
@@ -252,9 +246,6 @@ func (s *Service) UpdateOutboundProfile(ctx context.Context, actor Actor, in Upd
 				return outcome{}, err
 			}
 		}
-		if err := t.refresh(affected); err != nil {
-			return outcome{}, err
-		}
 		return outcome{target: GlobalID(KindOutboundProfile, p.ID), details: profileDetails(p, in.PhoneNumberIDs)}, nil
 	})
 	if err != nil {
@@ -263,23 +254,21 @@ func (s *Service) UpdateOutboundProfile(ctx context.Context, actor Actor, in Upd
 	return p, nil
 }
 
-// updateDefault applies an isDefault change to p (not yet saved) and
-// returns affected plus the agents it concerns.
-func (t *txn) updateDefault(p *models.OutboundProfile, isDefault *bool, affected []int64) ([]int64, error) {
+// updateDefault applies an isDefault change to p (not yet saved; touched
+// already).
+func (t *txn) updateDefault(p *models.OutboundProfile, isDefault *bool) error {
 	switch {
 	case isDefault == nil || *isDefault == p.IsDefault():
-		return affected, nil
+		return nil
 	case *isDefault:
-		var err error
-		if affected, err = t.takeDefault(affected); err != nil {
-			return nil, err
+		if err := t.takeDefault(); err != nil {
+			return err
 		}
 		p.DefaultMarker = defaultMarker()
-		return affected, nil
+		return nil
 	default:
 		p.DefaultMarker = nil
-		holders, err := t.agentsWithPersonalNumbers()
-		return append(affected, holders...), err
+		return nil
 	}
 }
 
@@ -292,25 +281,14 @@ func (s *Service) DeleteOutboundProfile(ctx context.Context, actor Actor, id int
 		if err != nil {
 			return outcome{}, err
 		}
-		affected, err := t.agentsInCapacityProfiles(p.CapacityProfileID)
-		if err != nil {
+		if err := t.touch(KindOutboundProfile, p.ID); err != nil {
 			return outcome{}, err
-		}
-		if p.IsDefault() {
-			holders, err := t.agentsWithPersonalNumbers()
-			if err != nil {
-				return outcome{}, err
-			}
-			affected = append(affected, holders...)
 		}
 		if err := t.tx.Where("outbound_profile_id = ?", p.ID).Delete(&models.OutboundProfileNumber{}).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete profile numbers: %w", err)
 		}
 		if err := t.tx.Delete(p).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete outbound profile: %w", err)
-		}
-		if err := t.refresh(affected); err != nil {
-			return outcome{}, err
 		}
 		return outcome{target: GlobalID(KindOutboundProfile, p.ID), details: map[string]any{"name": p.Name}}, nil
 	})

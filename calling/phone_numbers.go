@@ -155,9 +155,13 @@ func (s *Service) AddPhoneNumber(ctx context.Context, actor Actor, in AddPhoneNu
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	n := &models.PhoneNumber{E164: parsed.E164, CountryCode: parsed.CountryCode, Type: parsed.Type, Label: label,
+	row := models.PhoneNumber{E164: parsed.E164, CountryCode: parsed.CountryCode, Type: parsed.Type, Label: label,
 		ReceiveCalls: slices.Contains(plan, ReceiveCalls), MakeCalls: slices.Contains(plan, MakeCalls)}
+	var n *models.PhoneNumber
 	err := s.run(ctx, actor, "addPhoneNumber", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		n = &fresh
 		taken, err := count(t, "phone_numbers", "e164 = ?", n.E164)
 		if err != nil {
 			return outcome{}, err
@@ -250,11 +254,7 @@ func (s *Service) changePlan(ctx context.Context, actor Actor, action string, in
 			CallingPlan: after, Previous: before,
 		}})
 		if slices.Contains(before, MakeCalls) != n.MakeCalls {
-			agents, err := t.agentsUsingNumber(n.ID)
-			if err != nil {
-				return outcome{}, err
-			}
-			if err := t.refresh(agents); err != nil {
+			if err := t.touch(KindPhoneNumber, n.ID); err != nil {
 				return outcome{}, err
 			}
 		}

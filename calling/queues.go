@@ -31,8 +31,12 @@ func (s *Service) CreateQueue(ctx context.Context, actor Actor, in CreateQueueIn
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	q := &models.Queue{Name: name, NameKey: nameKey(name), Channel: in.Channel, Description: desc, DescriptionKey: keyOf(desc)}
+	row := models.Queue{Name: name, NameKey: nameKey(name), Channel: in.Channel, Description: desc, DescriptionKey: keyOf(desc)}
+	var q *models.Queue
 	err := s.run(ctx, actor, "createQueue", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		q = &fresh
 		if err := uniqueName(t, "queues", "queue", q.NameKey, 0); err != nil {
 			return outcome{}, err
 		}
@@ -120,18 +124,13 @@ func (s *Service) UpdateQueue(ctx context.Context, actor Actor, in UpdateQueueIn
 			q.Description, q.DescriptionKey = desc, keyOf(desc)
 		}
 		q.UpdatedAt = t.now
+		if renamed { // blocker and warning messages name the queue
+			if err := t.touch(KindQueue, q.ID); err != nil {
+				return outcome{}, err
+			}
+		}
 		if err := t.tx.Model(q).Select("name", "name_key", "description", "description_key", "updated_at").Updates(q).Error; err != nil {
 			return outcome{}, fmt.Errorf("update queue: %w", err)
-		}
-		if renamed { // blocker messages name the queue
-			agents, err := pluckIDs(t, `SELECT DISTINCT m.agent_id FROM capacity_profile_members m
-				JOIN outbound_profiles p ON p.capacity_profile_id = m.capacity_profile_id WHERE p.queue_id = ?`, q.ID)
-			if err != nil {
-				return outcome{}, err
-			}
-			if err := t.refresh(agents); err != nil {
-				return outcome{}, err
-			}
 		}
 		return outcome{target: GlobalID(KindQueue, q.ID), details: map[string]any{"name": q.Name, "description": q.Description}}, nil
 	})
@@ -202,7 +201,7 @@ func (s *Service) changeQueueMembers(ctx context.Context, actor Actor, action st
 			return outcome{}, err
 		}
 		if n > 0 {
-			if err := t.refresh(in.AgentIDs); err != nil {
+			if err := t.touch(KindAgent, in.AgentIDs...); err != nil {
 				return outcome{}, err
 			}
 		}

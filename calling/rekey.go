@@ -44,6 +44,9 @@ var ErrNameCollision = errors.New("rows that must have different names have the 
 // recomputeNameKeys) only when a key changed.
 func (s *Service) RekeyNames(ctx context.Context) error {
 	err := s.run(ctx, Actor{Name: "system"}, "recomputeNameKeys", func(t *txn) (outcome, error) {
+		// It runs on rows an older version wrote, whose abilities
+		// CompleteAbilities derives next: the ability check waits for that.
+		t.unchecked = true
 		changed := map[string]int{}
 		var collisions []string
 		for _, col := range keyedColumns {

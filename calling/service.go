@@ -53,6 +53,9 @@ type Service struct {
 	// command; with dryRun that command is rolled back (Observe).
 	impact *Impact
 	dryRun bool
+	// check, when set, receives what checkAbilities finds wrong after
+	// each command (WithAbilityCheck).
+	check func(action string, err error)
 }
 
 // Option configures a Service.
@@ -62,6 +65,16 @@ type Option func(*Service)
 // networks despite the address rule (WEBHOOK_ALLOWED_CIDRS).
 func WithAllowedCIDRs(cidrs []netip.Prefix) Option {
 	return func(s *Service) { s.allowedCIDRs = cidrs }
+}
+
+// WithAbilityCheck makes every command, before it commits (or rolls back
+// a dry run), re-derive the ability of every agent from the configuration
+// and compare it with the stored one (checkAbilities); report receives the
+// command's action and what differs. It costs a read of every agent per
+// command: it is for tests, whose setup turns it on so that a command that
+// misses an affected agent fails the test that ran it.
+func WithAbilityCheck(report func(action string, err error)) Option {
+	return func(s *Service) { s.check = report }
 }
 
 // WithDefaultRegion makes region (an ISO 3166-1 alpha-2 code checked with
@@ -117,6 +130,13 @@ type txn struct {
 	impact  *impactCollector
 	// dryRun: the transaction is rolled back; events are not kept.
 	dryRun bool
+	// touched are the objects the command declared it changes (touch),
+	// affected the agents they concerned when touched.
+	touched  map[Kind][]int64
+	affected []int64
+	// unchecked skips the ability check (WithAbilityCheck) for this
+	// command.
+	unchecked bool
 }
 
 // outcome is what a successful command reports for the audit log.
@@ -237,6 +257,18 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 	t.auditID = &entry.ID
 	if out, err = fn(t); err != nil {
 		return nil, out, err
+	}
+	if err := t.refreshTouched(); err != nil {
+		return nil, out, err
+	}
+	if s.check != nil && !t.unchecked {
+		differences, err := checkAbilities(t)
+		if err != nil {
+			return nil, out, err // as any failed read: the command fails
+		}
+		if differences != nil {
+			s.check(action, differences)
+		}
 	}
 	if t.dryRun {
 		return t, out, nil // rolled back by the deferred call

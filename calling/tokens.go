@@ -114,8 +114,12 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor Actor, in CreateAPIT
 		return nil, "", err
 	}
 	value := newToken()
-	tok := &models.APIToken{Name: name, NameKey: nameKey(name), Role: string(in.Role), AgentID: in.AgentID, TokenHash: HashToken(value)}
+	row := models.APIToken{Name: name, NameKey: nameKey(name), Role: string(in.Role), AgentID: in.AgentID, TokenHash: HashToken(value)}
+	var tok *models.APIToken
 	err := s.run(ctx, actor, "createApiToken", func(t *txn) (outcome, error) {
+		// A fresh row each attempt: an attempt rolled back may have set its ID.
+		fresh := row
+		tok = &fresh
 		if in.AgentID != nil {
 			if _, err := find[models.Agent](t, *in.AgentID, "agent", "agentId"); err != nil {
 				return outcome{}, err

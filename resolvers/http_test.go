@@ -25,7 +25,9 @@ func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	db := dbtest.Open(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := calling.New(db, webhooks.NewOutbox(models.Now), log)
+	svc := calling.New(db, webhooks.NewOutbox(models.Now), log, calling.WithAbilityCheck(func(action string, err error) {
+		t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
+	}))
 	if _, err := svc.EnsureBootstrapToken(context.Background(), testToken); err != nil {
 		t.Fatalf("bootstrap token: %v", err)
 	}

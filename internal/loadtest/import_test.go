@@ -18,7 +18,10 @@ import (
 func TestImportAgents(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t)
-	svc := calling.New(db, webhooks.NewOutbox(models.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := calling.New(db, webhooks.NewOutbox(models.Now), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		calling.WithAbilityCheck(func(action string, err error) {
+			t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
+		}))
 	org, err := SeedOrg(ctx, svc, 60, 4, nil)
 	if err != nil {
 		t.Fatal(err)
