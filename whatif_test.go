@@ -396,6 +396,18 @@ func TestAbilityHistory(t *testing.T) {
 		t.Errorf("Bob's downgrade version does not name the audit entry of Ann's (%s): %+v", causes[6], bobs)
 	}
 
+	// The audit log may be pruned sooner (AUDIT_RETENTION): the versions
+	// stay, without their cause.
+	if err := e.app.db.Exec("DELETE FROM audit_entries WHERE action = ?", "createAgent").Error; err != nil {
+		t.Fatal(err)
+	}
+	var pruned historyPage
+	e.query(historyQuery, map[string]any{"id": ann, "first": 100}, &pruned)
+	h := pruned.Agent.CallingAbilityHistory
+	if last := h.Edges[len(h.Edges)-1].Node; h.TotalCount != 10 || last.Version != 1 || last.Cause != nil {
+		t.Errorf("after pruning the audit log: %d versions, the first %+v; want 10, the first without a cause", h.TotalCount, last)
+	}
+
 	_, annToken := e.token("Ann's app", "AGENT", ann)
 	var own historyPage
 	e.queryAs(annToken, historyQuery, map[string]any{"id": ann, "first": 1}, &own)
