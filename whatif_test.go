@@ -525,3 +525,63 @@ func TestWarningsThroughAPI(t *testing.T) {
 	e.join("", cp2, cy)
 	checkCounts("after Cy joined", map[string]int{"PERSONAL_NUMBER_UNUSED": 0, "PROFILE_INCOMPLETE": 1})
 }
+
+// TestHistoryAndWarningsPageStatements: a page of agents with their
+// history (and its causes) and their warnings (and the objects they name)
+// costs the same statements for 3 agents as for 12.
+func TestHistoryAndWarningsPageStatements(t *testing.T) {
+	t.Parallel()
+	e := setupCounted(t)
+	n1 := e.addNumberID("+14255550101", "MAKE_CALLS")
+	q, cp := e.queueID("Sales", "VOICE"), e.capacityID("Sales capacity")
+	e.profileID("Sales", q, cp, []string{n1}, false)
+	const query = `{ agents(first: 100) { nodes { id
+		callingAbility { warnings { code outboundProfile { name } phoneNumber { e164 } } }
+		callingAbilityHistory(first: 3) { totalCount nodes { version ability { canMakeCalls } cause { action actor } } } } } }`
+	made := 0
+	add := func(n int) {
+		for range n {
+			id := e.createAgentID(fmt.Sprintf("Agent %02d", made), fmt.Sprintf("agent%02d@example.com", made), true)
+			e.join(q, "", id) // queue only: PROFILE_INCOMPLETE
+			if made%2 == 0 {
+				e.join("", cp, id)                                                              // then both: can call
+				e.assign(id, e.addNumberID(fmt.Sprintf("+1 206 555 %04d", made), "MAKE_CALLS")) // no default: unused
+			}
+			made++
+		}
+	}
+	measure := func() int64 {
+		best := int64(-1)
+		for range 3 {
+			var data struct {
+				Agents struct {
+					Nodes []struct {
+						CallingAbility        struct{ Warnings []struct{ Code string } }
+						CallingAbilityHistory struct {
+							TotalCount int
+							Nodes      []struct{ Cause *struct{ Action string } }
+						}
+					}
+				}
+			}
+			n := e.queryCounted(query, nil, &data)
+			for _, a := range data.Agents.Nodes {
+				if len(a.CallingAbility.Warnings) == 0 || a.CallingAbilityHistory.TotalCount == 0 || a.CallingAbilityHistory.Nodes[0].Cause == nil {
+					t.Fatalf("an agent without warnings or history: %+v", a)
+				}
+			}
+			if best < 0 || n < best {
+				best = n
+			}
+		}
+		return best
+	}
+	add(3)
+	at3 := measure()
+	add(9)
+	at12 := measure()
+	t.Logf("agents with history and warnings: %d SQL statements for 3 agents, %d for 12", at3, at12)
+	if at3 != at12 {
+		t.Fatalf("%d statements for 3 agents, %d for 12: one per agent", at3, at12)
+	}
+}
