@@ -22,7 +22,10 @@ import (
 func TestMaintainedCounts(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t)
-	svc := calling.New(db, webhooks.NewOutbox(models.Now), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := calling.New(db, webhooks.NewOutbox(models.Now), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		calling.WithAbilityCheck(func(action string, err error) {
+			t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
+		}))
 	org, err := SeedOrg(ctx, svc, 120, 5, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +53,11 @@ func TestMaintainedCounts(t *testing.T) {
 			calling.BlockerNotInProfileQueue, calling.BlockerNoOutboundNumber, calling.BlockerNoDefaultOutboundProfile} {
 			if n := rows("SELECT COUNT(*) FROM agent_blockers WHERE code = ?", string(code)); n > 0 {
 				want.Blockers = append(want.Blockers, calling.BlockerCount{Code: code, Agents: n})
+			}
+		}
+		for _, code := range []calling.WarningCode{calling.WarningPersonalNumberUnused, calling.WarningProfileIncomplete} {
+			if n := rows("SELECT COUNT(*) FROM agent_warnings WHERE code = ?", string(code)); n > 0 {
+				want.Warnings = append(want.Warnings, calling.WarningCount{Code: code, Agents: n})
 			}
 		}
 		if fmt.Sprint(sum) != fmt.Sprint(want) {
