@@ -382,6 +382,10 @@ func TestAbilityHistory(t *testing.T) {
 	if !reflect.DeepEqual(all, wantActions) {
 		t.Fatalf("causes %v, want %v", all, wantActions)
 	}
+	// A cursor belongs to its list: Ann's history, not Bob's.
+	if r := e.do(e.admin, historyQuery, map[string]any{"id": bob, "first": 1, "after": after}); r.code() != "BAD_USER_INPUT" {
+		t.Errorf("Ann's history cursor on Bob's history: %+v, want BAD_USER_INPUT", r.Errors)
+	}
 	// One mutation, one audit entry, many versions: Bob's version from
 	// the downgrade has the same cause as Ann's.
 	var bobs historyPage

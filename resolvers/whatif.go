@@ -142,7 +142,8 @@ func (r *agentResolver) CallingAbilityHistory(ctx context.Context, obj *model.Ag
 	if !canSeeAgent(ctx, obj.DBID) {
 		return nil, forbidden("An AGENT token reads only its own agent's history.")
 	}
-	p, err := pageArgs(first, after)
+	list := listOf(ctx, obj.DBID)
+	p, err := pageArgs(list, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +152,7 @@ func (r *agentResolver) CallingAbilityHistory(ctx context.Context, obj *model.Ag
 	if err != nil {
 		return nil, err
 	}
-	pg := newPage(hp.Versions, hp.HasNext, p, func(v *calling.AbilityVersion) int64 { return v.Version }, toAbilityVersion)
+	pg := newPage(list, hp.Versions, hp.HasNext, p, func(v *calling.AbilityVersion) int64 { return v.Version }, toAbilityVersion)
 	n, err := total(ctx, func() (int, error) { return l.historyCount.Load(ctx, obj.DBID) })
 	if err != nil {
 		return nil, err
