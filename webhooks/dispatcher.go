@@ -255,33 +255,18 @@ func (d *Dispatcher) claimLoop(ctx context.Context, l *lane) {
 	}
 }
 
-// claimCooldown is how long a lane waits, after a worker freed, for more
-// workers to free before it claims: a claim's cost is mostly per
-// statement, so that claims of one delivery each would cost several
-// times what claims of a few do. (River's producer has a fetch cooldown
-// too.)
-const claimCooldown = time.Millisecond
-
-// gatherSpace waits until l is roomy (lane.roomy), a wake comes, ctx is
-// done or claimCooldown has passed.
+// gatherSpace waits until l is roomy (lane.roomy), a wake comes or ctx
+// is done: a claim's cost is mostly per statement, so that claims of a
+// few deliveries each, as workers free one by one, would cost several
+// times what claims of half a batch do.
 func (d *Dispatcher) gatherSpace(ctx context.Context, l *lane) {
-	if l.roomy() {
-		return
-	}
-	timer := time.NewTimer(claimCooldown)
-	defer timer.Stop()
-	for {
+	for !l.roomy() {
 		select {
 		case <-ctx.Done():
 			return
 		case <-l.wake:
 			return
-		case <-timer.C:
-			return
 		case <-l.space:
-			if l.roomy() {
-				return
-			}
 		}
 	}
 }

@@ -238,13 +238,12 @@ func (l *lane) drop(endpointID int64) []*job {
 	return out
 }
 
-// roomy reports whether a quarter of the lane's workers are free and its
-// queue is short, or it holds nothing.
+// roomy reports whether the lane's queue is down to half a batch: time
+// to claim the next one, while the workers send the rest.
 func (l *lane) roomy() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	held := len(l.running) + len(l.queue)
-	return held == 0 || (l.workers-len(l.running) >= max(1, l.workers/4) && len(l.queue) <= l.batch/2)
+	return len(l.queue) <= l.batch/2
 }
 
 // holds reports whether the lane holds deliveries, queued or running.
