@@ -88,7 +88,11 @@ func (s *Service) ImportAgents(ctx context.Context, actor Actor, in []ImportAgen
 		return nil, err
 	}
 	var ids []int64
+	agentRows, numberRows := agents, numbers
 	err := s.run(ctx, actor, "importAgents", func(t *txn) (outcome, error) {
+		// Fresh rows each attempt: an attempt rolled back may have set
+		// their IDs.
+		agents, numbers := slices.Clone(agentRows), slices.Clone(numberRows)
 		if err := t.allExist("queues", keys(queues), "queueIds"); err != nil {
 			return outcome{}, err
 		}
