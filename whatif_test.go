@@ -108,6 +108,7 @@ func TestDryRunEveryMutation(t *testing.T) {
 	e.join(q, cp, a1, a2)
 	e.join(q2, cp2, a1)
 	e.join("", cp4, a3)
+	e.join("", cp2, a3) // in the capacity profile of the profile case 15 creates, not its queue
 	var p2 string // the profile case 15 creates
 
 	type tcase struct {
@@ -133,7 +134,7 @@ func TestDryRunEveryMutation(t *testing.T) {
 		{"createCapacityProfile", "CreateCapacityProfileInput", "capacityProfile { id }", in(map[string]any{"name": "Later capacity"}), 0, nil},
 		{"updateCapacityProfile", "UpdateCapacityProfileInput", "capacityProfile { id }", in(map[string]any{"id": cp, "workItemLimit": 3}), 2, nil},
 		{"createOutboundProfile", "CreateOutboundProfileInput", "outboundProfile { id }",
-			in(map[string]any{"name": "Support", "queueId": q2, "capacityProfileId": cp2, "phoneNumberIds": []string{n3}}), 1,
+			in(map[string]any{"name": "Support", "queueId": q2, "capacityProfileId": cp2, "phoneNumberIds": []string{n3}}), 2,
 			func(p json.RawMessage) {
 				var v struct{ OutboundProfile idOnly }
 				_ = json.Unmarshal(p, &v)
@@ -141,7 +142,7 @@ func TestDryRunEveryMutation(t *testing.T) {
 			}},
 		{"updateOutboundProfile", "UpdateOutboundProfileInput", "outboundProfile { id }",
 			func() map[string]any { return map[string]any{"id": p2, "callerIdName": "SUPPORT"} }, 1, nil},
-		{"deleteOutboundProfile", "IdInput", "deletedId", func() map[string]any { return map[string]any{"id": p2} }, 1, nil},
+		{"deleteOutboundProfile", "IdInput", "deletedId", func() map[string]any { return map[string]any{"id": p2} }, 2, nil},
 		{"createAgent", "CreateAgentInput", "agent { id }", in(map[string]any{"name": "Dee", "email": "dee@example.com"}), 1, nil},
 		{"upsertAgents", "UpsertAgentsInput", "agents { id }", in(map[string]any{"agents": []map[string]any{
 			{"name": "Dee", "email": "dee@example.com", "unifiedRoutingEnabled": false}, {"name": "Eve", "email": "eve@example.com"}}}), 2, nil},
