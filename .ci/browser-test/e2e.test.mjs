@@ -377,6 +377,8 @@ async function waitDocs(page) {
 test('playground: the printed link signs in; Docs, autocompletion and a query work', async () => {
   const page = await openPage();
   await page.goto(server.playgroundLink);
+  // It opens on the Docs pane, loaded, without a click.
+  await page.waitForFunction(() => /Root Types/.test(document.querySelector('.graphiql-doc-explorer')?.innerText ?? ''), null, { timeout: WAIT });
   await waitDocs(page);
   assert.equal(new URL(page.url()).hash, '');
   assert.match(await headersEditor(page).innerText(), /"Authorization": "Bearer odt_/);

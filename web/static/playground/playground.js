@@ -152,9 +152,11 @@ let fetcher = newFetcher();
 let lastAuthorization = token ? `Bearer ${token}` : undefined;
 let debounce = 0;
 
+let firstRender = true;
+
 /** render (re)renders GraphiQL with the current fetcher. */
 function render() {
-  root.render(React.createElement(GraphiQL, {
+  const element = React.createElement(GraphiQL, {
     fetcher,
     defaultQuery,
     // The token lives in sessionStorage, not in GraphiQL's localStorage.
@@ -162,8 +164,14 @@ function render() {
     headers: token ? headersFor(token) : undefined,
     defaultHeaders: token ? headersFor(token) : PLACEHOLDER_HEADERS,
     defaultEditorToolsVisibility: 'headers',
+    // Open on the Docs pane: the schema's descriptions are the API's
+    // documentation. Only the first render asks for it, so a reader who
+    // closes the pane keeps it closed when a new token refetches the schema.
+    visiblePlugin: firstRender ? 'Documentation Explorer' : undefined,
     onEditHeaders,
-  }));
+  });
+  firstRender = false;
+  root.render(element);
 }
 
 /** onEditHeaders refetches the schema once the Authorization header changed. */
