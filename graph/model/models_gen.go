@@ -83,7 +83,7 @@ type AddPhoneNumberInput struct {
 	Number string `json:"number"`
 	// A free text for people, at most 200 characters on one line; null or empty: none.
 	Label graphql.Omittable[*string] `json:"label,omitempty"`
-	// Defaults to [RECEIVE_CALLS].
+	// The capabilities of the new number; null or absent: [RECEIVE_CALLS]. An empty list is refused (INVALID_INPUT); a repeated capability counts once.
 	CallingPlan graphql.Omittable[[]CallingCapability] `json:"callingPlan,omitempty"`
 	// The country of a number written without a country code, as an ISO 3166-1
 	// alpha-2 code (e.g. "US", "GB"; case does not matter). Absent, null or "":
