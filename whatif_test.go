@@ -109,7 +109,7 @@ func TestDryRunEveryMutation(t *testing.T) {
 	e.join(q2, cp2, a1)
 	e.join("", cp4, a3)
 	e.join("", cp2, a3) // in the capacity profile of the profile case 15 creates, not its queue
-	var p2 string // the profile case 15 creates
+	var p2 string       // the profile case 15 creates
 
 	type tcase struct {
 		field, inputType, object string
