@@ -216,6 +216,15 @@ test('dashboard: the printed link signs in; demo agents, filters, details, live 
   await page.waitForFunction(() => document.getElementById('live').dataset.state === 'live', null, { timeout: WAIT });
   await axe(page, 'the dashboard');
   await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
+  // Readable on a 1366x768 laptop: the tiles share one row, and the five
+  // agents are on screen without scrolling.
+  const layout = await page.evaluate(() => ({
+    tileRows: new Set([...document.querySelectorAll('#tiles > li')].map((li) => li.offsetTop)).size,
+    lastRowBottom: document.querySelector('#rows tr:last-child').getBoundingClientRect().bottom,
+    height: innerHeight, scrollY,
+  }));
+  assert.equal(layout.tileRows, 1, 'the tiles share one row');
+  assert.ok(layout.scrollY === 0 && layout.lastRowBottom <= layout.height, `the last agent is above the fold: ${JSON.stringify(layout)}`);
 
   // Keyboard: skip link first; arrows between agents; Enter opens, Esc closes.
   await page.keyboard.press('Tab');
