@@ -228,10 +228,15 @@ func TestNationalNumbers(t *testing.T) {
 			t.Errorf("020 7946 0018 without a region: %q does not say %q", ue.Message, want)
 		}
 	}
+	// An unknown region is refused, also beside a number with its country
+	// code, where a valid region would be ignored (the schema says so).
 	for _, bad := range []string{"UK", "USA", "ZZ", "44"} {
-		for _, c := range []struct{ field, query string }{{"addPhoneNumber", addNumberRegion}, {"setQueueOverflow", setOverflowRegion}} {
+		for _, c := range []struct{ field, query, number string }{
+			{"addPhoneNumber", addNumberRegion, "020 7946 0018"}, {"setQueueOverflow", setOverflowRegion, "020 7946 0018"},
+			{"addPhoneNumber", addNumberRegion, "+44 20 7946 0017"}, {"setQueueOverflow", setOverflowRegion, "+44 20 7946 0017"},
+		} {
 			ue := e.refused("INVALID_INPUT", c.field, c.query,
-				map[string]any{"number": "020 7946 0018", "to": "020 7946 0018", "q": w.queue, "num": w.callerID, "region": bad})
+				map[string]any{"number": c.number, "to": c.number, "q": w.queue, "num": w.callerID, "region": bad})
 			if !slices.Equal(ue.Field, []string{"input", "region"}) || !strings.Contains(ue.Message, "ISO 3166-1 alpha-2") {
 				t.Errorf("%s with region %q refused with %+v; want INVALID_INPUT on [input region]", c.field, bad, ue)
 			}

@@ -88,8 +88,8 @@ type AddPhoneNumberInput struct {
 	// The country of a number written without a country code, as an ISO 3166-1
 	// alpha-2 code (e.g. "US", "GB"; case does not matter). Absent, null or "":
 	// the server's DEFAULT_REGION (US unless configured). Ignored when the
-	// number starts with + and its country code. An unknown code is refused
-	// with INVALID_INPUT.
+	// number starts with + and its country code; an unknown code is refused
+	// with INVALID_INPUT all the same.
 	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
@@ -607,8 +607,8 @@ type SetQueueOverflowInput struct {
 	// The country of a transferTo written without a country code, as an ISO
 	// 3166-1 alpha-2 code (e.g. "US", "GB"; case does not matter). Absent, null
 	// or "": the server's DEFAULT_REGION (US unless configured). Ignored when
-	// the number starts with + and its country code. An unknown code is refused
-	// with INVALID_INPUT.
+	// the number starts with + and its country code; an unknown code is
+	// refused with INVALID_INPUT all the same.
 	Region graphql.Omittable[*string] `json:"region,omitempty"`
 }
 
