@@ -202,8 +202,11 @@ func checkNotDelayed(t *testing.T, took time.Duration) {
 // 500 changes in one commit (13,000 deliveries). The healthy endpoint
 // gets its 500 within 2 s of the commit, and the hanging ones hold one
 // worker each (not proven healthy: one attempt at a time).
+//
+// It and the next test measure a promise in time, so they do not run in
+// parallel: they run first, one at a time, before the package's parallel
+// tests (whose dispatchers would share the machine with them).
 func TestDeadEndpointsDoNotDelayAHealthyOne(t *testing.T) {
-	t.Parallel()
 	const changes = 500
 	b := setup(t)
 	f := newDeadFleet(t, b, 5, 20)
@@ -224,7 +227,6 @@ func TestDeadEndpointsDoNotDelayAHealthyOne(t *testing.T) {
 // outbox, on one database: the process that commits is woken, the other
 // polls. Both take part, and together they keep the promise.
 func TestDeadEndpointsDoNotDelayAHealthyOneTwoProcesses(t *testing.T) {
-	t.Parallel()
 	const changes = 500
 	url := dbtest.URL(t)
 	var dbs [2]*models.DB
