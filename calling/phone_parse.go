@@ -86,7 +86,7 @@ func pickRegion(c *checker, in *string, def string, path ...string) (reg region,
 // libphonenumber would ignore a part. The returned number keeps its
 // extension, if any.
 func readNumber(raw string, reg region, path ...string) (*phonenumbers.PhoneNumber, *Error) {
-	s := strings.TrimSpace(norm.NFKC.String(raw))
+	s := strings.TrimSpace(asciiDigits(norm.NFKC.String(raw)))
 	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
 		return nil, refuse(CodeInvalidPhoneNumber, "Give a phone number, e.g. +14255550100.", path...)
@@ -182,6 +182,33 @@ func splitExtension(number string) (main, ext string) {
 		}
 	}
 	return number, ""
+}
+
+// asciiDigits writes every Unicode decimal digit (category Nd: Devanagari
+// "१२", Thai "๑๒", Bengali "১২"…) as its ASCII digit. libphonenumber maps
+// only Arabic-Indic digits and keeps the others as given, so without this
+// "+१ ४२५…" is no number while "+١ ٤٢٥…" is, and "ext १२" is kept as an
+// extension no keypad can dial. NFKC has already mapped full-width and
+// mathematical digits.
+func asciiDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf || !unicode.Is(unicode.Nd, r) {
+			return r
+		}
+		// Unicode encodes every decimal digit in runs of ten from zero,
+		// so the table's ranges start at a zero and span whole runs.
+		for _, rg := range unicode.Nd.R16 {
+			if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+				return '0' + (r-rune(rg.Lo))%10
+			}
+		}
+		for _, rg := range unicode.Nd.R32 {
+			if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+				return '0' + (r-rune(rg.Lo))%10
+			}
+		}
+		return r
+	}, s)
 }
 
 func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

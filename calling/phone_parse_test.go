@@ -213,3 +213,40 @@ func exampleNumber(t *testing.T, regionCode string, tp phonenumbers.PhoneNumberT
 	}
 	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
 }
+
+// TestDigitsOfEveryScript checks that decimal digits of any script are
+// read as the ASCII digits they stand for, in the number and in its
+// extension: libphonenumber itself maps only Arabic-Indic digits, so
+// Devanagari ones made no number and an extension in Thai digits was kept
+// as given, which no keypad dials.
+func TestDigitsOfEveryScript(t *testing.T) {
+	targets := map[string]string{ // transfer target → extension wanted
+		"+1 206 555 0100 ext १२": "12", // Devanagari
+		"+1 206 555 0100 ext ๑๒": "12", // Thai
+		"+1 206 555 0100 ext ১২": "12", // Bengali
+		"+1 206 555 0100 ext ٤٢": "42", // Arabic-Indic
+		"+1 206 555 0100 x ۴۲":   "42", // Extended Arabic-Indic
+		"+1 206 555 0100 ext ᠑᠒": "12", // Mongolian
+		"+1 206 555 0100 #߁߂":    "12", // NKo
+		"+1 206 555 0100 ext 𝟏𝟐": "12", // mathematical bold (NFKC)
+		"+१ २०६ ५५५ ०१०० ext १२": "12",
+		"+๑ ๒๐๖ ๕๕๕ ๐๑๐๐":        "",
+		"+1 ২০৬ ৫৫৫ ০১০০;ext=৭":  "7",
+	}
+	for raw, ext := range targets {
+		p, refusal := transferTarget(raw, us, "transferTo")
+		if refusal != nil || p.E164 != "+12065550100" || p.Extension != ext {
+			t.Errorf("transferTarget(%q) = %+v, %v; want +12065550100 extension %q", raw, p, refusal, ext)
+		}
+	}
+	for _, raw := range []string{"+१ ४२५ ५५५ ०१००", "+๑ ๔๒๕ ๕๕๕ ๐๑๐๐", "(४२५) ५५५-०१००"} {
+		p, refusal := ownNumber(raw, us, "number")
+		if refusal != nil || p.E164 != "+14255550100" {
+			t.Errorf("ownNumber(%q) = %+v, %v; want +14255550100", raw, p, refusal)
+		}
+	}
+	p, refusal := ownNumber("+1 425 555 0100 ext ๑๒", us, "number")
+	if refusal == nil || !strings.Contains(refusal.Message, "(12)") {
+		t.Errorf("ownNumber with a Thai extension = %+v, %v; want a refusal naming extension 12", p, refusal)
+	}
+}
