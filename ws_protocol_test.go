@@ -305,3 +305,32 @@ func TestWebSocketNormalPaths(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 }
+
+// TestWebSocketIntVariables checks that Int variables over the WebSocket
+// follow the same coercion as over HTTP (int_input_test.go): numbers are
+// read as written, so a fraction or an exponent is refused, a value out of
+// range is named as given, and none of them closes the connection. The
+// transport used to decode them as float64: 1e3 and 3.0 became Ints,
+// 2147483648 was named 2.147483648e+09, and 1e400 closed the connection.
+func TestWebSocketIntVariables(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := e.wsDial(ctx, t)
+	wsInit(ctx, t, conn, e.admin, true)
+	const doc = `mutation($w: Int!) { createCapacityProfile(input: {name: \"ws ints\", workItemLimit: $w}, dryRun: true) { userErrors { code } } }`
+	for i, v := range []string{"1e3", "3.0", "1E0", "-0.0", "0.3e1", "1e400", "2147483648", "9007199254740993", "-2147483649"} {
+		id := fmt.Sprint("v", i)
+		wsSend(ctx, t, conn, `{"id":"`+id+`","type":"subscribe","payload":{"query":"`+doc+`","variables":{"w":`+v+`}}}`)
+		msg := wsRead(ctx, t, conn)
+		if msg.Type != "error" || msg.ID != id || !strings.Contains(string(msg.Payload), "BAD_USER_INPUT") ||
+			!strings.Contains(string(msg.Payload), "Variable $w: "+v+" is not an Int") {
+			t.Errorf("$w = %s got %+v %s, want an error naming %s as given, with BAD_USER_INPUT", v, msg, msg.Payload, v)
+		}
+	}
+	wsSend(ctx, t, conn, `{"id":"ok","type":"subscribe","payload":{"query":"`+doc+`","variables":{"w":3}}}`)
+	if msg := wsRead(ctx, t, conn); msg.Type != "next" || msg.ID != "ok" || !strings.Contains(string(msg.Payload), `"userErrors":[]`) {
+		t.Fatalf("$w = 3 got %+v %s, want a result without userErrors", msg, msg.Payload)
+	}
+	expectComplete(ctx, t, conn, "ok")
+}

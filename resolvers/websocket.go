@@ -1,6 +1,7 @@
 package resolvers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -227,7 +228,9 @@ func (c *wsConn) subscribe(m wsMessage) bool {
 		c.close(4400, "Invalid message received: subscribe without an id")
 		return false
 	}
-	if err := json.Unmarshal(m.Payload, &params); err != nil || params.Query == "" {
+	// Numbers stay as written (json.Number), as over HTTP: Int input
+	// coercion refuses 1e3 and 3.0 and names 2147483648 as given.
+	if err := decodeJSON(bytes.NewReader(m.Payload), &params); err != nil || params.Query == "" {
 		c.close(4400, "Invalid message received: subscribe needs a payload with a query")
 		return false
 	}
