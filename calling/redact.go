@@ -33,9 +33,9 @@ func SeesLastUsed(actor Actor, tokenID int64) bool {
 }
 
 // MaskURL returns raw with its user information, the value of every
-// query parameter (a parameter without a value: all of it) and its
-// fragment replaced by Masked, keeping scheme, host, port, path and
-// parameter names: "https://u:p@h.example/in?password=s&team=7#x" becomes
+// query parameter and of every path parameter ("/in;jsessionid=…"; a
+// parameter without a value: all of it) and its fragment replaced by
+// Masked, keeping scheme, host, port, path segments and parameter names: "https://u:p@h.example/in?password=s&team=7#x" becomes
 // "https://REDACTED@h.example/in?password=REDACTED&team=REDACTED#REDACTED".
 // Text that is not an absolute URL comes back whole but for what follows
 // a "?", "#" or "@".
@@ -49,7 +49,7 @@ func MaskURL(raw string) string {
 	if u.User != nil {
 		sb.WriteString(Masked + "@")
 	}
-	sb.WriteString(u.Host + u.EscapedPath())
+	sb.WriteString(u.Host + maskPathParams(u.EscapedPath()))
 	if u.RawQuery != "" || u.ForceQuery {
 		sb.WriteString("?" + maskQuery(u.RawQuery))
 	}
@@ -57,6 +57,35 @@ func MaskURL(raw string) string {
 		sb.WriteString("#" + Masked)
 	}
 	return sb.String()
+}
+
+// maskPathParams masks the parameters of each path segment (RFC 3986
+// section 3.3: "/in;jsessionid=s;v=2" → "/in;jsessionid=REDACTED;v=REDACTED"),
+// which servers read like a query string and where a session or token may
+// sit: the value of each, or all of one without a value.
+func maskPathParams(path string) string {
+	if !strings.Contains(path, ";") {
+		return path
+	}
+	segments := strings.Split(path, "/")
+	for i, seg := range segments {
+		name, params, found := strings.Cut(seg, ";")
+		if !found {
+			continue
+		}
+		parts := strings.Split(params, ";")
+		for j, p := range parts {
+			switch key, _, hasValue := strings.Cut(p, "="); {
+			case p == "":
+			case hasValue:
+				parts[j] = key + "=" + Masked
+			default:
+				parts[j] = Masked
+			}
+		}
+		segments[i] = name + ";" + strings.Join(parts, ";")
+	}
+	return strings.Join(segments, "/")
 }
 
 // maskQuery masks the value of each parameter of a raw query string.
@@ -131,7 +160,13 @@ func URLSecrets(raw string) []string {
 	if u.User != nil {
 		add(u.User.String())
 	}
-	for _, p := range strings.Split(u.RawQuery, "&") {
+	params := strings.Split(u.RawQuery, "&")
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		if _, segParams, found := strings.Cut(seg, ";"); found {
+			params = append(params, strings.Split(segParams, ";")...)
+		}
+	}
+	for _, p := range params {
 		name, value, hasValue := strings.Cut(p, "=")
 		if !hasValue {
 			value = name

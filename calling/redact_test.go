@@ -20,6 +20,12 @@ func TestMaskURL(t *testing.T) {
 		{"https://h.example/in?sig=a%2Bb%3D%3D", "https://h.example/in?sig=REDACTED"},
 		{"https://h.example/in#only-fragment", "https://h.example/in#REDACTED"},
 		{"https://[::1]:80/x?y=z", "https://[::1]:80/x?y=REDACTED"},
+		// Path parameters (RFC 3986 section 3.3) are masked like a query.
+		{"https://h.example/in;jsessionid=SECRET", "https://h.example/in;jsessionid=REDACTED"},
+		{"https://h.example/a;token=t1/b;v=2;flag?k=v", "https://h.example/a;token=REDACTED/b;v=REDACTED;REDACTED?k=REDACTED"},
+		{"https://h.example/in;;key=s3cret;", "https://h.example/in;;key=REDACTED;"},
+		{"https://h.example/in%3Bkey=kept-escaped", "https://h.example/in%3Bkey=kept-escaped"},
+		{"https://h.example/;sid=x", "https://h.example/;sid=REDACTED"},
 		// Not a URL that parses: everything after ?, # or the userinfo goes.
 		{"https://u:p@h.example/%zz?password=s", "https://REDACTED@h.example/%zz?REDACTED"},
 		{"not a url?password=s", "not a url?REDACTED"},
@@ -54,6 +60,11 @@ func TestURLSecrets(t *testing.T) {
 	want := []string{"sales%20east", "sales east", "sales+east", "hunter22", "fragment", "u:p4ss"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("URLSecrets = %q, want %q", got, want)
+	}
+	got = calling.URLSecrets("https://h.example/a;jsessionid=SESSION1/b;tok=to%2Bken;v=2?k=querysecret")
+	want = []string{"querysecret", "SESSION1", "to%2Bken", "to+ken"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("URLSecrets of path parameters = %q, want %q", got, want)
 	}
 }
 
