@@ -419,6 +419,8 @@ test('playground: a placeholder is explained, a pasted token loads the schema at
   await page.goto(`${server.base}/`);
   // No token in this new tab: the default header is a placeholder.
   await page.waitForFunction(() => /placeholder, not a token/.test(document.getElementById('notice').textContent), null, { timeout: WAIT });
+  // The Docs pane waits for a token rather than open on "Error fetching schema".
+  assert.equal(await page.locator('.graphiql-doc-explorer').count(), 0, 'no Docs pane without a token');
 
   // The README's literal placeholder, with its non-ASCII ellipsis.
   await pasteHeaders(page, '{"Authorization": "Bearer odt_…"}');
@@ -427,6 +429,8 @@ test('playground: a placeholder is explained, a pasted token loads the schema at
 
   // The real token: the schema is fetched again, without a click.
   await pasteHeaders(page, `{"Authorization": "Bearer ${server.token}"}`);
+  // The Docs pane opens by itself, loaded.
+  await page.waitForFunction(() => /Root Types/.test(document.querySelector('.graphiql-doc-explorer')?.innerText ?? ''), null, { timeout: WAIT });
   await waitDocs(page);
   assert.match(await page.$eval('#notice', (el) => el.textContent), /Token set/);
   await page.locator('.graphiql-query-editor .CodeMirror').click();

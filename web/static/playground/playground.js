@@ -152,10 +152,18 @@ let fetcher = newFetcher();
 let lastAuthorization = token ? `Bearer ${token}` : undefined;
 let debounce = 0;
 
-let firstRender = true;
+let docsShown = false;
 
-/** render (re)renders GraphiQL with the current fetcher. */
-function render() {
+/**
+ * render (re)renders GraphiQL with the current fetcher. The first time it
+ * renders with a token (signedIn) it opens the Docs pane: the schema's
+ * descriptions are the API's documentation. Without a token the pane
+ * would only say "Error fetching schema", so it waits for one; once
+ * opened, a reader who closes it keeps it closed.
+ */
+function render(signedIn) {
+  const showDocs = signedIn && !docsShown;
+  docsShown = docsShown || showDocs;
   const element = React.createElement(GraphiQL, {
     fetcher,
     defaultQuery,
@@ -164,13 +172,9 @@ function render() {
     headers: token ? headersFor(token) : undefined,
     defaultHeaders: token ? headersFor(token) : PLACEHOLDER_HEADERS,
     defaultEditorToolsVisibility: 'headers',
-    // Open on the Docs pane: the schema's descriptions are the API's
-    // documentation. Only the first render asks for it, so a reader who
-    // closes the pane keeps it closed when a new token refetches the schema.
-    visiblePlugin: firstRender ? 'Documentation Explorer' : undefined,
+    visiblePlugin: showDocs ? 'Documentation Explorer' : undefined,
     onEditHeaders,
   });
-  firstRender = false;
   root.render(element);
 }
 
@@ -195,7 +199,7 @@ function onEditHeaders(text) {
       say('ok', 'Token set: fetching the schema (Docs, autocompletion). The <a href="/dashboard">dashboard</a> of this tab is signed in too.');
     }
     fetcher = newFetcher();
-    render();
+    render(!auth.problem);
   }, 300);
 }
 
@@ -206,4 +210,4 @@ if (fromLink.problem) {
 } else {
   say('info', NO_TOKEN);
 }
-render();
+render(Boolean(token) && !fromLink.problem);
