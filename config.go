@@ -28,6 +28,11 @@ type config struct {
 	// RequestTimeout is the deadline of every request (see
 	// resolvers.Config.RequestTimeout).
 	RequestTimeout time.Duration
+	// Retention is how long finished webhook deliveries, their attempts
+	// and events without a pending delivery are kept (webhooks.Pruner).
+	Retention time.Duration
+	// AuditRetention is how long audit entries are kept; 0 is forever.
+	AuditRetention time.Duration
 	Demo           bool
 	// RotateAdminToken: replace the bootstrap token with a new generated
 	// one, print it once and exit, instead of serving.
@@ -59,6 +64,8 @@ const (
 	// room in it for a commit under way at the deadline (calling waits
 	// 10 s for it) and for writing the answer.
 	defaultRequestTimeout = "30s"
+	defaultRetention      = "720h"
+	defaultAuditRetention = "0"
 	maxRequestTimeout     = 45 * time.Second
 )
 
@@ -87,6 +94,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
 	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
 		"deadline of every request, its database statements, lock waits and retries included (REQUEST_TIMEOUT)")
+	retention := fs.String("retention", env("RETENTION", defaultRetention),
+		"how long finished webhook deliveries, their attempts and events are kept, e.g. 720h; pending deliveries are kept whatever their age (RETENTION)")
+	auditRetention := fs.String("audit-retention", env("AUDIT_RETENTION", defaultAuditRetention),
+		"how long audit entries are kept, e.g. 8760h; 0 keeps them forever (AUDIT_RETENTION)")
 	demo := fs.Bool("demo", false, "load a small example organisation when the database is empty")
 	rotate := fs.Bool("rotate-admin-token", false,
 		"replace the bootstrap ADMIN token with a new generated one (the old one is revoked), print it once and exit; ADMIN_TOKEN must be unset")
@@ -116,6 +127,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	if cfg.RequestTimeout, err = time.ParseDuration(*requestTimeout); err != nil || cfg.RequestTimeout < time.Second || cfg.RequestTimeout > maxRequestTimeout {
 		return config{}, fmt.Errorf("REQUEST_TIMEOUT: want a duration between 1s and %s, e.g. 30s; got %q", maxRequestTimeout, *requestTimeout)
+	}
+	if cfg.Retention, err = time.ParseDuration(*retention); err != nil || cfg.Retention < time.Second {
+		return config{}, fmt.Errorf("RETENTION: want a duration of at least 1s, e.g. 720h (30 days); got %q", *retention)
+	}
+	if cfg.AuditRetention, err = time.ParseDuration(*auditRetention); err != nil || (cfg.AuditRetention != 0 && cfg.AuditRetention < time.Second) {
+		return config{}, fmt.Errorf("AUDIT_RETENTION: want 0 (keep forever) or a duration of at least 1s, e.g. 8760h; got %q", *auditRetention)
 	}
 	return cfg, nil
 }

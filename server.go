@@ -251,6 +251,7 @@ type app struct {
 	outbox         *webhooks.Outbox
 	dispatcher     *webhooks.Dispatcher
 	feed           *webhooks.Feed
+	pruner         *webhooks.Pruner
 	reg            *prometheus.Registry
 	// tokenRecheck: see config.TokenRecheck.
 	tokenRecheck time.Duration
@@ -292,6 +293,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("webhook dispatcher: %w", err)
 	}
 	a.feed = webhooks.NewFeed(a.bg, a.outbox, webhooks.FeedConfig{Logger: log, PollInterval: cfg.WebhookPollInterval})
+	a.pruner, err = webhooks.NewPruner(a.bg, webhooks.PruneConfig{Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
+		Logger: log, Registerer: a.registry()})
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("pruner: %w", err)
+	}
 	return a, nil
 }
 
@@ -325,8 +332,9 @@ func (a *app) open(ctx context.Context, url string, timeout time.Duration) error
 	return nil
 }
 
-// startWorkers starts the background work (webhook dispatcher, event feed)
-// and returns a channel closed once it has stopped after stop is called.
+// startWorkers starts the background work (webhook dispatcher, event
+// feed, pruner) and returns a channel closed once it has stopped after
+// stop is called.
 func (a *app) startWorkers(ctx context.Context) (<-chan struct{}, func()) {
 	ctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -338,6 +346,11 @@ func (a *app) startWorkers(ctx context.Context) (<-chan struct{}, func()) {
 	wg.Go(func() {
 		if err := a.feed.Run(ctx); err != nil {
 			a.log.Error("subscription feed stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.pruner.Run(ctx); err != nil {
+			a.log.Error("pruner stopped", "err", err)
 		}
 	})
 	done := make(chan struct{})

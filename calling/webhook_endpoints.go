@@ -407,11 +407,12 @@ func (s *Service) SendTestWebhook(ctx context.Context, actor Actor, id int64) (*
 // delivery with the same messageId. A version of an agent older than one
 // that already reached the endpoint is not sent: the new delivery is
 // SUPERSEDED at once (see webhooks.Deliveries.Redeliver). Refusals:
-// INVALID_INPUT (endpoint disabled), NOT_FOUND, OUT_OF_SCOPE.
+// INVALID_INPUT (endpoint disabled), NOT_FOUND (also, saying so, for a
+// delivery deleted as older than the retention), OUT_OF_SCOPE.
 func (s *Service) RedeliverWebhook(ctx context.Context, actor Actor, deliveryID int64) (*models.WebhookDelivery, error) {
 	var d models.WebhookDelivery
 	err := s.run(ctx, actor, "redeliverWebhook", func(t *txn) (outcome, error) {
-		old, err := find[models.WebhookDelivery](t, deliveryID, "webhook delivery", "id")
+		old, err := findDelivery(t, deliveryID)
 		if err != nil {
 			return outcome{}, err
 		}
@@ -472,4 +473,22 @@ func (s *Service) RecoverWebhookDeliveries(ctx context.Context, actor Actor, end
 			"since": since.UTC().Format(time.RFC3339Nano), "queued": rec.Queued, "superseded": rec.Superseded}}, nil
 	})
 	return rec, err
+}
+
+// findDelivery loads the delivery id, or refuses with NOT_FOUND, saying
+// when it was deleted as older than the retention (webhooks.Pruned).
+func findDelivery(t *txn, id int64) (*models.WebhookDelivery, error) {
+	d, err := find[models.WebhookDelivery](t, id, "webhook delivery", "id")
+	if _, refused := Refusals(err); !refused {
+		return d, err
+	}
+	pruned, perr := webhooks.Pruned(t.ctx, t.tx, webhooks.TableDeliveries, id)
+	if perr != nil {
+		return nil, perr
+	}
+	if pruned {
+		return nil, refuse(CodeNotFound, "This delivery is older than the retention (RETENTION, 30 days unless set otherwise): "+
+			"it was deleted with its attempts, and its event once no delivery needed it. It cannot be sent again.", "id")
+	}
+	return nil, err
 }

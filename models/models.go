@@ -250,3 +250,20 @@ type WebhookAttempt struct {
 	Error        *string
 	ResponseBody *string
 }
+
+// RetentionMark is a row of retention_marks: the highest ID the pruner
+// deleted from a table as older than the retention, and when.
+type RetentionMark struct {
+	Table        string `gorm:"column:table_name;primaryKey"`
+	MaxDeletedID int64
+	PrunedAt     time.Time
+}
+
+// DeletedAgent is a row of deleted_agents: an agent deleteAgent removed.
+// ScrubbedAt is set once its name and email are gone from every stored
+// event body and audit detail.
+type DeletedAgent struct {
+	AgentID    int64 `gorm:"primaryKey;autoIncrement:false"`
+	DeletedAt  time.Time
+	ScrubbedAt *time.Time
+}

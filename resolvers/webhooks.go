@@ -519,6 +519,9 @@ func subscriptionEnded(err error) *apiError {
 		msg = "The subscription ended: it read no event for too long while events waited. Subscribe again and read its events."
 	case errors.Is(err, webhooks.ErrSubscriberBehind):
 		msg = "The subscription ended: it fell too far behind the events. Subscribe again and read its events."
+	case errors.Is(err, webhooks.ErrOlderThanRetention):
+		msg = "The subscription ended: the events it had yet to read are older than the retention (RETENTION) and were deleted. " +
+			"Read the agents' current calling abilities, then subscribe again."
 	}
 	return &apiError{code: CodeSubscriptionEnded, message: msg}
 }

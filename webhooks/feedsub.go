@@ -113,8 +113,9 @@ func (f *Feed) Subscribers() int {
 func (sub *Subscription) Events() <-chan FeedEvent { return sub.s.ch }
 
 // Err returns why the subscription ended once Events is closed: nil when
-// its context was done, ErrFeedStopped, ErrSubscriberStalled or
-// ErrSubscriberBehind. Before that it returns nil.
+// its context was done, ErrFeedStopped, ErrSubscriberStalled,
+// ErrSubscriberBehind or ErrOlderThanRetention. Before that it returns
+// nil.
 func (sub *Subscription) Err() error {
 	if sub.s.ctx.Err() == nil {
 		return nil
@@ -277,6 +278,15 @@ func (f *Feed) nextPage(s *subscriber) ([]FeedEvent, bool) {
 			evs = f.unpublished(evs)
 		}
 		f.mu.Unlock()
+		if errors.Is(err, ErrOlderThanRetention) {
+			f.mu.Lock()
+			if !s.ended {
+				f.log.Warn("calling ability subscriber ended: the events it had yet to read were deleted as older than the retention", "after", from)
+			}
+			f.end(s, err)
+			f.mu.Unlock()
+			continue
+		}
 		if err != nil {
 			f.pause(s, err)
 			continue
@@ -309,12 +319,28 @@ func (f *Feed) pause(s *subscriber, err error) {
 	}
 }
 
-// readPage reads s's events in (from, to], at most catchUpPage.
+// readPage reads s's events in (from, to], at most catchUpPage. It
+// returns ErrOlderThanRetention when the pruner deleted events above
+// from before the read: some of s's events may be gone.
 func (f *Feed) readPage(s *subscriber, from, to int64) ([]FeedEvent, error) {
+	var evs []FeedEvent
+	var err error
 	if s.all {
-		return f.read(s.ctx, catchUpPage, "e.id > ? AND e.id <= ?", from, to)
+		evs, err = f.read(s.ctx, catchUpPage, "e.id > ? AND e.id <= ?", from, to)
+	} else {
+		evs, err = f.read(s.ctx, catchUpPage, "e.agent_id = ? AND e.id > ? AND e.id <= ?", s.agentID, from, to)
 	}
-	return f.read(s.ctx, catchUpPage, "e.agent_id = ? AND e.id > ? AND e.id <= ?", s.agentID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	gone, err := Pruned(s.ctx, f.db.DB, TableEvents, from+1)
+	if err != nil {
+		return nil, err
+	}
+	if gone {
+		return nil, ErrOlderThanRetention
+	}
+	return evs, nil
 }
 
 // readLate reads s's late events ids.
