@@ -388,8 +388,8 @@ func (r *pruneRun) deliveries(cutoff time.Time) error {
 			var held []int64
 			// Lock the batch, and leave out a delivery queued again since.
 			err := r.timed("lock deliveries", func() error {
-				return tx.Raw("SELECT d.id FROM "+r.byID("webhook_deliveries", "d")+" WHERE d.id IN "+inList(ids)+
-					" AND d.status IN "+finished+r.forUpdate()).Scan(&held).Error
+				return tx.Raw("SELECT d.id FROM " + r.byID("webhook_deliveries", "d") + " WHERE d.id IN " + inList(ids) +
+					" AND d.status IN " + finished + r.forUpdate()).Scan(&held).Error
 			})
 			if err != nil || len(held) == 0 {
 				return err
