@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -222,4 +223,38 @@ func metricOf(t testing.TB, reg *prometheus.Registry, name string, labels ...str
 	}
 	t.Fatalf("metric %s %v not found", name, labels)
 	return 0
+}
+
+// TestFeedSubscriberBehindThePruner: a subscriber so far behind that the
+// events it had yet to read were pruned is ended with
+// ErrOlderThanRetention once it has read what it held, rather than
+// silently missing them.
+func TestFeedSubscriberBehindThePruner(t *testing.T) {
+	b := setup(t)
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16})
+	ready(t, b, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slow := f.Watch(ctx, nil)
+	fast := f.Subscribe(ctx, nil)
+	evs := b.enqueue(agentEvents(400, 1)...)
+	for range evs {
+		next(t, fast)
+	}
+	b.clock.Advance(2 * time.Hour)
+	p, err := NewPruner(b.db, PruneConfig{Retention: time.Hour, Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.Prune(context.Background()); err != nil || res.Deleted[TableEvents] < int64(len(evs)) {
+		t.Fatalf("pruned %v, %v; want the %d events", res.Deleted, err, len(evs))
+	}
+	got := 0
+	for range slow.Events() {
+		got++
+	}
+	if got >= len(evs) || !errors.Is(slow.Err(), ErrOlderThanRetention) {
+		t.Fatalf("the slow subscriber read %d of %d events and ended with %v; want fewer, then ErrOlderThanRetention",
+			got, len(evs), slow.Err())
+	}
 }
