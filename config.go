@@ -33,6 +33,9 @@ type config struct {
 	Retention time.Duration
 	// AuditRetention is how long audit entries are kept; 0 is forever.
 	AuditRetention time.Duration
+	// PruneInterval is the time between two pruning runs (not a flag:
+	// tests shorten it); 0 is the pruner's default.
+	PruneInterval time.Duration
 	Demo           bool
 	// RotateAdminToken: replace the bootstrap token with a new generated
 	// one, print it once and exit, instead of serving.

@@ -294,7 +294,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.feed = webhooks.NewFeed(a.bg, a.outbox, webhooks.FeedConfig{Logger: log, PollInterval: cfg.WebhookPollInterval})
 	a.pruner, err = webhooks.NewPruner(a.bg, webhooks.PruneConfig{Retention: cfg.Retention, AuditRetention: cfg.AuditRetention,
-		Logger: log, Registerer: a.registry()})
+		Interval: cfg.PruneInterval, Scrub: a.svc.ScrubDeletedAgents, Logger: log, Registerer: a.registry()})
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("pruner: %w", err)

@@ -6,6 +6,9 @@ package calling
 // AbilityChangedData is the data of agent.calling_ability.changed.
 type AbilityChangedData struct {
 	Agent EventAgent `json:"agent"`
+	// Deleted is true on the last event of an agent deleteAgent removed
+	// (canMakeCalls false, no caller IDs, no blockers), false on others.
+	Deleted bool `json:"deleted"`
 	AbilityState
 	// Previous is nil for a new agent.
 	Previous *AbilityState `json:"previous"`

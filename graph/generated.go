@@ -222,6 +222,7 @@ type ComplexityRoot struct {
 	CallingAbilityChange struct {
 		Agent    func(childComplexity int) int
 		Current  func(childComplexity int) int
+		Deleted  func(childComplexity int) int
 		Previous func(childComplexity int) int
 	}
 
@@ -303,6 +304,7 @@ type ComplexityRoot struct {
 		CreateOutboundProfile           func(childComplexity int, input model.CreateOutboundProfileInput, dryRun *bool) int
 		CreateQueue                     func(childComplexity int, input model.CreateQueueInput, dryRun *bool) int
 		CreateWebhookEndpoint           func(childComplexity int, input model.CreateWebhookEndpointInput) int
+		DeleteAgent                     func(childComplexity int, input model.IDInput, dryRun *bool) int
 		DeleteCapacityProfile           func(childComplexity int, input model.IDInput, dryRun *bool) int
 		DeleteOutboundProfile           func(childComplexity int, input model.IDInput, dryRun *bool) int
 		DeleteQueue                     func(childComplexity int, input model.IDInput, dryRun *bool) int
@@ -629,6 +631,7 @@ type MutationResolver interface {
 	RedeliverWebhook(ctx context.Context, input model.IDInput) (*model.WebhookDeliveryPayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.IDInput) (*model.APITokenPayload, error)
+	DeleteAgent(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error)
 	RecoverWebhookDeliveries(ctx context.Context, input model.RecoverWebhookDeliveriesInput) (*model.RecoverWebhookDeliveriesPayload, error)
 }
 type OutboundProfileResolver interface {
@@ -1348,6 +1351,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallingAbilityChange.Current(childComplexity), true
+	case "CallingAbilityChange.deleted":
+		if e.ComplexityRoot.CallingAbilityChange.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallingAbilityChange.Deleted(childComplexity), true
 	case "CallingAbilityChange.previous":
 		if e.ComplexityRoot.CallingAbilityChange.Previous == nil {
 			break
@@ -1724,6 +1733,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(model.CreateWebhookEndpointInput)), true
+	case "Mutation.deleteAgent":
+		if e.ComplexityRoot.Mutation.DeleteAgent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAgent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAgent(childComplexity, args["input"].(model.IDInput), args["dryRun"].(*bool)), true
 	case "Mutation.deleteCapacityProfile":
 		if e.ComplexityRoot.Mutation.DeleteCapacityProfile == nil {
 			break
@@ -3060,7 +3080,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "access.graphqls" "phone.graphqls" "recover.graphqls" "schema.graphqls" "whatif.graphqls"
+//go:embed "access.graphqls" "offboarding.graphqls" "phone.graphqls" "recover.graphqls" "schema.graphqls" "whatif.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3073,6 +3093,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "access.graphqls", Input: sourceData("access.graphqls"), BuiltIn: false},
+	{Name: "offboarding.graphqls", Input: sourceData("offboarding.graphqls"), BuiltIn: false},
 	{Name: "phone.graphqls", Input: sourceData("phone.graphqls"), BuiltIn: false},
 	{Name: "recover.graphqls", Input: sourceData("recover.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -3424,6 +3445,8 @@ func (ec *executionContext) childFields_CallingAbilityChange(ctx context.Context
 		return ec.fieldContext_CallingAbilityChange_previous(ctx, field)
 	case "current":
 		return ec.fieldContext_CallingAbilityChange_current(ctx, field)
+	case "deleted":
+		return ec.fieldContext_CallingAbilityChange_deleted(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallingAbilityChange", field.Name)
 }
@@ -4389,6 +4412,28 @@ func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAgent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IDInput, error) {
+			return ec.unmarshalNIdInput2outdialᚋgraphᚋmodelᚐIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg1
 	return args, nil
 }
 
@@ -8055,6 +8100,29 @@ func (ec *executionContext) fieldContext_CallingAbilityChange_current(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _CallingAbilityChange_deleted(ctx context.Context, field graphql.CollectedField, obj *model.CallingAbilityChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallingAbilityChange_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallingAbilityChange_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallingAbilityChange", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CallingBlocker_code(ctx context.Context, field graphql.CollectedField, obj *model.CallingBlocker) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10572,6 +10640,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAgent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAgent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAgent(ctx, fc.Args["input"].(model.IDInput), fc.Args["dryRun"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeletePayload) graphql.Marshaler {
+			return ec.marshalNDeletePayload2ᚖoutdialᚋgraphᚋmodelᚐDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAgent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAgent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18661,6 +18773,11 @@ func (ec *executionContext) _CallingAbilityChange(ctx context.Context, sel ast.S
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "deleted":
+			out.Values[i] = ec._CallingAbilityChange_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19374,6 +19491,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeApiToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAgent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAgent(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

@@ -90,6 +90,9 @@ func (r *viewerResolver) Agent(ctx context.Context, obj *model.Viewer) (*model.A
 }
 
 func (r *abilityChangeResolver) Agent(ctx context.Context, obj *model.CallingAbilityChange) (*model.Agent, error) {
+	if obj.DeletedAgent != nil {
+		return obj.DeletedAgent, nil
+	}
 	a, err := loadersFrom(ctx).agent.Load(ctx, obj.AgentID)
 	return loadersFrom(ctx).toAgent(a), err
 }

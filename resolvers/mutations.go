@@ -166,6 +166,19 @@ func (r *mutationResolver) DeleteQueue(ctx context.Context, input model.IDInput,
 	return o.deleted(input.ID, o.svc.DeleteQueue(ctx, actor, id))
 }
 
+func (r *mutationResolver) DeleteAgent(ctx context.Context, input model.IDInput, dryRun *bool) (*model.DeletePayload, error) {
+	actor, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o := observe(r.svc, dryRun)
+	id, err := decodeID(calling.KindAgent, input.ID, "input.id")
+	if err != nil {
+		return nil, err
+	}
+	return o.deleted(input.ID, o.svc.DeleteAgent(ctx, actor, id))
+}
+
 func (r *mutationResolver) AddAgentsToQueue(ctx context.Context, input model.QueueMembersInput, dryRun *bool) (*model.QueuePayload, error) {
 	return r.queueMembers(ctx, input, dryRun, (*calling.Service).AddAgentsToQueue)
 }

@@ -540,7 +540,12 @@ func (r *subscriptionResolver) abilityChange(ctx context.Context, ev webhooks.Fe
 	if err != nil {
 		return nil, err
 	}
-	change := &model.CallingAbilityChange{AgentID: ev.AgentID, Current: current}
+	change := &model.CallingAbilityChange{AgentID: ev.AgentID, Current: current, Deleted: body.Data.Deleted}
+	if body.Data.Deleted {
+		// The agent's row is gone: the change names it as the event does.
+		change.DeletedAgent = &model.Agent{ID: body.Data.Agent.ID, DBID: ev.AgentID, Name: body.Data.Agent.Name,
+			Email: body.Data.Agent.Email, Rel: rel}
+	}
 	if p := body.Data.Previous; p != nil {
 		if change.Previous, err = stateToModel(*p, ev.PreviousOccurredAt, rel); err != nil {
 			return nil, err

@@ -68,6 +68,11 @@ type PruneConfig struct {
 	Interval time.Duration
 	// BatchSize bounds the rows one statement deletes; default 200.
 	BatchSize int
+	// Scrub, when set, runs at the end of every run, under the same lock:
+	// the calling service's ScrubDeletedAgents, which blanks deleted
+	// agents' names and emails once none of their deliveries is pending.
+	// It returns how many agents it finished.
+	Scrub func(context.Context) (int, error)
 	// Now is the clock the ages are measured by; default models.Now.
 	Now func() time.Time
 	// Logger receives each run's figures and failures; default: discarded.
@@ -102,13 +107,14 @@ func (c PruneConfig) withDefaults() (PruneConfig, error) {
 // On MySQL one process prunes at a time (a named lock per database);
 // the others skip their run.
 type Pruner struct {
-	db      *models.DB
-	cfg     PruneConfig
-	log     *slog.Logger
-	deleted *prometheus.CounterVec
-	lastRun prometheus.Gauge
-	runs    *prometheus.CounterVec
-	slowest prometheus.Gauge
+	db       *models.DB
+	cfg      PruneConfig
+	log      *slog.Logger
+	deleted  *prometheus.CounterVec
+	lastRun  prometheus.Gauge
+	runs     *prometheus.CounterVec
+	slowest  prometheus.Gauge
+	scrubbed prometheus.Counter
 	// keepDurations: keep every statement's duration in PruneResult.
 	keepDurations bool
 }
@@ -124,6 +130,8 @@ type PruneResult struct {
 	// Statements is the duration of every statement, when the pruner
 	// keeps them (benchmarks).
 	Statements []time.Duration
+	// Scrubbed is how many deleted agents Scrub finished.
+	Scrubbed int
 	// Skipped: another process held the pruning lock; nothing was done.
 	Skipped bool
 }
@@ -161,6 +169,10 @@ func NewPruner(db *models.DB, cfg PruneConfig) (*Pruner, error) {
 			Name: "outdial_retention_last_run_slowest_statement_seconds",
 			Help: "Duration of the slowest statement of this process's last pruning run.",
 		}),
+		scrubbed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "outdial_retention_scrubbed_agents_total",
+			Help: "Deleted agents whose name and email were blanked in stored event bodies and audit details.",
+		}),
 	}
 	for _, t := range []string{TableDeliveries, TableAttempts, TableEvents, TableEndpoints, TableAudit} {
 		p.deleted.WithLabelValues(t)
@@ -170,7 +182,7 @@ func NewPruner(db *models.DB, cfg PruneConfig) (*Pruner, error) {
 	}
 	if cfg.Registerer != nil {
 		var errs []error
-		for _, c := range []prometheus.Collector{p.deleted, p.lastRun, p.runs, p.slowest} {
+		for _, c := range []prometheus.Collector{p.deleted, p.lastRun, p.runs, p.slowest, p.scrubbed} {
 			errs = append(errs, cfg.Registerer.Register(c))
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -197,8 +209,8 @@ func (p *Pruner) Run(ctx context.Context) error {
 			return nil
 		case err != nil:
 			p.log.Warn("pruning failed; trying again at the next run", "err", err, "deleted", res.Deleted)
-		case res.Total() > 0:
-			p.log.Info("pruned", "deleted", res.Deleted, "slowestStatement", res.Slowest, "slowestStep", res.SlowestStep)
+		case res.Total() > 0 || res.Scrubbed > 0:
+			p.log.Info("pruned", "deleted", res.Deleted, "scrubbedAgents", res.Scrubbed, "slowestStatement", res.Slowest, "slowestStep", res.SlowestStep)
 		}
 	}
 }
@@ -285,9 +297,17 @@ func (r *pruneRun) all() error {
 		}
 	}
 	if r.p.cfg.AuditRetention > 0 {
-		return r.audit(r.now.Add(-r.p.cfg.AuditRetention))
+		if err := r.audit(r.now.Add(-r.p.cfg.AuditRetention)); err != nil {
+			return err
+		}
 	}
-	return nil
+	if r.p.cfg.Scrub == nil {
+		return nil
+	}
+	var err error
+	r.res.Scrubbed, err = r.p.cfg.Scrub(r.ctx)
+	r.p.scrubbed.Add(float64(r.res.Scrubbed))
+	return err
 }
 
 // timed runs one statement, keeping the slowest duration.

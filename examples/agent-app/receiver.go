@@ -39,6 +39,8 @@ type abilityChanged struct {
 		Email string `json:"email"`
 		Name  string `json:"name"`
 	} `json:"agent"`
+	// Deleted is true on the last event of an agent that was deleted.
+	Deleted bool `json:"deleted"`
 	ability
 }
 
@@ -48,6 +50,8 @@ type ability struct {
 	CanMakeCalls bool       `json:"canMakeCalls"`
 	CallerIDs    []callerID `json:"callerIds"`
 	Blockers     []blocker  `json:"blockers"`
+	// deleted: the agent was deleted (the event's "deleted").
+	deleted bool
 }
 
 // callerID is a number the agent may call from.
@@ -67,6 +71,9 @@ type blocker struct {
 // +14255550100 (Outbound sales), +12065550123 (personal)" or "cannot call:
 // NOT_IN_PROFILE_QUEUE — <message>".
 func (a ability) describe() string {
+	if a.deleted {
+		return "deleted: cannot call any more"
+	}
 	if !a.CanMakeCalls {
 		why := make([]string, len(a.Blockers))
 		for i, b := range a.Blockers {
@@ -165,6 +172,9 @@ func (r *receiver) handle(id string, body []byte) error {
 		var d abilityChanged
 		if err := json.Unmarshal(ev.Data, &d); err != nil {
 			return err
+		}
+		if d.Deleted {
+			d.ability.deleted = true
 		}
 		if !r.apply(d.Agent.ID, d.Agent.Name, d.ability) {
 			r.log.Info("ignored an old version", "webhook-id", id, "agent", d.Agent.Name, "version", d.Version)

@@ -186,6 +186,11 @@ type CallingAbilityChange struct {
 	AgentID  int64
 	Previous *CallingAbility
 	Current  *CallingAbility
+	// Deleted: the last change of an agent deleteAgent removed.
+	Deleted bool
+	// DeletedAgent is that agent as the change names it (its row is
+	// gone); nil on other changes.
+	DeletedAgent *Agent
 }
 
 // Viewer is the GraphQL Viewer: the caller's token.
