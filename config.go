@@ -36,7 +36,7 @@ type config struct {
 	// PruneInterval is the time between two pruning runs (not a flag:
 	// tests shorten it); 0 is the pruner's default.
 	PruneInterval time.Duration
-	Demo           bool
+	Demo          bool
 	// RotateAdminToken: replace the bootstrap token with a new generated
 	// one, print it once and exit, instead of serving.
 	RotateAdminToken bool

@@ -120,7 +120,9 @@ func TestDeleteAgent(t *testing.T) {
 		}
 	})
 
-	var before struct{ Node struct{ CallingAbility struct{ Version int } } }
+	var before struct {
+		Node struct{ CallingAbility struct{ Version int } }
+	}
 	e.query(`query($id: ID!) { node(id: $id) { ... on Agent { callingAbility { version } } } }`, map[string]any{"id": zelda}, &before)
 	v := before.Node.CallingAbility.Version
 	if v < 2 {
@@ -235,7 +237,9 @@ func TestDeleteAgent(t *testing.T) {
 	if len(up.Agents) != 1 || up.Agents[0].ID == zelda {
 		t.Fatalf("upsertAgents with the deleted agent's email: %+v; want a new agent", up.Agents)
 	}
-	var again struct{ Node struct{ CallingAbility struct{ Version int } } }
+	var again struct {
+		Node struct{ CallingAbility struct{ Version int } }
+	}
 	e.query(`query($id: ID!) { node(id: $id) { ... on Agent { callingAbility { version } } } }`, map[string]any{"id": up.Agents[0].ID}, &again)
 	if again.Node.CallingAbility.Version != 1 {
 		t.Errorf("the new agent's version: %d; want 1", again.Node.CallingAbility.Version)
