@@ -362,13 +362,13 @@ func TestWebhookBodyFields(t *testing.T) {
 		wireType string
 		data     any
 	}{
-		{"v1", v1, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 1, "canMakeCalls": false,
+		{"v1", v1, "agent.calling_ability.changed", map[string]any{"agent": agent, "deleted": false, "version": 1, "canMakeCalls": false,
 			"callerIds": []any{}, "blockers": []any{noProfile}, "previous": nil}},
-		{"v2", v2, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 2, "canMakeCalls": false,
+		{"v2", v2, "agent.calling_ability.changed", map[string]any{"agent": agent, "deleted": false, "version": 2, "canMakeCalls": false,
 			"callerIds": []any{}, "blockers": []any{notInQueueBlocker}, "previous": v1State}},
-		{"v3", v3, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 3, "canMakeCalls": true,
+		{"v3", v3, "agent.calling_ability.changed", map[string]any{"agent": agent, "deleted": false, "version": 3, "canMakeCalls": true,
 			"callerIds": []any{viaProfile}, "blockers": []any{}, "previous": v2State}},
-		{"v4", v4, "agent.calling_ability.changed", map[string]any{"agent": agent, "version": 4, "canMakeCalls": true,
+		{"v4", v4, "agent.calling_ability.changed", map[string]any{"agent": agent, "deleted": false, "version": 4, "canMakeCalls": true,
 			"callerIds": []any{viaPersonal, viaProfile}, "blockers": []any{}, "previous": v3State}},
 		{"plan", plan, "phone_number.calling_plan.changed", map[string]any{
 			"phoneNumber": map[string]any{"id": personal, "e164": "+12065550123"},
