@@ -213,6 +213,19 @@ func TestDeleteAgent(t *testing.T) {
 	if counts.Q.AgentCount != 0 || counts.CP.AgentCount != 0 {
 		t.Errorf("members after deletion: queue %d, capacity profile %d; want 0", counts.Q.AgentCount, counts.CP.AgentCount)
 	}
+	// The maintained counts follow.
+	var summary struct {
+		CallingSummary struct{ Agents, AgentsCanMakeCalls int }
+	}
+	e.query(`{ callingSummary { agents agentsCanMakeCalls } }`, nil, &summary)
+	var direct struct{ Agents, CanCall int64 }
+	if err := e.app.db.Raw(`SELECT (SELECT COUNT(*) FROM agents) AS agents,
+		(SELECT COUNT(*) FROM calling_abilities WHERE can_make_calls = ?) AS can_call`, true).Scan(&direct).Error; err != nil {
+		t.Fatal(err)
+	}
+	if int64(summary.CallingSummary.Agents) != direct.Agents || int64(summary.CallingSummary.AgentsCanMakeCalls) != direct.CanCall || direct.Agents != 1 {
+		t.Errorf("callingSummary %+v after deletion; the tables say %+v (want 1 agent)", summary.CallingSummary, direct)
+	}
 	// Deleted, it is not found.
 	if errs := e.mutate("deleteAgent", deleteAgentM, map[string]any{"id": zelda}, nil); len(errs) != 1 || errs[0].Code != "NOT_FOUND" {
 		t.Errorf("deleting it again: %+v; want NOT_FOUND", errs)

@@ -22,8 +22,8 @@ import (
 //     ability as previous), to every endpoint that takes the agent's
 //     events, and to the subscription;
 //   - its AGENT tokens are revoked (and no longer name it);
-//   - the agent row goes, and with it its memberships and stored ability;
-//     its personal number is released (it stays registered);
+//   - its memberships, stored ability and blockers go, then the agent
+//     row; its personal number is released (it stays registered);
 //   - it is listed in deleted_agents, so that ScrubDeletedAgents blanks its
 //     name and email in stored event bodies and audit details once none
 //     of its deliveries is pending.
@@ -49,15 +49,19 @@ func (s *Service) DeleteAgent(ctx context.Context, actor Actor, id int64) error 
 		if err := t.tx.Model(&models.APIToken{}).Where("agent_id = ?", a.ID).Update("agent_id", nil).Error; err != nil {
 			return outcome{}, fmt.Errorf("detach the agent's tokens: %w", err)
 		}
-		queues, err := count(t, "queue_members", "agent_id = ?", a.ID)
-		if err != nil {
-			return outcome{}, err
+		// The rows that hang off the agent are deleted one table at a
+		// time rather than by ON DELETE CASCADE: MariaDB runs no trigger
+		// for a cascaded row, and triggers keep the member counts and
+		// callingSummary's tallies (migration 00018).
+		deleted := map[string]int64{}
+		for _, table := range []string{"queue_members", "capacity_profile_members", "agent_blockers", "calling_abilities"} {
+			res := t.tx.Exec("DELETE FROM "+table+" WHERE agent_id = ?", a.ID)
+			if res.Error != nil {
+				return outcome{}, fmt.Errorf("delete the agent's %s: %w", table, res.Error)
+			}
+			deleted[table] = res.RowsAffected
 		}
-		profiles, err := count(t, "capacity_profile_members", "agent_id = ?", a.ID)
-		if err != nil {
-			return outcome{}, err
-		}
-		// Memberships, the stored ability and its blockers cascade.
+		queues, profiles := deleted["queue_members"], deleted["capacity_profile_members"]
 		if err := t.tx.Delete(&models.Agent{}, a.ID).Error; err != nil {
 			return outcome{}, fmt.Errorf("delete agent: %w", err)
 		}
