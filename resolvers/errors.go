@@ -40,6 +40,9 @@ const (
 	// subscriptions of a connection); the request itself is well formed.
 	// Mutations say the same with the userError code QUOTA_EXCEEDED.
 	CodeQuotaExceeded = "QUOTA_EXCEEDED"
+	// CodeNotFound: what was read went away while it was being read (a
+	// webhook delivery pruned as older than the retention).
+	CodeNotFound = "NOT_FOUND"
 )
 
 // apiError is a top-level GraphQL error with a code that clients may act on.

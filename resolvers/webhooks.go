@@ -283,7 +283,11 @@ func (r *deliveryResolver) Endpoint(ctx context.Context, obj *model.WebhookDeliv
 func (r *deliveryResolver) Event(ctx context.Context, obj *model.WebhookDelivery) (*model.WebhookEvent, error) {
 	e, err := loadersFrom(ctx).event.Load(ctx, obj.EventID)
 	if err == nil && e == nil {
-		err = fmt.Errorf("delivery %d: event %d does not exist", obj.DBID, obj.EventID)
+		// The pruner deleted the delivery, then its event, after the
+		// delivery was read (an event goes only once no delivery refers
+		// to it).
+		err = &apiError{code: CodeNotFound, message: fmt.Sprintf("Delivery %s was deleted as older than the retention (RETENTION) "+
+			"while it was being read: read again.", obj.ID)}
 	}
 	return toWebhookEvent(e), err
 }
