@@ -127,14 +127,39 @@ type Warning struct {
 // its warnings (see warnings). It is pure: the same facts give the same
 // ability.
 func Derive(a AgentFacts, profiles []Profile) Ability {
-	profiles = sortedProfiles(profiles)
-	ab := deriveAbility(a, profiles)
-	ab.Warnings = warnings(a, profiles, ab)
+	return prepareProfiles(profiles).derive(a)
+}
+
+// profileSet is the outbound profiles prepared once for the derivation of
+// many agents (a refresh): sorted by profileLess, each profile's numbers
+// sorted by e164, and each profile's rank in that order. Sorting them per
+// agent was a quarter of a 50,000-agent refresh (BENCHMARKS.md).
+type profileSet struct {
+	sorted []Profile
+	rank   map[int64]int
+}
+
+// prepareProfiles sorts copies of profiles and their numbers; ps is not
+// changed.
+func prepareProfiles(ps []Profile) profileSet {
+	s := profileSet{sorted: sortedProfiles(ps), rank: make(map[int64]int, len(ps))}
+	for i := range s.sorted {
+		s.sorted[i].Numbers = sortedNumbers(s.sorted[i].Numbers)
+		s.rank[s.sorted[i].ID] = i
+	}
+	return s
+}
+
+// derive is Derive over prepared profiles.
+func (s profileSet) derive(a AgentFacts) Ability {
+	ab := deriveAbility(a, s)
+	ab.Warnings = warnings(a, s.sorted, ab)
 	return ab
 }
 
-// deriveAbility is Derive without warnings; profiles are sorted.
-func deriveAbility(a AgentFacts, profiles []Profile) Ability {
+// deriveAbility is Derive without warnings.
+func deriveAbility(a AgentFacts, set profileSet) Ability {
+	profiles := set.sorted
 	inCapacity := func(p Profile) bool { return slices.Contains(a.CapacityProfileIDs, p.CapacityProfileID) }
 	inQueue := func(p Profile) bool { return slices.Contains(a.QueueIDs, p.QueueID) }
 	qualifies := func(p Profile) bool { return a.UnifiedRoutingEnabled && inCapacity(p) && inQueue(p) }
@@ -148,7 +173,7 @@ func deriveAbility(a AgentFacts, profiles []Profile) Ability {
 		if !qualifies(p) {
 			continue
 		}
-		for _, n := range sortedNumbers(p.Numbers) {
+		for _, n := range p.Numbers { // sorted by prepareProfiles
 			if n.MakeCalls {
 				ab.CallerIDs = append(ab.CallerIDs, callerID(n, SourceOutboundProfile, p))
 			}
@@ -156,7 +181,7 @@ func deriveAbility(a AgentFacts, profiles []Profile) Ability {
 	}
 	if pn := a.PersonalNumber; pn != nil && pn.MakeCalls && def != nil && qualifies(*def) {
 		ab.CallerIDs = append(ab.CallerIDs, callerID(*pn, SourcePersonalNumber, *def))
-		sortCallerIDs(ab.CallerIDs, profiles)
+		sortCallerIDs(ab.CallerIDs, set.rank)
 	}
 	ab.CanMakeCalls = len(ab.CallerIDs) > 0
 	if ab.CanMakeCalls {
@@ -301,13 +326,9 @@ func sortedNumbers(ns []Number) []Number {
 	return out
 }
 
-// sortCallerIDs orders caller IDs by profile (in the order of sorted
-// profiles), then e164, then source.
-func sortCallerIDs(ids []CallerID, sorted []Profile) {
-	rank := make(map[int64]int, len(sorted))
-	for i, p := range sorted {
-		rank[p.ID] = i
-	}
+// sortCallerIDs orders caller IDs by profile (by rank: its position among
+// the sorted profiles), then e164, then source.
+func sortCallerIDs(ids []CallerID, rank map[int64]int) {
 	slices.SortStableFunc(ids, func(a, b CallerID) int {
 		if c := rank[a.OutboundProfileID] - rank[b.OutboundProfileID]; c != 0 {
 			return c

@@ -26,6 +26,7 @@ func checkAbilities(t *txn) (differences, err error) {
 	if err != nil {
 		return nil, err
 	}
+	set := prepareProfiles(profiles)
 	var problems []error
 	for chunk := range slices.Chunk(ids, chunkSize) {
 		facts, _, err := t.loadAgentFacts(chunk)
@@ -41,7 +42,7 @@ func checkAbilities(t *txn) (differences, err error) {
 			return nil, err
 		}
 		for _, id := range chunk {
-			want := Derive(facts[id], profiles)
+			want := set.derive(facts[id])
 			got, ok := stored[id]
 			switch {
 			case !ok:

@@ -32,8 +32,9 @@ func (t *txn) refresh(agentIDs []int64) error {
 	if err != nil {
 		return err
 	}
+	set := prepareProfiles(profiles)
 	for chunk := range slices.Chunk(ids, chunkSize) {
-		if err := t.refreshChunk(chunk, profiles); err != nil {
+		if err := t.refreshChunk(chunk, set); err != nil {
 			return err
 		}
 	}
@@ -47,7 +48,7 @@ type storedAbility struct {
 	changedAt time.Time
 }
 
-func (t *txn) refreshChunk(ids []int64, profiles []Profile) error {
+func (t *txn) refreshChunk(ids []int64, profiles profileSet) error {
 	facts, agents, err := t.loadAgentFacts(ids)
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func (t *txn) refreshChunk(ids []int64, profiles []Profile) error {
 	}
 	var w abilityWrites
 	for _, a := range agents {
-		next := Derive(facts[a.ID], profiles)
+		next := profiles.derive(facts[a.ID])
 		prev, had := stored[a.ID]
 		if had && Equivalent(prev.ability, next) {
 			if !abilitiesIdentical(prev.ability, next) {
