@@ -133,3 +133,46 @@ func BenchmarkValidationWithoutLimit(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/request")
 }
+
+// TestIntrospectionFieldsBounded checks that an operation may ask for
+// __schema and __type under at most MaxIntrospectionFields response names,
+// whatever the notation (aliases, fragments, inline fragments, a mix),
+// while copies under one name, which run once, and the same fields in
+// other operations of the document do not add up.
+func TestIntrospectionFieldsBounded(t *testing.T) {
+	schema := testSchema()
+	n := resolvers.MaxIntrospectionFields
+	aliased := func(count int, field string) string {
+		var sb strings.Builder
+		for i := range count {
+			sb.WriteString(" a" + strings.Repeat("x", i) + ": " + field)
+		}
+		return sb.String()
+	}
+	const schemaField, typeField = `__schema { types { name } }`, `__type(name: "Query") { fields { name } }`
+	refused := map[string]string{
+		"aliased __schema":  "{" + aliased(n+1, schemaField) + " }",
+		"aliased __type":    "{" + aliased(n+1, typeField) + " }",
+		"a mix":             "{ __schema { queryType { name } } __type(name: \"Queue\") { name }" + aliased(n-1, schemaField) + " }",
+		"through fragments": "{ ...A ...B } fragment A on Query {" + aliased(n/2+1, schemaField) + " } fragment B on Query { b1: __type(name: \"Agent\") { name } b2: __type(name: \"Queue\") { name } b3: __schema { types { name } } }",
+		"through inline":    "{ ... on Query {" + aliased(n+1, typeField) + " } }",
+		"400 copies":        "{" + aliased(400, `__schema { types { fields { args { type { name } } } } }`) + " }",
+	}
+	for name, doc := range refused {
+		err := validate(t, schema, doc)
+		if err == nil || err.Extensions["code"] != "SIZE_LIMIT_EXCEEDED" || !strings.Contains(err.Message, "introspection") {
+			t.Errorf("%s: got %v, want SIZE_LIMIT_EXCEEDED naming introspection", name, err)
+		}
+	}
+	allowed := map[string]string{
+		"the limit, aliased":      "{" + aliased(n, schemaField) + " }",
+		"copies under one name":   "{" + strings.Repeat(" "+schemaField, 3*n) + " }",
+		"the limit per operation": "query A {" + aliased(n, schemaField) + " } query B {" + aliased(n, typeField) + " }",
+		"__typename is not one":   "{" + strings.Repeat(" __typename", 50) + aliased(n, typeField) + " }",
+	}
+	for name, doc := range allowed {
+		if err := validate(t, schema, doc); err != nil {
+			t.Errorf("%s: refused: %v", name, err)
+		}
+	}
+}
