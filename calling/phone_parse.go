@@ -8,6 +8,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/unicode/norm"
+
+	"outdial/names"
 )
 
 // Phone numbers are read with libphonenumber (github.com/nyaruka/phonenumbers),
@@ -42,11 +44,13 @@ type ParsedNumber struct {
 	Extension string
 }
 
-// Region returns the ISO 3166-1 alpha-2 code s names (case and surrounding
-// space do not matter), or an error that says what a region code is, when
+// Region returns the ISO 3166-1 alpha-2 code s names (case, width,
+// invisible characters and surrounding space do not matter, as in the
+// number: "ｇｂ" is GB), or an error that says what a region code is, when
 // libphonenumber knows no region of that code.
 func Region(s string) (string, error) {
-	code := strings.ToUpper(strings.TrimSpace(s))
+	line, _ := names.Line(s) // text Line refuses is no code: "" is refused below
+	code := strings.ToUpper(norm.NFKC.String(line))
 	if len(code) == 2 && phonenumbers.GetSupportedRegions()[code] {
 		return code, nil
 	}

@@ -161,12 +161,13 @@ func TestNationalNumberNeedsRegion(t *testing.T) {
 // TestRegion checks region codes: ISO 3166-1 alpha-2 codes the phone
 // library knows, in any case; anything else is refused with a message.
 func TestRegion(t *testing.T) {
-	for in, want := range map[string]string{"US": "US", "gb": "GB", " De ": "DE", "jp": "JP"} {
+	for in, want := range map[string]string{"US": "US", "gb": "GB", " De ": "DE", "jp": "JP",
+		"ＧＢ": "GB", "ｊｐ": "JP", "\u3000ＤＥ\u3000": "DE", "G\u200bB": "GB", "\ufeffUS": "US"} {
 		if got, err := Region(in); err != nil || got != want {
 			t.Errorf("Region(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"UK", "USA", "ZZ", "001", "1", "", "U", "Ü S"} {
+	for _, in := range []string{"UK", "USA", "ZZ", "001", "1", "", "U", "Ü S", "Ｕ", "ＧＢＲ", "G\u202eB", "\u200b"} {
 		if got, err := Region(in); err == nil || !strings.Contains(err.Error(), "ISO 3166-1 alpha-2") {
 			t.Errorf("Region(%q) = %q, %v; want an error that says what a region code is", in, got, err)
 		}
