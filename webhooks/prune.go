@@ -395,14 +395,45 @@ func (r *pruneRun) forUpdate() string {
 const finished = "('" + StatusSucceeded + "','" + StatusFailed + "','" + StatusSuperseded + "')"
 
 // deliveries deletes the finished deliveries last changed before cutoff
-// and their attempts, a batch at a time.
+// and their attempts, a batch at a time, each finished status in turn.
 func (r *pruneRun) deliveries(cutoff time.Time) error {
-	find := "SELECT d.id FROM " + r.using("webhook_deliveries", "d", "webhook_deliveries_finished") +
-		" WHERE d.status IN " + finished + " AND d.updated_at < ? LIMIT ?"
-	for r.ctx.Err() == nil {
-		ids, err := r.ids("find finished deliveries", find, cutoff, r.p.cfg.BatchSize)
-		if err != nil || len(ids) == 0 {
+	for _, status := range []string{StatusSucceeded, StatusFailed, StatusSuperseded} {
+		if err := r.deliveriesOf(status, cutoff); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// deliveriesOf deletes the deliveries of one finished status last changed
+// before cutoff, walking them in (updated_at, id) order after the last
+// batch: a batch never reads again the index entries of the rows deleted
+// before it (InnoDB purges them later, and a scan from the start of the
+// range would step over every one).
+func (r *pruneRun) deliveriesOf(status string, cutoff time.Time) error {
+	find := "SELECT d.id, d.updated_at FROM " + r.using("webhook_deliveries", "d", "webhook_deliveries_finished") +
+		" WHERE d.status = ? AND d.updated_at < ? AND (d.updated_at > ? OR (d.updated_at = ? AND d.id > ?))" +
+		" ORDER BY d.updated_at, d.id LIMIT ?"
+	after := time.Unix(0, 0).UTC()
+	var afterID int64
+	for r.ctx.Err() == nil {
+		var batch []struct {
+			ID        int64
+			UpdatedAt time.Time
+		}
+		err := r.timed("find finished deliveries", func() error {
+			return r.p.db.WithContext(r.ctx).Raw(find, status, cutoff, after, after, afterID, r.p.cfg.BatchSize).Scan(&batch).Error
+		})
+		if err != nil {
+			return fmt.Errorf("prune find finished deliveries: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		after, afterID = batch[len(batch)-1].UpdatedAt, batch[len(batch)-1].ID
+		ids := make([]int64, len(batch))
+		for i, d := range batch {
+			ids[i] = d.ID
 		}
 		err = r.tx(func(tx *gorm.DB) error {
 			var held []int64
