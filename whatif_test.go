@@ -419,6 +419,37 @@ func TestAbilityHistory(t *testing.T) {
 	if own.Agent == nil || own.Agent.CallingAbilityHistory.TotalCount != 10 {
 		t.Errorf("an AGENT token reads its own history: %+v", own)
 	}
+	// Causes are entries of mutations that touched other agents too: an
+	// AGENT token, which may not read the audit log, reads their actor,
+	// action and target but not their details (addAgentsToQueue's name
+	// Bob). An ADMIN reads them whole.
+	const causeDetails = `query($id: ID!) { agent(id: $id) { callingAbilityHistory(first: 100) { nodes { cause { action details } } } } }`
+	detailsOf := func(token string) string {
+		var d struct {
+			Agent struct {
+				CallingAbilityHistory struct {
+					Nodes []struct {
+						Cause *struct{ Action, Details string }
+					}
+				}
+			}
+		}
+		e.queryAs(token, causeDetails, map[string]any{"id": ann}, &d)
+		for _, n := range d.Agent.CallingAbilityHistory.Nodes {
+			if n.Cause != nil && n.Cause.Action == "addAgentsToQueue" {
+				return n.Cause.Details
+			}
+		}
+		t.Fatalf("no addAgentsToQueue cause in %+v", d)
+		return ""
+	}
+	if got := detailsOf(e.admin); !strings.Contains(got, bob) {
+		t.Errorf("an ADMIN reads the cause's details %s, want them naming Bob %s", got, bob)
+	}
+	if got := detailsOf(annToken); got != "{}" {
+		t.Errorf("an AGENT token reads the cause's details %s, want {}", got)
+	}
+
 	r := e.do(annToken, historyQuery, map[string]any{"id": bob, "first": 1})
 	var other historyPage
 	_ = json.Unmarshal(r.Data, &other)

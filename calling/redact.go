@@ -183,6 +183,24 @@ func URLSecrets(raw string) []string {
 	return out
 }
 
+// AuditDetailsFor returns the JSON details of an audit entry as actor may
+// read them: whole for an ADMIN, with URLs masked (MaskAuditDetails) for a
+// VIEWER, and "{}" for an AGENT token. An AGENT token may not read the
+// audit log; it reaches an entry only as the cause of one of its own
+// agent's ability versions, and that entry's details describe the whole
+// mutation, other agents included (the IDs of every agent a queue change
+// or an upsertAgents touched). Its actor, action and target stay readable.
+func AuditDetailsFor(actor Actor, details string) string {
+	switch actor.Role {
+	case RoleAdmin:
+		return details
+	case RoleViewer:
+		return MaskAuditDetails(details)
+	default:
+		return "{}"
+	}
+}
+
 // MaskAuditDetails returns an audit entry's JSON details with every URL
 // in its string values masked (MaskText); unchanged details come back as
 // they are.

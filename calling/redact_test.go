@@ -104,3 +104,22 @@ func TestSeesLastUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditDetailsFor: who reads what of an audit entry's details.
+func TestAuditDetailsFor(t *testing.T) {
+	const details = `{"agents":["QWdlbnQ6MQ","QWdlbnQ6Mg"],"url":"https://h.example/in?password=s3cret"}`
+	agent := int64(1)
+	for _, c := range []struct {
+		actor calling.Actor
+		want  string
+	}{
+		{calling.Actor{Role: calling.RoleAdmin}, details},
+		{calling.Actor{Role: calling.RoleViewer}, `{"agents":["QWdlbnQ6MQ","QWdlbnQ6Mg"],"url":"https://h.example/in?password=REDACTED"}`},
+		{calling.Actor{Role: calling.RoleAgent, AgentID: &agent}, `{}`},
+		{calling.Actor{}, `{}`}, // no role: nothing
+	} {
+		if got := calling.AuditDetailsFor(c.actor, details); got != c.want {
+			t.Errorf("AuditDetailsFor(%s) = %s, want %s", c.actor.Role, got, c.want)
+		}
+	}
+}
