@@ -48,37 +48,62 @@ type storedAbility struct {
 	changedAt time.Time
 }
 
+// storedRow is an agent's stored ability not yet decoded: the refresh
+// decodes it only when the new ability's JSON differs from it.
+type storedRow struct {
+	version   int64
+	snapshot  string
+	changedAt time.Time
+}
+
+func (r storedRow) decode(agentID int64) (storedAbility, error) {
+	var ab Ability
+	if err := json.Unmarshal([]byte(r.snapshot), &ab); err != nil {
+		return storedAbility{}, fmt.Errorf("decode stored ability of agent %d: %w", agentID, err)
+	}
+	return storedAbility{version: r.version, ability: ab, changedAt: r.changedAt}, nil
+}
+
 func (t *txn) refreshChunk(ids []int64, profiles profileSet) error {
 	facts, agents, err := t.loadAgentFacts(ids)
 	if err != nil {
 		return err
 	}
-	stored, err := t.loadStored(ids)
+	stored, err := t.loadStoredRows(ids)
 	if err != nil {
 		return err
 	}
 	var w abilityWrites
 	for _, a := range agents {
 		next := profiles.derive(facts[a.ID])
-		prev, had := stored[a.ID]
-		if had && Equivalent(prev.ability, next) {
-			if !abilitiesIdentical(prev.ability, next) {
-				// Wording or warnings only: no new version, no event.
-				if err := w.add(a.ID, prev.version, next, prev.changedAt, false); err != nil {
-					return err
-				}
-			}
+		// One encoding per agent, compared with the stored bytes: equal
+		// bytes are the "identical" of before (warnings and wording
+		// included) without decoding; otherwise the stored ability is
+		// decoded, as the event's previous state needs it anyway.
+		snap, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("encode ability: %w", err)
+		}
+		row, had := stored[a.ID]
+		if had && row.snapshot == string(snap) {
 			continue
 		}
 		version := int64(1)
 		var previous *storedAbility
 		if had {
+			prev, err := row.decode(a.ID)
+			if err != nil {
+				return err
+			}
+			if Equivalent(prev.ability, next) {
+				// Wording or warnings only: no new version, no event.
+				w.add(a.ID, prev.version, next, snap, prev.changedAt, false)
+				continue
+			}
 			version = prev.version + 1
 			previous = &prev
 		}
-		if err := w.add(a.ID, version, next, t.now, true); err != nil {
-			return err
-		}
+		w.add(a.ID, version, next, snap, t.now, true)
 		t.impact.add(a, previous, version, next)
 		t.emitAbilityChanged(a, version, next, previous)
 	}
@@ -95,20 +120,19 @@ type abilityWrites struct {
 	warnings   []models.AgentWarning          // of rewritten
 }
 
-// add records the row of agent at version; newVersion says whether the
-// version is new (a change) or the stored one (wording or warnings).
-func (w *abilityWrites) add(agentID, version int64, ab Ability, changedAt time.Time, newVersion bool) error {
-	row, err := abilityRow(agentID, version, ab, changedAt)
-	if err != nil {
-		return err
-	}
+// add records the row of agent at version, ab encoded as snap;
+// newVersion says whether the version is new (a change) or the stored one
+// (wording or warnings).
+func (w *abilityWrites) add(agentID, version int64, ab Ability, snap []byte, changedAt time.Time, newVersion bool) {
+	row := models.CallingAbility{AgentID: agentID, Version: version, CanMakeCalls: ab.CanMakeCalls,
+		Snapshot: string(snap), ChangedAt: changedAt}
 	w.rows = append(w.rows, row)
 	w.rewritten = append(w.rewritten, agentID)
 	for _, x := range ab.Warnings {
 		w.warnings = append(w.warnings, models.AgentWarning{AgentID: agentID, Code: string(x.Code)})
 	}
 	if !newVersion {
-		return nil
+		return
 	}
 	w.changedIDs = append(w.changedIDs, agentID)
 	for _, b := range ab.Blockers {
@@ -116,7 +140,6 @@ func (w *abilityWrites) add(agentID, version int64, ab Ability, changedAt time.T
 	}
 	w.versions = append(w.versions, models.CallingAbilityVersion{AgentID: agentID, Version: version,
 		CanMakeCalls: row.CanMakeCalls, Snapshot: row.Snapshot, ChangedAt: changedAt})
-	return nil
 }
 
 // store upserts the ability rows, adds the new versions to the history
@@ -163,15 +186,6 @@ func replaceCodes[R any](t *txn, model *R, agentIDs []int64, rows []R) error {
 		return t.tx.CreateInBatches(&rows, 500).Error
 	}
 	return nil
-}
-
-func abilityRow(agentID, version int64, ab Ability, changedAt time.Time) (models.CallingAbility, error) {
-	snap, err := json.Marshal(ab)
-	if err != nil {
-		return models.CallingAbility{}, fmt.Errorf("encode ability: %w", err)
-	}
-	return models.CallingAbility{AgentID: agentID, Version: version, CanMakeCalls: ab.CanMakeCalls,
-		Snapshot: string(snap), ChangedAt: changedAt}, nil
 }
 
 // abilitiesIdentical reports whether a and b encode to the same JSON.
@@ -303,19 +317,30 @@ func (t *txn) loadAgentFacts(ids []int64) (map[int64]AgentFacts, []models.Agent,
 	return facts, agents, nil
 }
 
-// loadStored reads the stored abilities of the agents.
-func (t *txn) loadStored(ids []int64) (map[int64]storedAbility, error) {
+// loadStoredRows reads the stored abilities of the agents, undecoded.
+func (t *txn) loadStoredRows(ids []int64) (map[int64]storedRow, error) {
 	var rows []models.CallingAbility
 	if err := t.tx.Where("agent_id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load stored abilities: %w", err)
 	}
-	out := make(map[int64]storedAbility, len(rows))
+	out := make(map[int64]storedRow, len(rows))
 	for _, r := range rows {
-		var ab Ability
-		if err := json.Unmarshal([]byte(r.Snapshot), &ab); err != nil {
-			return nil, fmt.Errorf("decode stored ability of agent %d: %w", r.AgentID, err)
+		out[r.AgentID] = storedRow{version: r.Version, snapshot: r.Snapshot, changedAt: r.ChangedAt}
+	}
+	return out, nil
+}
+
+// loadStored reads and decodes the stored abilities of the agents.
+func (t *txn) loadStored(ids []int64) (map[int64]storedAbility, error) {
+	rows, err := t.loadStoredRows(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]storedAbility, len(rows))
+	for id, r := range rows {
+		if out[id], err = r.decode(id); err != nil {
+			return nil, err
 		}
-		out[r.AgentID] = storedAbility{version: r.Version, ability: ab, changedAt: r.ChangedAt}
 	}
 	return out, nil
 }
