@@ -200,9 +200,19 @@ func fromJSONBody(r *http.Request, body *requestBody) (int, error) {
 }
 
 // decodeJSON decodes exactly one JSON value from r into v, keeping numbers
-// as json.Number as gqlgen expects.
+// as json.Number as gqlgen expects. An object that names one key twice is
+// refused: Go keeps the last, other readers (a proxy, a log) the first,
+// so {"query": "{ viewer { role } }", "query": "mutation …"} would run
+// what they did not see.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if key := repeatedKey(raw); key != "" {
+		return fmt.Errorf("the object names %q twice", key)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return err
@@ -211,6 +221,55 @@ func decodeJSON(r io.Reader, v any) error {
 		return errors.New("unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// repeatedKey returns the first key that an object of raw, at any depth,
+// names twice; "" when there is none or raw is not JSON (the decoder then
+// says what is wrong).
+func repeatedKey(raw []byte) string {
+	type object struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	var stack []*object // the objects being read, innermost last; nil for an array
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := t.(string); ok && top != nil && top.expectKey {
+			if top.keys[key] {
+				return key
+			}
+			top.keys[key], top.expectKey = true, false
+			continue
+		}
+		switch t {
+		case json.Delim('{'):
+			stack = append(stack, &object{keys: map[string]bool{}, expectKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, nil)
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return ""
+			}
+		}
+		// A value ended: the enclosing object expects its next key.
+		if len(stack) == 0 {
+			return "" // a value that is no object or array
+		}
+		if top := stack[len(stack)-1]; top != nil {
+			top.expectKey = true
+		}
+	}
 }
 
 // requestError is the GraphQL error of a request that is not a GraphQL
