@@ -435,11 +435,15 @@ func (db *DB) canWrite(ctx context.Context, path string) error {
 // lock held by goose's session connection.
 type mysqlLocker struct{}
 
-const migrationLock = "outdial_migrations"
+// migrationLock names the lock of the current database: GET_LOCK is
+// server-wide, and databases on one server (deployments, or one per test)
+// need not wait for each other. MD5 keeps the name within MariaDB's 64
+// characters whatever the database's name.
+const migrationLock = "CONCAT('outdial_migrations.', MD5(COALESCE(DATABASE(), '')))"
 
 func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 300)", migrationLock).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+migrationLock+", 300)").Scan(&got); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
 	if got.Int64 != 1 {
@@ -449,6 +453,6 @@ func (mysqlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 }
 
 func (mysqlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK(?)", migrationLock)
+	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK("+migrationLock+")")
 	return err
 }
