@@ -130,7 +130,9 @@ func failEndpoint(t *testing.T, db *models.DB, id int64, deleted bool, now time.
 // was disabled are on FAILED deliveries).
 func checkNothingSentAfter(t *testing.T, b *bundle, rc *slowReceiver, endpointID int64, quiet time.Time) {
 	t.Helper()
-	time.Sleep(time.Second)
+	// A second past quiet: long enough for a request sent after it to
+	// arrive, and for those in flight at quiet to have their attempt rows.
+	time.Sleep(time.Until(quiet) + time.Second)
 	if n := rc.lateAfter(quiet); n > 0 {
 		t.Errorf("the receiver got %d requests after the endpoint was disabled", n)
 	}
