@@ -198,7 +198,10 @@ func TestFaultCommitInFlight(t *testing.T) {
 			stopped := make(chan struct{})
 			hook := func(a *app) {
 				// Right after the audit entry, the last statement before COMMIT.
-				err := a.db.Callback().Create().After("gorm:create").Register("faults:stop-before-commit", func(tx *gorm.DB) {
+				// A command inserts its audit entry first and completes it
+				// with an UPDATE, its last statement before the commit
+				// (calling/service.go): stop the database right after it.
+				err := a.db.Callback().Update().After("gorm:update").Register("faults:stop-before-commit", func(tx *gorm.DB) {
 					if tx.Statement.Table == "audit_entries" && tx.Error == nil && armed.CompareAndSwap(true, false) {
 						c.stop(s)
 						close(stopped)
