@@ -3,18 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"outdial/calling"
+	"outdial/internal/testenv"
 )
 
 // Acceptance tests of admin access: at least one ADMIN token works at all
@@ -22,199 +20,31 @@ import (
 // (issue 13, "The last ADMIN can lock everyone out").
 
 // tokenState is an apiTokens node as these tests read it.
-type tokenState struct {
-	ID, Name, Role string
-	Revoked        bool
-}
+type tokenState = testenv.TokenState
 
-// tokens reads every token as token (an ADMIN), by name.
 func (e *testEnv) tokens(token string) map[string]tokenState {
 	e.t.Helper()
-	var data struct {
-		APITokens struct{ Nodes []tokenState } `json:"apiTokens"`
-	}
-	e.queryAs(token, `{ apiTokens(first: 100) { nodes { id name role revoked } } }`, nil, &data)
-	out := map[string]tokenState{}
-	for _, n := range data.APITokens.Nodes {
-		out[n.Name] = n
-	}
-	return out
+	return e.Tokens(token)
 }
 
-// works reports whether token authenticates (viewer answers 200), and
-// fails the test on anything but 200 or 401.
 func (e *testEnv) works(token string) bool {
 	e.t.Helper()
-	r := e.do(token, `{ viewer { role } }`, nil)
-	switch {
-	case r.Status == http.StatusOK && len(r.Errors) == 0:
-		return true
-	case r.Status == http.StatusUnauthorized && r.code() == "UNAUTHENTICATED":
-		return false
-	}
-	e.t.Fatalf("viewer: HTTP %d %+v", r.Status, r.Errors)
-	return false
+	return e.Works(token)
 }
 
-// revokeTokenAs revokes a token as token and returns the userErrors.
 func (e *testEnv) revokeTokenAs(token, id string) []userError {
 	e.t.Helper()
-	return e.mutateAs(token, "revokeApiToken", revokeTokenM, map[string]any{"id": id}, nil)
+	return e.RevokeTokenAs(token, id)
 }
 
-// TestLastAdminCannotBeRevoked: revoking the last active ADMIN token is
-// refused with LAST_ADMIN (nothing written) however the others stand:
-// alone, beside VIEWER and AGENT tokens, after the bootstrap token was
-// revoked; revoking an ADMIN while another stays, and revoking a revoked
-// one, still work.
-func TestLastAdminCannotBeRevoked(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	boot := e.tokens(e.admin)["bootstrap"]
-
-	// The bootstrap token alone: it may not revoke itself.
-	ue := e.refused("LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": boot.ID})
-	if strings.Join(ue.Field, ".") != "input.id" || !strings.Contains(ue.Message, `"bootstrap" is the last active ADMIN token`) ||
-		!strings.Contains(ue.Message, "createApiToken") {
-		t.Errorf("LAST_ADMIN refusal = %+v; want field input.id and a message naming the token and the way out", ue)
-	}
-	// VIEWER and AGENT tokens are no ADMIN: still the last one.
-	aiko := e.createAgentID("Aiko", "aiko@example.com", true)
-	e.token("dashboard", "VIEWER", "")
-	e.token("aiko's app", "AGENT", aiko)
-	e.refused("LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": boot.ID})
-	if !e.works(e.admin) || e.tokens(e.admin)["bootstrap"].Revoked {
-		t.Fatalf("the refused revocation revoked the bootstrap token")
-	}
-
-	// With a second ADMIN, the bootstrap token goes; then the second is
-	// the last one, whichever token asks.
-	aliceID, alice := e.token("alice", "ADMIN", "")
-	if errs := e.revokeTokenAs(alice, boot.ID); len(errs) > 0 {
-		t.Fatalf("alice revoking bootstrap: %+v", errs)
-	}
-	if e.works(e.admin) {
-		t.Fatalf("the revoked bootstrap token still works")
-	}
-	e.refusedAs(alice, "LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": aliceID})
-	// Revoking a revoked ADMIN changes nothing and is no error, even now.
-	if errs := e.revokeTokenAs(alice, boot.ID); len(errs) > 0 {
-		t.Fatalf("revoking the revoked bootstrap token again: %+v", errs)
-	}
-	// An ADMIN may revoke itself while another stays.
-	bobID, bob := e.tokenAs(alice, "bob", "ADMIN")
-	if errs := e.revokeTokenAs(alice, aliceID); len(errs) > 0 {
-		t.Fatalf("alice revoking herself beside bob: %+v", errs)
-	}
-	e.refusedAs(bob, "LAST_ADMIN", "revokeApiToken", revokeTokenM, map[string]any{"id": bobID})
-	if !e.works(bob) {
-		t.Fatalf("bob, the last ADMIN, does not work")
-	}
-}
-
-// TestLastAdminUnderConcurrentRevocations: ADMIN tokens revoking each
-// other, or each itself, at the same moment (two or three of them) always
-// leave exactly one of them active: the revocations are serialised, the
-// last one is refused with LAST_ADMIN, and a token revoked while its
-// request waited changes nothing (UNAUTHENTICATED).
-func TestLastAdminUnderConcurrentRevocations(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	boot := e.tokens(e.admin)["bootstrap"]
-	survivorID, survivor := e.token("admin-0", "ADMIN", "")
-	if errs := e.revokeTokenAs(survivor, boot.ID); len(errs) > 0 {
-		t.Fatalf("revoke bootstrap: %+v", errs)
-	}
-	outcomes := map[string]int{}
-	for round := 1; round <= 8; round++ {
-		// Two (even rounds) or three (odd rounds) ADMIN tokens, each
-		// revoking the next, or itself, at once.
-		self := (round/2)%2 == 1
-		ids, values := []string{survivorID}, []string{survivor}
-		for i := 1; i < 2+round%2; i++ {
-			id, v := e.tokenAs(survivor, fmt.Sprintf("admin-%d-%d", round, i), "ADMIN")
-			ids, values = append(ids, id), append(values, v)
-		}
-		answers := make([]gqlResponse, len(ids))
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range ids {
-			wg.Go(func() {
-				<-start
-				target := ids[(i+1)%len(ids)]
-				if self {
-					target = ids[i]
-				}
-				answers[i] = e.post(values[i], revokeTokenM, map[string]any{"id": target})
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		active := 0
-		for i, v := range values {
-			if e.works(v) {
-				active++
-				survivor, survivorID = v, ids[i]
-			}
-		}
-		if active != 1 {
-			t.Fatalf("round %d: %d of %d ADMIN tokens active after revoking each other at once; want 1\nanswers: %+v", round, active, len(ids), answers)
-		}
-		for i, a := range answers {
-			outcome := a.code()
-			if a.Status == http.StatusOK && len(a.Errors) == 0 {
-				outcome = "revoked"
-				if strings.Contains(string(a.Data), `"LAST_ADMIN"`) {
-					outcome = "LAST_ADMIN"
-				}
-			}
-			if outcome != "revoked" && outcome != "LAST_ADMIN" && outcome != "UNAUTHENTICATED" {
-				t.Fatalf("round %d: request %d answered HTTP %d %+v %s; want success, LAST_ADMIN or UNAUTHENTICATED", round, i, a.Status, a.Errors, a.Data)
-			}
-			outcomes[outcome]++
-		}
-	}
-	t.Logf("outcomes of the concurrent revocations: %v", outcomes)
-	if outcomes["LAST_ADMIN"] == 0 {
-		t.Errorf("no revocation was refused as the last ADMIN's: the rounds did not test the rule")
-	}
-}
-
-// tokenAs creates a token of role as token and returns its ID and value.
 func (e *testEnv) tokenAs(token, name, role string) (id, value string) {
 	e.t.Helper()
-	var p struct {
-		Token    string
-		APIToken idOnly `json:"apiToken"`
-	}
-	if errs := e.mutateAs(token, "createApiToken", createTokenM, map[string]any{"name": name, "role": role}, &p); len(errs) > 0 {
-		e.t.Fatalf("createApiToken %s: %+v", name, errs)
-	}
-	return p.APIToken.ID, p.Token
+	return e.TokenAs(token, name, role)
 }
 
-// post sends a GraphQL request from any goroutine: it never fails the
-// test, transport errors come back as status 0.
+// post sends a GraphQL request from any goroutine (testenv.Env.Post).
 func (e *testEnv) post(token, query string, vars map[string]any) gqlResponse {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return gqlResponse{Errors: []gqlError{{Message: err.Error()}}}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return gqlResponse{Errors: []gqlError{{Message: err.Error()}}}
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := gqlResponse{Status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		out.Errors = append(out.Errors, gqlError{Message: "not JSON: " + string(raw)})
-	}
-	return out
+	return gqlResponse(e.Post(token, query, vars))
 }
 
 // restart starts another server on e's database with ADMIN_TOKEN

@@ -10,51 +10,14 @@ import (
 	"time"
 
 	"outdial/calling"
+	"outdial/internal/server"
+	"outdial/webhooks"
 )
 
-// config is the server's configuration: flags, falling back to the
-// environment variables the README lists under "Configuration", falling
-// back to defaults.
-type config struct {
-	ListenAddr           string
-	DatabaseURL          string
-	AdminToken           string
-	WebhookAllowedCIDRs  []netip.Prefix
-	WebhookRetrySchedule []time.Duration
-	WebhookTimeout       time.Duration
-	// DefaultRegion is the ISO 3166-1 alpha-2 country of phone numbers
-	// written without a country code when the input names none.
-	DefaultRegion string
-	// RequestTimeout is the deadline of every request (see
-	// resolvers.Config.RequestTimeout).
-	RequestTimeout time.Duration
-	// Retention is how long finished webhook deliveries, their attempts
-	// and events without a pending delivery are kept (webhooks.Pruner).
-	Retention time.Duration
-	// AuditRetention is how long audit entries are kept; 0 is forever.
-	AuditRetention time.Duration
-	// PruneInterval is the time between two pruning runs (not a flag:
-	// tests shorten it); 0 is the pruner's default.
-	PruneInterval time.Duration
-	Demo          bool
-	// RotateAdminToken: replace the bootstrap token with a new generated
-	// one, print it once and exit, instead of serving.
-	RotateAdminToken bool
-	// TokenRecheck is how often a subscription checks that its token was
-	// not revoked (not a flag: tests shorten it); 0 is the default.
-	TokenRecheck time.Duration
-	// WebhookPollInterval is how often the webhook dispatcher and the
-	// subscription feed look for work no commit of this process woke
-	// them for (not a flag: tests lengthen it, to show that a commit
-	// wakes them); 0 is webhooks.DefaultPollInterval.
-	WebhookPollInterval time.Duration
-	// WebSocketInitTimeout is how long a WebSocket may wait before its
-	// connection_init (not a flag: tests shorten it); 0 is the default.
-	WebSocketInitTimeout time.Duration
-	// ServiceOptions are added to the service's (not a flag: tests add
-	// calling.WithAbilityCheck).
-	ServiceOptions []calling.Option
-}
+// config is the server's configuration (server.Config), read from flags
+// falling back to the environment variables the README lists under
+// "Configuration", falling back to defaults.
+type config = server.Config
 
 // Defaults of the configuration (README, "Configuration").
 const (
@@ -62,8 +25,10 @@ const (
 	defaultDatabaseURL   = "sqlite:outdial.db"
 	defaultRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
 	defaultTimeout       = "10s"
+	// defaultInFlightLease is webhooks.DefaultInFlightLease.
+	defaultInFlightLease = "2m"
 	// defaultRequestTimeout (resolvers.DefaultRequestTimeout) is half the
-	// HTTP write timeout (writeTimeout, 60 s); maxRequestTimeout leaves
+	// HTTP write timeout (server.WriteTimeout, 60 s); maxRequestTimeout leaves
 	// room in it for a commit under way at the deadline (calling waits
 	// 10 s for it) and for writing the answer.
 	defaultRequestTimeout = "30s"
@@ -93,6 +58,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
+	inFlight := fs.String("webhook-inflight-lease", env("WEBHOOK_INFLIGHT_LEASE", defaultInFlightLease),
+		"how long a delivery whose attempt began stays reserved for its process, 30s to 1h (WEBHOOK_INFLIGHT_LEASE)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
 		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
 	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
@@ -127,6 +94,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
+	}
+	if cfg.WebhookInFlightLease, err = time.ParseDuration(*inFlight); err != nil ||
+		cfg.WebhookInFlightLease < webhooks.DefaultLeaseDuration || cfg.WebhookInFlightLease > time.Hour {
+		return config{}, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between %s and 1h, e.g. 2m; got %q", webhooks.DefaultLeaseDuration, *inFlight)
 	}
 	if cfg.RequestTimeout, err = time.ParseDuration(*requestTimeout); err != nil || cfg.RequestTimeout < time.Second || cfg.RequestTimeout > maxRequestTimeout {
 		return config{}, fmt.Errorf("REQUEST_TIMEOUT: want a duration between 1s and %s, e.g. 30s; got %q", maxRequestTimeout, *requestTimeout)

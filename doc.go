@@ -14,10 +14,11 @@
 // GraphQL playground, /dashboard, /healthz, /readyz (database reachable,
 // migrations applied), /metrics (Prometheus).
 //
-// main only wires: config.go reads flags and environment variables (the
-// README's "Configuration" lists them), server.go opens and migrates the
-// database, starts the webhook dispatcher and serves until a signal, then
-// shuts down within a deadline; routes.go mounts the handlers. The domain
+// main only reads the configuration: config.go reads flags and
+// environment variables (the README's "Configuration" lists them) and
+// internal/server opens and migrates the database, starts the webhook
+// dispatcher and serves until a signal, then shuts down within a
+// deadline. The domain
 // is in package calling, explained in docs/domain.md; the layout of the
 // packages is in docs/design.md.
 package main

@@ -8,12 +8,14 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"outdial/internal/faultdb"
 	"outdial/models"
+	"outdial/webhooks"
 )
 
 // The dispatcher's fault tests (issue 8 §3, acceptance 3): results kept
@@ -65,6 +67,63 @@ func lateDuplicates(t time.Time, receivers ...*hookReceiver) (begunBefore, begun
 		}
 	}
 	return begunBefore, begunAfter
+}
+
+// duplicateOrigins sorts the duplicated webhook-ids (acknowledged, then
+// received again) by when their first acknowledged request was answered,
+// relative to stop: more than a second before it, within the second
+// before it, or after it (answered while the sender was paused, read by
+// it only on SIGCONT); and counts the second requests that arrived while
+// the paused process was stopped (sent by the other) and after.
+func duplicateOrigins(stop, resume time.Time, receivers ...*hookReceiver) string {
+	var early, lastSecond, whilePaused, againPaused, againAfter int
+	var earliest time.Duration
+	for _, rc := range receivers {
+		reqs := rc.requests()
+		sort.Slice(reqs, func(i, j int) bool { return reqs[i].Arrived.Before(reqs[j].Arrived) })
+		first := map[string]hookRequest{}
+		for _, r := range reqs {
+			f, seen := first[r.ID]
+			if !seen {
+				if r.Status/100 == 2 {
+					first[r.ID] = r
+				}
+				continue
+			}
+			switch d := f.Answered.Sub(stop); {
+			case d < -time.Second:
+				early++
+				earliest = min(earliest, d)
+			case d < 0:
+				lastSecond++
+			default:
+				whilePaused++
+			}
+			if r.Arrived.Before(resume) {
+				againPaused++
+			} else {
+				againAfter++
+			}
+		}
+	}
+	return fmt.Sprintf("duplicates whose first answer came >1s before SIGSTOP %d (earliest %s), in the last second before it %d, after it %d; "+
+		"sent again while paused %d, after SIGCONT %d", early, earliest.Round(time.Millisecond), lastSecond, whilePaused, againPaused, againAfter)
+}
+
+// takeovers returns how many deliveries p logged as taken over from the
+// process owner after their leases expired.
+func takeovers(p *serverProc, owner string) int {
+	n := 0
+	for _, line := range p.logLines("leases taken over") {
+		if !strings.Contains(line, owner) {
+			continue
+		}
+		if i := strings.Index(line, "deliveries="); i >= 0 {
+			k, _ := strconv.Atoi(strings.Fields(line[i+len("deliveries="):])[0])
+			n += k
+		}
+	}
+	return n
 }
 
 // waitAttempts waits (within) until the attempt rows of db are as many as
@@ -145,11 +204,15 @@ func TestFaultDatabaseKilledMidFanOut(t *testing.T) {
 
 // TestFaultProcessPausedPastLease runs two server processes on one
 // MariaDB, pauses one (SIGSTOP) mid fan-out for 40 s, past its 30 s
-// leases, while the other takes its deliveries over, then resumes it
-// (SIGCONT). The paused process sends nothing once resumed (each send
-// checks the lease by the process's own clock first) and its fenced
-// writes change nothing; every delivery reaches its receiver, with one
-// attempt row per request.
+// leases, while the other takes its queued deliveries over, then
+// resumes it (SIGCONT). Nothing is sent twice: the paused process sends
+// nothing it no longer holds once resumed (each attempt first extends
+// its lease in a fenced UPDATE, webhooks/inflight.go), the attempts it
+// had begun before the pause kept their longer in-flight lease (2
+// minutes, longer than this pause) and are recorded by it when it
+// resumes, and an answer that came while it was stopped is read, not
+// timed out. Every delivery reaches its receiver, with one attempt row
+// per request.
 func TestFaultProcessPausedPastLease(t *testing.T) {
 	t.Parallel()
 	const agents, pause = 2000, 40 * time.Second
@@ -167,6 +230,10 @@ func TestFaultProcessPausedPastLease(t *testing.T) {
 	stopped := time.Now()
 	heldAtStop := count(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING' AND lease_owner LIKE ?",
 		a.owner()+".%")
+	// Of them, those whose attempt had begun: their lease was extended
+	// to the in-flight lease (2 minutes), past the 30 s of a claim.
+	inFlightAtStop := count(t, db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING' AND lease_owner LIKE ?"+
+		" AND lease_expires_at > ?", a.owner()+".%", stopped.UTC().Add(webhooks.DefaultLeaseDuration+5*time.Second))
 	time.Sleep(pause) // the fault itself: the process stays paused this long
 	a.signal(syscall.SIGCONT)
 	resumed := time.Now()
@@ -184,15 +251,23 @@ func TestFaultProcessPausedPastLease(t *testing.T) {
 	got := tallyOf(t, db, rcs...)
 	lateBegunBefore, late := lateDuplicates(resumed, rcs...)
 	lapsed := len(a.logLines("their leases ran out first"))
+	takenOver := takeovers(b, a.owner())
 	report(t, fmt.Sprintf("one of two processes paused %s mid fan-out (%d agents × %d receivers)", pause, agents, len(rcs)),
 		&answers{}, got, recovered,
-		fmt.Sprintf("deliveries leased to the paused process at the pause %d; duplicates begun by it after SIGCONT %d; "+
+		fmt.Sprintf("deliveries leased to the paused process at the pause %d (of which %d with an attempt begun), taken over by the other %d; duplicates begun by it after SIGCONT %d; "+
 			"sent before the pause and sent again by the other %d (of which %d arrived only after SIGCONT, begun before the pause)",
-			heldAtStop, late, got.duplicated-late, lateBegunBefore),
-		fmt.Sprintf("log lines of lapsed leases in the paused process %d; paused for %s", lapsed, resumed.Sub(stopped).Round(time.Millisecond)))
+			heldAtStop, inFlightAtStop, takenOver, late, got.duplicated-late, lateBegunBefore),
+		fmt.Sprintf("log lines of lapsed leases in the paused process %d; paused for %s", lapsed, resumed.Sub(stopped).Round(time.Millisecond)),
+		duplicateOrigins(stopped, resumed, rcs...))
 	t.Logf("attempt rows without an answer: %d", checkDelivered(t, db, got, agents*len(rcs)))
 	if late != 0 {
 		t.Errorf("%d duplicates begun after the paused process resumed, want 0", late)
+	}
+	if got.duplicated != 0 {
+		t.Errorf("%d duplicates in all, want 0: an attempt begun before the pause was made again", got.duplicated)
+	}
+	if takenOver == 0 {
+		t.Errorf("the other process took no lease over: the pause did not outlast the leases")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outdial/internal/freeport"
 	"outdial/models"
 )
 
@@ -64,7 +65,7 @@ func startTestServer(tb testing.TB, name, dbURL string, args ...string) *serverP
 // (SIGTERM, then SIGKILL) when tb ends.
 func launchTestServer(tb testing.TB, name, dbURL string, args ...string) *serverProc {
 	tb.Helper()
-	port := strconv.Itoa(freePort(tb))
+	port := strconv.Itoa(freeport.Get(tb))
 	p := &serverProc{tb: tb, name: name, url: "http://127.0.0.1:" + port, out: &lockedBuffer{}, done: make(chan struct{})}
 	full := append([]string{"-listen", "127.0.0.1:" + port, "-database", dbURL,
 		"-admin-token", testAdminToken, "-webhook-allowed-cidrs", "127.0.0.0/8"}, args...)

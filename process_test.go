@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,261 +16,83 @@ import (
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"outdial/internal/freeport"
+	"outdial/internal/hooktest"
+	"outdial/internal/testenv"
 )
 
 // Helpers of the webhook acceptance tests: a receiver that verifies and
-// records every request, waiting without fixed sleeps, and the real
-// outdial binary run as a child process (built once per test binary).
+// records every request, waiting without fixed sleeps, and the server run
+// as a child process: this test binary, started again in server mode.
 
-// TestMain removes the outdial binary built for the process tests.
+// serverArgsEnv holds, as a JSON array, the command line of the server a
+// test binary runs when it is started again by launchServer.
+const serverArgsEnv = "OUTDIAL_TEST_SERVER_ARGS"
+
+// TestMain runs the tests, or, when serverArgsEnv is set, is the server:
+// main with those arguments, as the outdial binary would run them, so
+// that a process test runs the code under test without building it.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
+	if raw, ok := os.LookupEnv(serverArgsEnv); ok {
+		var args []string
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", serverArgsEnv, err)
+			os.Exit(2)
+		}
+		os.Args = append([]string{os.Args[0]}, args...)
+		main()
+		os.Exit(0)
 	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-// waitTimeout bounds every wait of these tests: generous, because the
-// machines are small and shared.
-const waitTimeout = 60 * time.Second
+// waitTimeout bounds every wait of these tests (testenv.WaitTimeout).
+const waitTimeout = testenv.WaitTimeout
 
 // waitUntil polls cond until it holds, failing tb after within.
 func waitUntil(tb testing.TB, what string, within time.Duration, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("waited %s for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitUntil(tb, what, within, cond)
 }
 
 // ---------------------------------------------------------------- receiver
 
 // hookRequest is one request a hookReceiver got.
-type hookRequest struct {
-	ID        string // webhook-id
-	Header    http.Header
-	Body      []byte
-	Arrived   time.Time // when its headers and body had been read
-	Answered  time.Time
-	Status    int   // the answer sent
-	VerifyErr error // nil: a signature verified with one of the secrets
-}
+type hookRequest = hooktest.Request
 
-// hookReceiver is a webhook endpoint of a test. It verifies the signature
-// of every request with the Standard Webhooks library (against any of its
-// secrets), answers as its answer function says (204 when nil) and
-// records every request; it notices when two requests with the same
-// webhook-id are in flight at once. A request whose signature does not
-// verify is answered 400 and fails the test when it ends.
-type hookReceiver struct {
-	tb  testing.TB
-	srv *httptest.Server
-	// answer returns the status of the nth request (from 1) with webhook-id
-	// id; it may block. nil: 204.
-	answer func(id string, nth int) int
+// hookReceiver is a webhook endpoint of a test (hooktest.Receiver, strict:
+// a request whose signature does not verify is answered 400 and fails the
+// test when it ends).
+type hookReceiver struct{ *hooktest.Receiver }
 
-	mu       sync.Mutex
-	secrets  []string
-	reqs     []hookRequest
-	perID    map[string]int // requests per webhook-id
-	acked    map[string]int // 2xx answers per webhook-id
-	inflight map[string]int
-	overlaps []string // webhook-ids received while a request with the same ID was in flight
-	notify   chan struct{}
-}
-
-// newHookReceiver starts a receiver that answers as answer says (nil:
-// 204), closed when tb ends.
+// newHookReceiver starts a receiver whose answer to the nth request (from
+// 1) with webhook-id id is the status answer returns (nil: 204); it may
+// block. It is closed when tb ends.
 func newHookReceiver(tb testing.TB, answer func(id string, nth int) int) *hookReceiver {
-	rc := &hookReceiver{tb: tb, answer: answer, perID: map[string]int{}, acked: map[string]int{},
-		inflight: map[string]int{}, notify: make(chan struct{}, 1)}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	tb.Cleanup(rc.srv.Close)
-	tb.Cleanup(func() {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, r := range rc.reqs {
-			if r.VerifyErr != nil {
-				tb.Errorf("receiver: request %s did not verify: %v", r.ID, r.VerifyErr)
-				return
-			}
-		}
-	})
-	return rc
-}
-
-// url returns the receiver's URL with path.
-func (rc *hookReceiver) url(path string) string { return rc.srv.URL + path }
-
-// setSecrets sets the secrets signatures are verified with: a request
-// passes when one of them verifies it.
-func (rc *hookReceiver) setSecrets(secrets ...string) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.secrets = secrets
-}
-
-func (rc *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r := hookRequest{ID: req.Header.Get("webhook-id"), Header: req.Header.Clone(), Body: body, Arrived: time.Now()}
-	rc.mu.Lock()
-	secrets := rc.secrets
-	rc.perID[r.ID]++
-	nth := rc.perID[r.ID]
-	rc.inflight[r.ID]++
-	if rc.inflight[r.ID] > 1 {
-		rc.overlaps = append(rc.overlaps, r.ID)
-	}
-	rc.mu.Unlock()
-
-	r.VerifyErr = verifyAny(secrets, body, req.Header)
-	switch {
-	case r.VerifyErr != nil:
-		r.Status = http.StatusBadRequest
-	case rc.answer == nil:
-		r.Status = http.StatusNoContent
-	default:
-		r.Status = rc.answer(r.ID, nth)
-	}
-	w.WriteHeader(r.Status)
-	r.Answered = time.Now()
-
-	rc.mu.Lock()
-	rc.inflight[r.ID]--
-	if r.Status >= 200 && r.Status <= 299 {
-		rc.acked[r.ID]++
-	}
-	rc.reqs = append(rc.reqs, r)
-	rc.mu.Unlock()
-	select {
-	case rc.notify <- struct{}{}:
-	default:
-	}
-}
-
-// verifyAny verifies a request with the Standard Webhooks library against
-// each secret and returns nil when one verifies it.
-func verifyAny(secrets []string, body []byte, h http.Header) error {
-	if len(secrets) == 0 {
-		return fmt.Errorf("the receiver has no secret yet")
-	}
-	var err error
-	for _, s := range secrets {
-		var wh *standardwebhooks.Webhook
-		if wh, err = standardwebhooks.NewWebhook(s); err != nil {
-			return err
-		}
-		if err = wh.Verify(body, h); err == nil {
-			return nil
+	var opts hooktest.Options
+	if answer != nil {
+		opts.Answer = func(w http.ResponseWriter, _ *http.Request, got hooktest.Request) {
+			w.WriteHeader(answer(got.ID, got.Nth))
 		}
 	}
-	return err
+	return &hookReceiver{hooktest.New(tb, opts)}
 }
 
-// requests returns a copy of the requests received so far, in the order
-// they were answered.
-func (rc *hookReceiver) requests() []hookRequest {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]hookRequest(nil), rc.reqs...)
-}
-
-// ackedIDs returns how many 2xx answers each webhook-id got.
-func (rc *hookReceiver) ackedIDs() map[string]int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	out := make(map[string]int, len(rc.acked))
-	for id, n := range rc.acked {
-		out[id] = n
-	}
-	return out
-}
-
-// ackedCount returns how many requests were answered 2xx.
-func (rc *hookReceiver) ackedCount() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	n := 0
-	for _, c := range rc.acked {
-		n += c
-	}
-	return n
-}
-
-// overlapping returns the webhook-ids that arrived while a request with the
-// same ID was still in flight.
-func (rc *hookReceiver) overlapping() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.overlaps...)
-}
-
-// waitRequests waits until n requests were answered and returns them.
-func (rc *hookReceiver) waitRequests(n int) []hookRequest {
-	rc.tb.Helper()
-	rc.waitFor(fmt.Sprintf("%d webhook requests", n), func() bool { return len(rc.requests()) >= n })
-	return rc.requests()
-}
-
-// waitFor waits until cond holds, waking at every answered request.
-func (rc *hookReceiver) waitFor(what string, cond func() bool) {
-	rc.tb.Helper()
-	rc.waitWithin(waitTimeout, what, cond)
-}
-
-// waitWithin is waitFor with another timeout.
+func (rc *hookReceiver) url(path string) string                { return rc.URL(path) }
+func (rc *hookReceiver) setSecrets(secrets ...string)          { rc.SetSecrets(secrets...) }
+func (rc *hookReceiver) requests() []hookRequest               { return rc.Answered() }
+func (rc *hookReceiver) ackedIDs() map[string]int              { return rc.AckedIDs() }
+func (rc *hookReceiver) ackedCount() int                       { return rc.AckedCount() }
+func (rc *hookReceiver) overlapping() []string                 { return rc.Overlapping() }
+func (rc *hookReceiver) waitRequests(n int) []hookRequest      { return rc.WaitAnswered(n) }
+func (rc *hookReceiver) waitFor(what string, cond func() bool) { rc.WaitFor(what, cond) }
 func (rc *hookReceiver) waitWithin(within time.Duration, what string, cond func() bool) {
-	rc.tb.Helper()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-rc.notify:
-		case <-tick.C:
-		case <-deadline.C:
-			rc.tb.Fatalf("waited %s for %s; the receiver got %d requests", within, what, len(rc.requests()))
-		}
-	}
+	rc.WaitWithin(within, what, cond)
 }
 
 // ---------------------------------------------------------------- processes
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
-
-// outdialBinary builds the server (go build of this module's main package)
-// once per test binary and returns its path.
-func outdialBinary(tb testing.TB) string {
-	tb.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "outdial-bin-"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "outdial")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		tb.Fatal(binErr)
-	}
-	return binPath
-}
-
-// serverProc is the outdial binary running as a child process.
+// serverProc is the server running as a child process (launchServer).
 type serverProc struct {
 	tb   testing.TB
 	name string
@@ -283,8 +102,8 @@ type serverProc struct {
 	done chan struct{} // closed when the process has exited
 }
 
-// startServer starts the outdial binary (launchServer) and waits until it
-// is healthy.
+// startServer starts the server (launchServer) and waits until it is
+// healthy.
 func startServer(tb testing.TB, name, dbURL string, args ...string) *serverProc {
 	tb.Helper()
 	p := launchServer(tb, name, dbURL, args...)
@@ -292,17 +111,30 @@ func startServer(tb testing.TB, name, dbURL string, args ...string) *serverProc 
 	return p
 }
 
-// launchServer starts the outdial binary on database dbURL, on a free port
-// of 127.0.0.1, with the admin token of the tests, loopback webhooks
-// allowed and args. It is stopped (SIGTERM, then SIGKILL) when tb ends.
+// launchServer starts the server on database dbURL, on a free port of
+// 127.0.0.1, with the admin token of the tests, loopback webhooks allowed
+// and args. It is stopped (SIGTERM, then SIGKILL) when tb ends.
 func launchServer(tb testing.TB, name, dbURL string, args ...string) *serverProc {
 	tb.Helper()
-	bin := outdialBinary(tb)
-	port := strconv.Itoa(freePort(tb))
-	p := &serverProc{tb: tb, name: name, url: "http://127.0.0.1:" + port, out: &lockedBuffer{}, done: make(chan struct{})}
+	port := strconv.Itoa(freeport.Get(tb))
 	full := append([]string{"-listen", "127.0.0.1:" + port, "-database", dbURL,
 		"-admin-token", testAdminToken, "-webhook-allowed-cidrs", "127.0.0.0/8"}, args...)
-	p.cmd = exec.Command(bin, full...)
+	return launchProcess(tb, name, "http://127.0.0.1:"+port, full, nil)
+}
+
+// launchProcess runs this test binary again as the server (TestMain) with
+// the command line args and the environment of the tests plus env
+// ("KEY=value"). The process at url is stopped (SIGTERM, then SIGKILL)
+// when tb ends.
+func launchProcess(tb testing.TB, name, url string, args, env []string) *serverProc {
+	tb.Helper()
+	enc, err := json.Marshal(args)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &serverProc{tb: tb, name: name, url: url, out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(os.Args[0])
+	p.cmd.Env = append(append(os.Environ(), serverArgsEnv+"="+string(enc)), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
@@ -310,17 +142,6 @@ func launchServer(tb testing.TB, name, dbURL string, args ...string) *serverProc
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	tb.Cleanup(p.stop)
 	return p
-}
-
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // mustBeHealthy waits until GET /healthz answers 200, failing the test

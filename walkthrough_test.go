@@ -1,128 +1,72 @@
 package main
 
 import (
-	"fmt"
+	"outdial/internal/testenv"
 	"slices"
 	"strings"
 	"testing"
 )
 
 // ability is an agent's callingAbility as the API shows it.
-type ability struct {
-	Version      int  `json:"version"`
-	CanMakeCalls bool `json:"canMakeCalls"`
-	CallerIds    []struct {
-		PhoneNumber     struct{ E164 string }
-		Source          string
-		OutboundProfile struct{ Name string }
-		WorkItemLimit   int
-		ResetFrequency  string
-		BlockAssignment bool
-		CallerIDName    *string `json:"callerIdName"`
-	} `json:"callerIds"`
-	Blockers []struct {
-		Code            string
-		Message         string
-		OutboundProfile *struct{ Name string }
-	} `json:"blockers"`
-}
+type ability struct{ testenv.Ability }
 
-// callers writes the caller IDs as "e164/source/profile".
-func (a ability) callers() []string {
-	out := []string{}
-	for _, c := range a.CallerIds {
-		out = append(out, fmt.Sprintf("%s/%s/%s", c.PhoneNumber.E164, c.Source, c.OutboundProfile.Name))
-	}
-	return out
-}
+func (a ability) callers() []string      { return a.Callers() }
+func (a ability) blockerCodes() []string { return a.BlockerCodes() }
 
-func (a ability) blockerCodes() []string {
-	out := []string{}
-	for _, b := range a.Blockers {
-		out = append(out, b.Code)
-	}
-	return out
-}
+const abilityQuery = testenv.AbilityQuery
 
-const abilityQuery = `query($id: ID!) { agent(id: $id) { callingAbility {
-	version canMakeCalls
-	callerIds { phoneNumber { e164 } source outboundProfile { name } workItemLimit resetFrequency blockAssignment callerIdName }
-	blockers { code message outboundProfile { name } } } } }`
-
-// ability reads an agent's calling ability.
 func (e *testEnv) ability(agentID string) ability {
 	e.t.Helper()
-	var data struct {
-		Agent struct{ CallingAbility ability }
-	}
-	e.query(abilityQuery, map[string]any{"id": agentID}, &data)
-	return data.Agent.CallingAbility
+	return ability{e.Ability(agentID)}
 }
 
-// expectVersion checks an agent's ability version after a step.
 func (e *testEnv) expectVersion(step, agentID string, want int) ability {
 	e.t.Helper()
-	ab := e.ability(agentID)
-	if ab.Version != want {
-		e.t.Fatalf("%s: ability version %d, want %d (%+v)", step, ab.Version, want, ab)
-	}
-	return ab
+	return ability{e.ExpectVersion(step, agentID, want)}
 }
 
+// GraphQL documents of the tests (testenv).
 const (
-	addNumber = `mutation($n: String!, $plan: [CallingCapability!]) {
-		addPhoneNumber(input: {number: $n, callingPlan: $plan}) {
-			phoneNumber { id e164 type countryCode callingPlan canMakeCalls } userErrors { field message code } } }`
-	upgrade = `mutation($id: ID!, $caps: [CallingCapability!]!) {
-		upgradeCallingPlan(input: {phoneNumberId: $id, capabilities: $caps}) {
-			phoneNumber { id callingPlan canMakeCalls } userErrors { field message code } } }`
-	downgrade = `mutation($id: ID!, $caps: [CallingCapability!]!) {
-		downgradeCallingPlan(input: {phoneNumberId: $id, capabilities: $caps}) {
-			phoneNumber { id callingPlan canMakeCalls } userErrors { field message code } } }`
-	createQueue = `mutation($name: String!, $channel: QueueChannel!) {
-		createQueue(input: {name: $name, channel: $channel}) { queue { id name channel } userErrors { field message code } } }`
-	createCapacity = `mutation($name: String!, $limit: Int, $reset: ResetFrequency, $block: Boolean) {
-		createCapacityProfile(input: {name: $name, workItemLimit: $limit, resetFrequency: $reset, blockAssignment: $block}) {
-			capacityProfile { id name workItemLimit resetFrequency blockAssignment } userErrors { field message code } } }`
-	createProfile = `mutation($name: String!, $q: ID!, $cp: ID!, $nums: [ID!]!, $def: Boolean, $cnam: String) {
-		createOutboundProfile(input: {name: $name, queueId: $q, capacityProfileId: $cp, phoneNumberIds: $nums, isDefault: $def, callerIdName: $cnam}) {
-			outboundProfile { id name isDefault callerIdName phoneNumbers { e164 } queue { name } capacityProfile { name } }
-			userErrors { field message code } } }`
-	createAgent = `mutation($name: String!, $email: String!, $unified: Boolean) {
-		createAgent(input: {name: $name, email: $email, unifiedRoutingEnabled: $unified}) {
-			agent { id name email unifiedRoutingEnabled } userErrors { field message code } } }`
-	addToCapacity = `mutation($cp: ID!, $agents: [ID!]!) {
-		addAgentsToCapacityProfile(input: {capacityProfileId: $cp, agentIds: $agents}) {
-			capacityProfile { id agentCount } userErrors { field message code } } }`
-	addToQueue = `mutation($q: ID!, $agents: [ID!]!) {
-		addAgentsToQueue(input: {queueId: $q, agentIds: $agents}) { queue { id agentCount } userErrors { field message code } } }`
-	assignPersonal = `mutation($agent: ID!, $number: ID!) {
-		assignPersonalNumber(input: {agentId: $agent, phoneNumberId: $number}) {
-			agent { id personalNumber { e164 } } userErrors { field message code } } }`
-	updateProfileNumbers = `mutation($id: ID!, $nums: [ID!]) {
-		updateOutboundProfile(input: {id: $id, phoneNumberIds: $nums}) {
-			outboundProfile { id phoneNumbers { e164 } } userErrors { field message code } } }`
+	addNumber            = testenv.AddNumber
+	upgrade              = testenv.Upgrade
+	downgrade            = testenv.Downgrade
+	createQueue          = testenv.CreateQueue
+	createCapacity       = testenv.CreateCapacity
+	createProfile        = testenv.CreateProfile
+	createAgent          = testenv.CreateAgent
+	addToCapacity        = testenv.AddToCapacity
+	addToQueue           = testenv.AddToQueue
+	assignPersonal       = testenv.AssignPersonal
+	updateProfileNumbers = testenv.UpdateProfileNumbers
+	createQueueFull      = testenv.CreateQueueFull
+	updateQueueName      = testenv.UpdateQueueName
+	deleteQueueM         = testenv.DeleteQueue
+	setOverflow          = testenv.SetOverflow
+	clearOverflow        = testenv.ClearOverflow
+	removeFromQueue      = testenv.RemoveFromQueue
+	updateCapacity       = testenv.UpdateCapacity
+	deleteCapacity       = testenv.DeleteCapacity
+	removeFromCapacity   = testenv.RemoveFromCapacity
+	updateProfile        = testenv.UpdateProfile
+	deleteProfile        = testenv.DeleteProfile
+	releaseNumber        = testenv.ReleaseNumber
+	upsertAgentsM        = testenv.UpsertAgents
+	updateAgentM         = testenv.UpdateAgent
+	unassignPersonal     = testenv.UnassignPersonal
+	createTokenM         = testenv.CreateToken
+	revokeTokenM         = testenv.RevokeToken
 )
 
-type idOnly struct{ ID string }
+type idOnly = testenv.IDOnly
 
-// addNumberID adds a number and returns its ID.
 func (e *testEnv) addNumberID(number string, plan ...string) string {
 	e.t.Helper()
-	var p struct{ PhoneNumber idOnly }
-	vars := map[string]any{"n": number}
-	if plan != nil {
-		vars["plan"] = plan
-	}
-	e.mustMutate("addPhoneNumber", addNumber, vars, &p)
-	return p.PhoneNumber.ID
+	return e.AddNumberID(number, plan...)
 }
 
 func (e *testEnv) createAgentID(name, email string, unified bool) string {
 	e.t.Helper()
-	var p struct{ Agent idOnly }
-	e.mustMutate("createAgent", createAgent, map[string]any{"name": name, "email": email, "unified": unified}, &p)
-	return p.Agent.ID
+	return e.CreateAgentID(name, email, unified)
 }
 
 // TestSetupWalkthrough follows the setup of docs/domain.md, "Setting up

@@ -2,97 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"outdial/internal/testenv"
 )
 
-// receiver is a webhook endpoint in a test: it verifies every request's
-// signature with the Standard Webhooks library and keeps what it got.
-type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	secret string
-	got    []received
-	signal chan struct{}
-}
-
-// received is one verified request.
-type received struct {
-	ID      string
-	Headers http.Header
-	Body    []byte
-	At      time.Time
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{t: t, signal: make(chan struct{}, 1000)}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *receiver) setSecret(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secret = s
-}
-
-func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	secret := r.secret
-	r.mu.Unlock()
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err == nil {
-		err = wh.Verify(body, req.Header)
-	}
-	if err != nil {
-		r.t.Errorf("receiver: bad signature for %s: %v", req.Header.Get("webhook-id"), err)
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	r.mu.Lock()
-	r.got = append(r.got, received{ID: req.Header.Get("webhook-id"), Headers: req.Header.Clone(), Body: body, At: time.Now()})
-	r.mu.Unlock()
-	r.signal <- struct{}{}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// wait blocks until n requests were received in all, or fails the test.
-func (r *receiver) wait(n int, within time.Duration) []received {
-	r.t.Helper()
-	deadline := time.After(within)
-	for {
-		r.mu.Lock()
-		if len(r.got) >= n {
-			out := append([]received(nil), r.got...)
-			r.mu.Unlock()
-			return out
-		}
-		r.mu.Unlock()
-		select {
-		case <-r.signal:
-		case <-deadline:
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			r.t.Fatalf("receiver got %d webhooks in %s, want %d", len(r.got), within, n)
-			return nil
-		}
-	}
-}
-
 // allowLoopback lets webhooks reach the test receivers on 127.0.0.1.
-func allowLoopback(c *config) {
-	c.WebhookAllowedCIDRs = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-}
+var allowLoopback = testenv.AllowLoopback
 
 const createEndpoint = `mutation($url: String!, $types: [WebhookEventType!], $agents: [ID!]) {
 	createWebhookEndpoint(input: {url: $url, eventTypes: $types, agentIds: $agents}) {
@@ -103,16 +20,16 @@ const createEndpoint = `mutation($url: String!, $types: [WebhookEventType!], $ag
 // "Webhooks", says.
 func TestWebhookAbilityChange(t *testing.T) {
 	e := setup(t, allowLoopback)
-	rcv := newReceiver(t)
+	rcv := newHookReceiver(t, nil)
 	var ep struct {
 		WebhookEndpoint struct{ ID string }
 		Secret          string
 	}
-	e.mustMutate("createWebhookEndpoint", createEndpoint, map[string]any{"url": rcv.srv.URL + "/hook"}, &ep)
-	rcv.setSecret(ep.Secret)
+	e.mustMutate("createWebhookEndpoint", createEndpoint, map[string]any{"url": rcv.url("/hook")}, &ep)
+	rcv.setSecrets(ep.Secret)
 
 	aiko := e.createAgentID("Aiko Tanaka", "aiko@example.com", true)
-	got := rcv.wait(1, waitTimeout)
+	got := rcv.waitRequests(1)
 	var body struct {
 		Type      string
 		Timestamp string
@@ -136,13 +53,13 @@ func TestWebhookAbilityChange(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, body.Timestamp); err != nil {
 		t.Errorf("timestamp %q: %v", body.Timestamp, err)
 	}
-	if ct := got[0].Headers.Get("Content-Type"); ct != "application/json" {
+	if ct := got[0].Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("content-type %q", ct)
 	}
 
 	e.mustMutate("updateAgent", `mutation($id: ID!) { updateAgent(input: {id: $id, unifiedRoutingEnabled: false}) { userErrors { code } } }`,
 		map[string]any{"id": aiko}, nil)
-	got = rcv.wait(2, waitTimeout)
+	got = rcv.waitRequests(2)
 	if err := json.Unmarshal(got[1].Body, &body); err != nil {
 		t.Fatal(err)
 	}

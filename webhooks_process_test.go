@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"outdial/models"
 	"outdial/models/dbtest"
 )
 
@@ -154,7 +156,10 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 		return 503
 	})
 	dbURL := dbtest.URL(t)
-	first := startServer(t, "first", dbURL)
+	// The attempts in flight in the killed process stay reserved for it
+	// for WEBHOOK_INFLIGHT_LEASE: 30 s here (the shortest, a claimed
+	// delivery's lease) instead of the default 2 minutes.
+	first := startServer(t, "first", dbURL, "-webhook-inflight-lease", "30s")
 	f := newFanOut(first, rc)
 	f.fire(first)
 	rc.waitFor("the first answers", func() bool { return rc.ackedCount() >= ackBeforeKill })
@@ -169,7 +174,7 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 	second := startServer(t, "restarted", dbURL)
 	want := messageIDs(t, f.deliveries(second))
 	// Deliveries the dead process held are due again once its leases
-	// (1 minute) expire.
+	// (30 s, claimed or in flight) expire.
 	rc.waitWithin(3*time.Minute, "every message ID after the restart", func() bool {
 		acked := rc.ackedIDs()
 		for id := range want {
@@ -203,6 +208,15 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 // MariaDB database and fans out 2,000 deliveries: every one is delivered,
 // no webhook-id is ever in flight twice at once, and both processes do
 // part of the work (their delivery counters, from /metrics, add up).
+//
+// That both take part is what the dispatcher promises only while one
+// process cannot send everything before the other's poll: a process
+// leases at most what its workers can send now and a batch more (288 of
+// the 2,000), so while the receiver answers nothing the other process
+// finds the rest and leases some. The receiver holds every request until
+// the database shows deliveries leased by both (however late B's poll
+// comes on a loaded machine), then answers them all; the attempt timeout
+// is long enough that none of the held requests times out.
 func TestWebhookTwoProcessesShareFanOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: starts the server binary twice")
@@ -211,21 +225,45 @@ func TestWebhookTwoProcessesShareFanOut(t *testing.T) {
 		t.Skip("TEST_MYSQL_URL is not set: MySQL test skipped")
 	}
 	t.Parallel()
-	// 50 ms per answer: one process alone needs seconds for the fan-out,
-	// so the other one's poll (every second) finds work too.
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before the receiver closes: no handler stays blocked
 	rc := newHookReceiver(t, func(string, int) int {
-		time.Sleep(50 * time.Millisecond)
+		<-release
 		return 204
 	})
 	dbURL := dbtest.URL(t)
 	// Both start at once on the new database: they migrate it together.
-	a := launchServer(t, "A", dbURL)
-	b := launchServer(t, "B", dbURL)
+	timeout := []string{"-webhook-timeout", "2m"}
+	a := launchServer(t, "A", dbURL, timeout...)
+	b := launchServer(t, "B", dbURL, timeout...)
 	a.mustBeHealthy()
 	b.mustBeHealthy()
+	db, err := models.Open(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	f := newFanOut(a, rc)
 	start := time.Now()
 	f.fire(a)
+	ownerA, ownerB := a.owner(), b.owner()
+	if ownerA == "?" || ownerB == "?" || ownerA == ownerB {
+		t.Fatalf("lease owners of the processes: A %s, B %s; want two", ownerA, ownerB)
+	}
+	waitUntil(t, "deliveries leased by both processes", waitTimeout, func() bool {
+		var leasedA, leasedB int64
+		q := "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'PENDING' AND lease_owner LIKE ?"
+		if err := db.Raw(q, ownerA+".%").Scan(&leasedA).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Raw(q, ownerB+".%").Scan(&leasedB).Error; err != nil {
+			t.Fatal(err)
+		}
+		return leasedA > 0 && leasedB > 0
+	})
+	open()
 	want := messageIDs(t, f.deliveries(b))
 	rc.waitFor("every message ID", func() bool {
 		acked := rc.ackedIDs()

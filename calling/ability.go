@@ -1,6 +1,7 @@
 package calling
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -353,29 +354,64 @@ func Equivalent(a, b Ability) bool {
 		slices.Equal(blockerKeys(a.Blockers), blockerKeys(b.Blockers))
 }
 
-func callerIDKeys(ids []CallerID) []string {
-	keys := make([]string, len(ids))
+// callerIDKey is what Equivalent compares of a caller ID.
+type callerIDKey struct {
+	number, profile int64
+	source          CallerIDSource
+	capacity        Capacity
+	named           bool
+	name            string
+}
+
+// callerIDKeys returns the keys of ids in a canonical order. (Struct keys
+// rather than formatted strings: formatting was a tenth of the CPU of a
+// 10,000-ability change on MariaDB.)
+func callerIDKeys(ids []CallerID) []callerIDKey {
+	keys := make([]callerIDKey, len(ids))
 	for i, c := range ids {
-		name := "<nil>"
+		keys[i] = callerIDKey{number: c.PhoneNumberID, profile: c.OutboundProfileID, source: c.Source, capacity: c.Capacity}
 		if c.CallerIDName != nil {
-			name = fmt.Sprintf("%q", *c.CallerIDName)
+			keys[i].named, keys[i].name = true, *c.CallerIDName
 		}
-		keys[i] = fmt.Sprintf("%d|%s|%d|%d|%s|%t|%s", c.PhoneNumberID, c.Source, c.OutboundProfileID,
-			c.WorkItemLimit, c.ResetFrequency, c.BlockAssignment, name)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b callerIDKey) int {
+		return cmp.Or(cmp.Compare(a.number, b.number), cmp.Compare(a.profile, b.profile),
+			strings.Compare(string(a.source), string(b.source)),
+			cmp.Compare(a.capacity.WorkItemLimit, b.capacity.WorkItemLimit),
+			strings.Compare(a.capacity.ResetFrequency, b.capacity.ResetFrequency),
+			compareBool(a.capacity.BlockAssignment, b.capacity.BlockAssignment),
+			compareBool(a.named, b.named), strings.Compare(a.name, b.name))
+	})
 	return keys
 }
 
-func blockerKeys(bs []Blocker) []string {
-	keys := make([]string, len(bs))
+// blockerKey is what Equivalent compares of a blocker: its code and
+// profile (0: none).
+type blockerKey struct {
+	code    BlockerCode
+	profile int64
+}
+
+func blockerKeys(bs []Blocker) []blockerKey {
+	keys := make([]blockerKey, len(bs))
 	for i, b := range bs {
-		var p int64
+		keys[i].code = b.Code
 		if b.OutboundProfileID != nil {
-			p = *b.OutboundProfileID
+			keys[i].profile = *b.OutboundProfileID
 		}
-		keys[i] = fmt.Sprintf("%s|%d", b.Code, p)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b blockerKey) int {
+		return cmp.Or(strings.Compare(string(a.code), string(b.code)), cmp.Compare(a.profile, b.profile))
+	})
 	return keys
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

@@ -90,7 +90,7 @@ func newLargeWorld(t *testing.T, n int) largeWorld {
 // abilityOracle is the refresh rule's oracle (calling.WithAbilityCheck)
 // for a test's service: a command that leaves a stored ability other than
 // the configuration's fails the test.
-func abilityOracle(t *testing.T) calling.Option {
+func abilityOracle(t testing.TB) calling.Option {
 	return calling.WithAbilityCheck(func(action string, err error) {
 		t.Errorf("refresh oracle: after %s, the stored abilities are not those of the configuration:\n%v", action, err)
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"outdial/models"
 	"outdial/webhooks"
@@ -102,15 +103,19 @@ const scrubBatch = 200
 
 // ScrubDeletedAgents blanks the name and email of deleted agents in the
 // stored webhook event bodies (data.agent) and removes them from the
-// details of the audit entries about them, for each deleted agent none
-// of whose deliveries is pending (those are sent as written first); it
-// then marks the agent scrubbed. The pruner calls it on every run. It
-// returns how many agents it finished, and an error when the database
-// fails (what is done stays done; the rest is done on the next run).
-func (s *Service) ScrubDeletedAgents(ctx context.Context) (int, error) {
+// details of the audit entries about them, for each agent deleted before
+// deletedBefore none of whose deliveries is pending (those are sent as
+// written first); it then marks the agent scrubbed. The pruner calls it on
+// every run with its clock less PruneConfig.ScrubGrace, so that every
+// process's subscription feed reads the last event as written before its
+// name goes (README, "What Outdial keeps and for how long"). It returns
+// how many agents it finished, and an error when the database fails (what
+// is done stays done; the rest is done on the next run).
+func (s *Service) ScrubDeletedAgents(ctx context.Context, deletedBefore time.Time) (int, error) {
 	db := s.db.WithContext(ctx)
 	var ids []int64
-	if err := db.Raw("SELECT agent_id FROM deleted_agents WHERE scrubbed_at IS NULL ORDER BY agent_id LIMIT 100").Scan(&ids).Error; err != nil {
+	if err := db.Raw("SELECT agent_id FROM deleted_agents WHERE scrubbed_at IS NULL AND deleted_at < ? ORDER BY agent_id LIMIT 100",
+		deletedBefore.UTC()).Scan(&ids).Error; err != nil {
 		return 0, fmt.Errorf("scrub: list deleted agents: %w", err)
 	}
 	done := 0

@@ -13,8 +13,10 @@ import (
 )
 
 // chunkSize bounds the IDs of one IN (…) list: a refresh of n agents runs
-// a constant number of statements per chunk, never one per agent.
-const chunkSize = 1000
+// a constant number of statements per chunk, never one per agent, and
+// holds one chunk in memory at a time. A variable only so that tests can
+// make a change of a few chunks out of few agents (export_test.go).
+var chunkSize = 1000
 
 // refresh recomputes the stored ability of the given agents from the
 // configuration as tx sees it now. For each agent whose ability changed
@@ -74,6 +76,10 @@ func (t *txn) refreshChunk(ids []int64, profiles profileSet) error {
 		return err
 	}
 	var w abilityWrites
+	// Agents of the same teams hold the same stored ability: each distinct
+	// snapshot of the chunk is decoded once (the decoded abilities are
+	// only read).
+	decoded := map[string]Ability{}
 	for _, a := range agents {
 		next := profiles.derive(facts[a.ID])
 		// One encoding per agent, compared with the stored bytes: equal
@@ -91,9 +97,14 @@ func (t *txn) refreshChunk(ids []int64, profiles profileSet) error {
 		version := int64(1)
 		var previous *storedAbility
 		if had {
-			prev, err := row.decode(a.ID)
-			if err != nil {
-				return err
+			prev := storedAbility{version: row.version, changedAt: row.changedAt}
+			var known bool
+			if prev.ability, known = decoded[row.snapshot]; !known {
+				p, err := row.decode(a.ID)
+				if err != nil {
+					return err
+				}
+				prev.ability, decoded[row.snapshot] = p.ability, p.ability
 			}
 			if Equivalent(prev.ability, next) {
 				// Wording or warnings only: no new version, no event.
@@ -107,7 +118,12 @@ func (t *txn) refreshChunk(ids []int64, profiles profileSet) error {
 		t.impact.add(a, previous, version, next)
 		t.emitAbilityChanged(a, version, next, previous)
 	}
-	return t.store(&w)
+	if err := t.store(&w); err != nil {
+		return err
+	}
+	// The chunk's events are written now, within the transaction, so that
+	// a change of any size holds one chunk at a time.
+	return t.flushEvents()
 }
 
 // abilityWrites are the rows one chunk of a refresh writes.
@@ -152,7 +168,7 @@ func (t *txn) store(w *abilityWrites) error {
 			Columns:   []clause.Column{{Name: "agent_id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"version", "can_make_calls", "snapshot", "changed_at"}),
 		}
-		if err := t.tx.Clauses(upsert).CreateInBatches(&w.rows, 500).Error; err != nil {
+		if err := t.tx.Clauses(upsert).CreateInBatches(&w.rows, t.rowsPerInsert()).Error; err != nil {
 			return fmt.Errorf("store abilities: %w", err)
 		}
 	}
@@ -160,7 +176,7 @@ func (t *txn) store(w *abilityWrites) error {
 		for i := range w.versions {
 			w.versions[i].AuditEntryID = t.auditID
 		}
-		if err := t.tx.CreateInBatches(&w.versions, 500).Error; err != nil {
+		if err := t.tx.CreateInBatches(&w.versions, t.rowsPerInsert()).Error; err != nil {
 			return fmt.Errorf("store ability history: %w", err)
 		}
 	}
@@ -174,6 +190,13 @@ func (t *txn) store(w *abilityWrites) error {
 	return nil
 }
 
+// rowsPerInsert returns how many rows one INSERT of a refresh carries:
+// fewer on SQLite, whose driver (glebarez/go-sqlite) binds each parameter
+// by scanning all of the statement's, in time quadratic in their number.
+func (t *txn) rowsPerInsert() int {
+	return webhooks.RowsPerInsert(t.tx)
+}
+
 // replaceCodes deletes the rows of model's table for agentIDs and inserts
 // rows.
 func replaceCodes[R any](t *txn, model *R, agentIDs []int64, rows []R) error {
@@ -183,7 +206,7 @@ func replaceCodes[R any](t *txn, model *R, agentIDs []int64, rows []R) error {
 		}
 	}
 	if len(rows) > 0 {
-		return t.tx.CreateInBatches(&rows, 500).Error
+		return t.tx.CreateInBatches(&rows, t.rowsPerInsert()).Error
 	}
 	return nil
 }
@@ -267,7 +290,10 @@ func (t *txn) loadProfiles() ([]Profile, error) {
 // numbers: four statements for the whole chunk.
 func (t *txn) loadAgentFacts(ids []int64) (map[int64]AgentFacts, []models.Agent, error) {
 	var agents []models.Agent
-	if err := t.tx.Where("id IN ?", ids).Order("id").Find(&agents).Error; err != nil {
+	// Only the columns the refresh reads (its events and impact name the
+	// agent): not the keys, nor the timestamps SQLite stores as text.
+	if err := t.tx.Select("id, name, email, unified_routing_enabled, personal_number_id").
+		Where("id IN ?", ids).Order("id").Find(&agents).Error; err != nil {
 		return nil, nil, fmt.Errorf("load agents: %w", err)
 	}
 	var cpm []models.CapacityProfileMember

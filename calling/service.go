@@ -115,12 +115,16 @@ func (s *Service) DB() *models.DB { return s.db }
 // txn is one running command: its transaction, the clock reading it
 // stamps rows with, and the events it records.
 type txn struct {
-	ctx     context.Context
-	tx      *gorm.DB
-	now     time.Time
+	ctx context.Context
+	tx  *gorm.DB
+	now time.Time
+	// events are the events recorded and not yet written; flushEvents
+	// writes them (through outbox), so that a large change holds one
+	// chunk's events at a time.
 	events  []webhooks.Event
-	changed int  // agents whose ability version was raised
-	wake    bool // a delivery was written directly: wake the dispatcher
+	outbox  *webhooks.Writer // nil in a dry run
+	changed int              // agents whose ability version was raised
+	wake    bool             // a delivery was written directly: wake the dispatcher
 	// deliveries writes the states of webhook deliveries: a command
 	// never writes webhook_deliveries rows itself.
 	deliveries webhooks.Deliveries
@@ -182,9 +186,9 @@ func (s *Service) run(ctx context.Context, actor Actor, action string, fn func(t
 		}
 		if err == nil {
 			s.log.Info("command done", "action", action, "actor", actor.Name, "target", out.target,
-				"abilityChanges", t.changed, "events", len(t.events), "attempts", attempt, "duration", time.Since(start))
-			if len(t.events) > 0 || t.wake {
-				s.outbox.Committed()
+				"abilityChanges", t.changed, "events", t.outbox.Written(), "attempts", attempt, "duration", time.Since(start))
+			if t.outbox.Written() > 0 || t.wake {
+				t.outbox.Committed(t.wake)
 			}
 			return nil
 		}
@@ -228,7 +232,12 @@ func (s *Service) logFailure(ctx context.Context, actor Actor, action string, er
 
 // runOnce runs one attempt of a command in a transaction of its own.
 func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn func(t *txn) (outcome, error)) (t *txn, out outcome, err error) {
-	tx := s.db.WithContext(ctx).Begin()
+	// SkipDefaultTransaction: gorm would otherwise open a SAVEPOINT for
+	// every CreateInBatches of more than one batch and never release it
+	// (hundreds in a large refresh; on SQLite each makes the pages written
+	// after it journaled once more). A command needs none: any failed
+	// statement fails the command, and the whole transaction rolls back.
+	tx := s.db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).Begin()
 	if tx.Error != nil {
 		return nil, out, fmt.Errorf("begin transaction: %w", tx.Error)
 	}
@@ -240,6 +249,9 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 	}()
 	t = &txn{ctx: ctx, tx: tx, now: s.now(), deliveries: webhooks.NewDeliveries(s.db.Dialect),
 		impact: &impactCollector{}, dryRun: s.dryRun}
+	if !s.dryRun {
+		t.outbox = s.outbox.Writer(ctx, tx)
+	}
 	if err := tx.Exec("UPDATE config_revisions SET revision = revision + 1 WHERE id = 1").Error; err != nil {
 		return nil, out, fmt.Errorf("lock configuration: %w", err)
 	}
@@ -273,7 +285,7 @@ func (s *Service) runOnce(ctx context.Context, actor Actor, action string, fn fu
 	if t.dryRun {
 		return t, out, nil // rolled back by the deferred call
 	}
-	if _, err := s.outbox.Enqueue(ctx, tx, t.events); err != nil {
+	if err := t.flushEvents(); err != nil {
 		return nil, out, err
 	}
 	if err := s.audit(t, out); err != nil {
@@ -382,4 +394,20 @@ func (t *txn) emit(e webhooks.Event) {
 	if !t.dryRun {
 		t.events = append(t.events, e)
 	}
+}
+
+// flushEvents writes the events recorded so far, in the order recorded,
+// with their deliveries, in the command's transaction, and forgets them:
+// what the command recorded is written either way, by the end of the
+// command, and committed or rolled back with it.
+func (t *txn) flushEvents() error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	if _, err := t.outbox.Write(t.events); err != nil {
+		return err
+	}
+	clear(t.events) // the chunk's data goes with its memory
+	t.events = t.events[:0]
+	return nil
 }

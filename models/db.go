@@ -385,7 +385,21 @@ const MinFreeSpace = 1 << 20
 // is applied and, for a SQLite file, the database can write: its
 // filesystem has MinFreeSpace available (else ErrNoSpace) and a write
 // commits (else the write's error: a full disk, a read-only file).
+//
+// Ready writes nothing. goose's HasPending creates its version table when
+// it is missing, without the migration lock; on MySQL that CREATE TABLE
+// commits before the row of version 0 is inserted, so a /readyz answered
+// while another process migrated a new database made that process's
+// migration fail ("missing zero version migration"). A database without
+// the table is reported as pending before goose is asked.
 func (db *DB) Ready(ctx context.Context) error {
+	exists, err := db.hasTable(ctx, versionTable)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return errors.New("migrations pending")
+	}
 	p, err := db.provider()
 	if err != nil {
 		return err
@@ -401,6 +415,23 @@ func (db *DB) Ready(ctx context.Context) error {
 		return db.canWrite(ctx, path)
 	}
 	return nil
+}
+
+// versionTable is the table in which goose records the migrations
+// applied (its default name).
+const versionTable = "goose_db_version"
+
+// hasTable reports whether the current database has a table called name.
+func (db *DB) hasTable(ctx context.Context, name string) (bool, error) {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	if db.Dialect == MySQL {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	}
+	var n int64
+	if err := db.WithContext(ctx).Raw(q, name).Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("look for table %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 // sqliteFile returns the path of a SQLite database file, "" for MySQL or

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -51,6 +52,9 @@ type loaders struct {
 
 	endpointDeliveries     *dataloadgen.Loader[deliveriesKey, calling.DeliveryPage]
 	endpointDeliveryCounts *dataloadgen.Loader[deliveriesKey, int]
+	// The batch reads of the two loaders above, for prefetchEndpoints.
+	fetchEndpointDeliveries     func(context.Context, []deliveriesKey) ([]calling.DeliveryPage, error)
+	fetchEndpointDeliveryCounts func(context.Context, []deliveriesKey) ([]int, error)
 }
 
 // deliveriesKey names one page (Page zero for a count) of an endpoint's
@@ -128,17 +132,19 @@ func newLoaders(ctx context.Context, s *calling.Service, actor calling.Actor) *l
 		event:          newLoader(s.WebhookEventsByID),
 		attempts:       newLoader(s.AttemptsOfDeliveries),
 		auditEntry:     newLoader(s.AuditEntriesByID),
-		endpointDeliveries: newLoader(func(ctx context.Context, keys []deliveriesKey) ([]calling.DeliveryPage, error) {
+		fetchEndpointDeliveries: func(ctx context.Context, keys []deliveriesKey) ([]calling.DeliveryPage, error) {
 			return byDeliveryFilter(ctx, keys, onlyAgent, func(ids []int64, k deliveriesKey, f calling.DeliveryFilter) ([]calling.DeliveryPage, error) {
 				return s.DeliveriesOfEndpoints(ctx, ids, k.page, f)
 			})
-		}),
-		endpointDeliveryCounts: newLoader(func(ctx context.Context, keys []deliveriesKey) ([]int, error) {
+		},
+		fetchEndpointDeliveryCounts: func(ctx context.Context, keys []deliveriesKey) ([]int, error) {
 			return byDeliveryFilter(ctx, keys, onlyAgent, func(ids []int64, _ deliveriesKey, f calling.DeliveryFilter) ([]int, error) {
 				return s.CountDeliveriesOfEndpoints(ctx, ids, f)
 			})
-		}),
+		},
 	}
+	l.endpointDeliveries = newLoader(l.fetchEndpointDeliveries)
+	l.endpointDeliveryCounts = newLoader(l.fetchEndpointDeliveryCounts)
 	l.ability = l.newAbilityLoader(s)
 	return l
 }
@@ -284,6 +290,17 @@ type agentFields struct {
 	callerNumbers, callerProfiles, blockerProfiles bool
 	// The profiles and numbers of its warnings.
 	warningProfiles, warningNumbers bool
+	// The first pages of callingAbilityHistory selected (a page after a
+	// cursor is left to the loader).
+	histories []historySelection
+}
+
+// historySelection is one first page of callingAbilityHistory selected on
+// a page of agents, and whether its totalCount and its versions' causes
+// are selected.
+type historySelection struct {
+	page          calling.Page
+	total, causes bool
 }
 
 // selectedAgentFields returns what the operation selects on the agents of
@@ -298,7 +315,23 @@ func selectedAgentFields(ctx context.Context) agentFields {
 	callers := subfields(op, ability, "callerIds", "CallerId")
 	blockers := subfields(op, ability, "blockers", "CallingBlocker")
 	warnings := subfields(op, ability, "warnings", "CallingWarning")
+	var histories []historySelection
+	for _, f := range agents {
+		if f.Name != "callingAbilityHistory" {
+			continue
+		}
+		p, ok := firstPage(f.ArgumentMap(op.Variables))
+		if !ok {
+			continue
+		}
+		conn := graphql.CollectFields(op, f.Selections, []string{"AbilityVersionConnection"})
+		versions := append(subfields(op, conn, "nodes", "AbilityVersion"),
+			subfields(op, subfields(op, conn, "edges", "AbilityVersionEdge"), "node", "AbilityVersion")...)
+		histories = append(histories, historySelection{page: p,
+			total: hasField(conn, "totalCount"), causes: hasField(versions, "cause")})
+	}
 	return agentFields{
+		histories:        histories,
 		warningProfiles:  hasField(warnings, "outboundProfile"),
 		warningNumbers:   hasField(warnings, "phoneNumber"),
 		queues:           hasField(agents, "queues"),
@@ -321,6 +354,42 @@ func subfields(op *graphql.OperationContext, fields []graphql.CollectedField, na
 		}
 	}
 	return out
+}
+
+// firstPage returns the page that the arguments first and after of a
+// connection field ask for, when it is a first page (no after cursor) of
+// a valid size; otherwise false, and the field's resolver decodes and
+// checks the arguments itself.
+func firstPage(args map[string]any) (calling.Page, bool) {
+	if after, _ := args["after"].(string); after != "" {
+		return calling.Page{}, false
+	}
+	p := calling.Page{First: calling.DefaultPageSize}
+	if v := args["first"]; v != nil {
+		n, ok := intArg(v)
+		if !ok || checkFirst(n) != nil {
+			return p, false
+		}
+		p.First = n
+	}
+	return p, true
+}
+
+// intArg converts an Int argument as gqlparser returns it (int64, from a
+// literal or a coerced variable), or a JSON number.
+func intArg(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), int64(int(n)) == n
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil && int64(int(i)) == i
+	case float64:
+		return int(n), float64(int(n)) == n
+	}
+	return 0, false
 }
 
 func hasField(fields []graphql.CollectedField, name string) bool {
@@ -368,6 +437,9 @@ func prefetchAgents(ctx context.Context, s *calling.Service, agents []*model.Age
 		for _, id := range personal {
 			loaded[id] = true
 		}
+	}
+	if err := prefetchHistories(ctx, s, l, ids, want.histories); err != nil {
+		return err
 	}
 	if !want.ability {
 		return nil
@@ -422,10 +494,99 @@ func prefetchAgents(ctx context.Context, s *calling.Service, agents []*model.Age
 	return nil
 }
 
+// prefetchHistories loads each distinct first page of the agents'
+// histories selected (one statement each), their totalCount (one
+// statement) and the audit entries of their causes (one statement), and
+// primes the loaders with them.
+func prefetchHistories(ctx context.Context, s *calling.Service, l *loaders, ids []int64, hs []historySelection) error {
+	pages := map[calling.Page]bool{} // page → its causes are selected
+	var order []calling.Page
+	counted := false
+	for _, h := range hs {
+		if h.total && !counted {
+			if err := prime(ctx, l.historyCount, ids, s.AbilityVersionCounts); err != nil {
+				return err
+			}
+			counted = true
+		}
+		if _, ok := pages[h.page]; !ok {
+			order = append(order, h.page)
+		}
+		pages[h.page] = pages[h.page] || h.causes
+	}
+	var causes []int64
+	for _, p := range order {
+		hps, err := s.AbilityHistories(ctx, ids, p)
+		if err != nil {
+			return err
+		}
+		for i, hp := range hps {
+			l.history.Prime(memberKey{owner: ids[i], page: p}, hp)
+			for _, v := range hp.Versions {
+				if pages[p] && v.AuditEntryID != nil {
+					causes = append(causes, *v.AuditEntryID)
+				}
+			}
+		}
+	}
+	if len(causes) > 0 {
+		return prime(ctx, l.auditEntry, uniqueKeys(causes), s.AuditEntriesByID)
+	}
+	return nil
+}
+
+// prefetchEndpoints loads the deliveries that the operation selects on a
+// root page of webhook endpoints (each first page and its totalCount, per
+// status filter: one statement per distinct page or count) and primes the
+// loaders with them, for the reason given at prefetchAgents.
+func prefetchEndpoints(ctx context.Context, endpoints []*model.WebhookEndpoint) error {
+	l, ok := requestLoaders(ctx)
+	if !ok || len(endpoints) == 0 {
+		return nil
+	}
+	op := graphql.GetOperationContext(ctx)
+	conn := graphql.CollectFieldsCtx(ctx, []string{"WebhookEndpointConnection"})
+	nodes := append(subfields(op, conn, "nodes", "WebhookEndpoint", "Node"),
+		subfields(op, subfields(op, conn, "edges", "WebhookEndpointEdge"), "node", "WebhookEndpoint", "Node")...)
+	var pages, counts []deliveriesKey
+	seen := map[deliveriesKey]bool{}
+	for _, f := range nodes {
+		if f.Name != "deliveries" {
+			continue
+		}
+		args := f.ArgumentMap(op.Variables)
+		status, _ := args["status"].(string) // an enum value, or nil for any status
+		if hasField(graphql.CollectFields(op, f.Selections, []string{"WebhookDeliveryConnection"}), "totalCount") {
+			if k := (deliveriesKey{status: status}); !seen[k] {
+				seen[k] = true
+				for _, e := range endpoints {
+					counts = append(counts, deliveriesKey{endpoint: e.DBID, status: status})
+				}
+			}
+		}
+		p, ok := firstPage(args)
+		if k := (deliveriesKey{page: p, status: status}); ok && !seen[k] {
+			seen[k] = true
+			for _, e := range endpoints {
+				pages = append(pages, deliveriesKey{endpoint: e.DBID, page: p, status: status})
+			}
+		}
+	}
+	if len(pages) > 0 {
+		if err := prime(ctx, l.endpointDeliveries, pages, l.fetchEndpointDeliveries); err != nil {
+			return err
+		}
+	}
+	if len(counts) > 0 {
+		return prime(ctx, l.endpointDeliveryCounts, counts, l.fetchEndpointDeliveryCounts)
+	}
+	return nil
+}
+
 // prime fetches the values of keys (distinct) with one statement and
 // primes loader with them.
-func prime[V any](ctx context.Context, loader *dataloadgen.Loader[int64, V], keys []int64,
-	fetch func(context.Context, []int64) ([]V, error)) error {
+func prime[K comparable, V any](ctx context.Context, loader *dataloadgen.Loader[K, V], keys []K,
+	fetch func(context.Context, []K) ([]V, error)) error {
 	vs, err := fetch(ctx, keys)
 	if err != nil {
 		return err

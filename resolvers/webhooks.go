@@ -135,6 +135,9 @@ func (r *queryResolver) WebhookEndpoints(ctx context.Context, first *int, after 
 	if err != nil {
 		return nil, err
 	}
+	if err := prefetchEndpoints(ctx, pg.nodes); err != nil {
+		return nil, err
+	}
 	return &model.WebhookEndpointConnection{Nodes: pg.nodes, PageInfo: pg.pageInfo, TotalCount: n,
 		Edges: edges(pg, func(c string, n *model.WebhookEndpoint) *model.WebhookEndpointEdge {
 			return &model.WebhookEndpointEdge{Cursor: c, Node: n}

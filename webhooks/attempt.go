@@ -91,8 +91,10 @@ func (d *Dispatcher) send(ctx context.Context, j *job, at time.Time) (answer, er
 	if err != nil {
 		return answer{}, fmt.Errorf("cannot sign: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := attemptTimer(d.cfg.Timeout, cancel)
+	defer stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.ep.url, bytes.NewReader(j.body))
 	if err != nil {
 		return answer{}, fmt.Errorf("bad URL: %w", unwrapURLError(err))
@@ -130,9 +132,34 @@ func webhookHeader(msgID string, at time.Time, sig string) http.Header {
 	}
 }
 
+// errAttemptTimeout cancels an attempt that had no answer in time.
+var errAttemptTimeout = errors.New("attempt timed out")
+
+// stallGrace is how long an attempt whose timer fired late goes on.
+const stallGrace = time.Second
+
+// attemptTimer cancels an attempt after timeout, and returns the function
+// that stops it. A timer that fires more than stallGrace late says that
+// the process did not run meanwhile (paused by SIGSTOP, a stalled VM):
+// the answer may have come while it could not read it (the kernel keeps
+// it), and taking that attempt as unanswered would send the delivery
+// again. The attempt then goes on for stallGrace more, enough to read
+// what is waiting.
+func attemptTimer(timeout time.Duration, cancel context.CancelCauseFunc) (stop func()) {
+	start := time.Now()
+	t := time.AfterFunc(timeout, func() {
+		if time.Since(start) > timeout+stallGrace {
+			time.AfterFunc(stallGrace, func() { cancel(errAttemptTimeout) })
+			return
+		}
+		cancel(errAttemptTimeout)
+	})
+	return func() { t.Stop() }
+}
+
 // describe turns a failed request's error into the attempt's error text.
 func (d *Dispatcher) describe(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(context.Cause(ctx), errAttemptTimeout) {
 		return fmt.Errorf("no answer within %s", d.cfg.Timeout)
 	}
 	return unwrapURLError(err)

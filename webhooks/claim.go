@@ -86,7 +86,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 		rooms = nil
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
-			c, rooms, err = d.claimTx(tx, l.retries, free, unproven, cursor, now)
+			c, rooms, err = d.claimTx(tx, l, free, unproven, cursor, now)
 			return err
 		})
 	})
@@ -130,12 +130,12 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 // running, select due rows fairly (locking them on MySQL, skipping rows
 // another process holds), lease them, and settle those that must not be
 // sent.
-func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
+func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
 	eps, order, err := d.claimEndpoints(tx, cursor, now)
 	if err != nil {
 		return c, nil, err
 	}
-	rooms = d.pacer.plan(order, free, unproven, time.Now())
+	rooms = d.pacer.plan(l.index, order, free, unproven, time.Now())
 	defer func() {
 		if err != nil {
 			d.pacer.unreserve(rooms, nil)
@@ -146,7 +146,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, retries bool, free, unproven int, curs
 	if err != nil || len(open) == 0 {
 		return c, rooms, err
 	}
-	rows, err := d.selectFair(tx, retries, open, cursor, free, now)
+	rows, err := d.selectFair(tx, l.retries, open, cursor, free, now)
 	if err != nil || len(rows) == 0 {
 		return c, rooms, err
 	}
@@ -329,7 +329,8 @@ func (d *Dispatcher) selectFair(tx *gorm.DB, retries bool, rooms []room, cursor 
 // window numbers each endpoint's rows, and the rows are taken by number
 // (every endpoint's first, then every endpoint's second, ...), endpoints
 // in ID order from the one after cursor: round-robin, within a claim and
-// from one claim to the next. Each row taken says whether a newer
+// from one claim to the next. With one endpoint in rooms, its rows are
+// read in the index's order without the window. Each row taken says whether a newer
 // version of its agent already reached its endpoint (then it is
 // SUPERSEDED instead of sent).
 //
@@ -343,12 +344,26 @@ func (d *Dispatcher) fairQuery(retries bool, rooms []room, cursor int64, limit i
 		counts, order, rowOrder = "> 0", "attempt_count, next_attempt_at, id", "u.attempt_count, u.next_attempt_at, u.id"
 	}
 	from := d.deliveriesUsing("d", "webhook_deliveries_fair")
+	stale := " CASE WHEN d.agent_id IS NOT NULL AND " + d.deliveries.newerDelivered() + " THEN 1 ELSE 0 END"
+	if len(rooms) == 1 {
+		// One endpoint: the index's order is the order the window would
+		// give, so no window numbers the rows (a claim's only endpoint
+		// with room is the common case; the window and its two sorts
+		// were about a third of the fair select).
+		r := rooms[0]
+		q := fmt.Sprintf("SELECT d.id, d.endpoint_id, d.event_id, d.agent_id, d.version, d.attempt_count, d.lease_owner,%s"+
+			" FROM (SELECT id, endpoint_id, event_id, agent_id, version, attempt_count, lease_owner, next_attempt_at"+
+			" FROM %s WHERE endpoint_id = %d AND status = 'PENDING' AND attempt_count %s AND next_attempt_at <= ?"+
+			" ORDER BY %s LIMIT %d) AS d ORDER BY %s", stale, from, r.endpoint, counts, order, min(r.n, limit),
+			strings.ReplaceAll(rowOrder, "u.", "d."))
+		return q, []any{StatusSucceeded, now}
+	}
 	turn := func(t string) string { // the order of the rows: by number, endpoints from cursor on
 		return fmt.Sprintf("%[1]srn, CASE WHEN %[1]sendpoint_id > %[2]d THEN 0 ELSE 1 END, %[1]sendpoint_id", t, cursor)
 	}
 	var b strings.Builder
 	b.WriteString("SELECT d.id, d.endpoint_id, d.event_id, d.agent_id, d.version, d.attempt_count, d.lease_owner," +
-		" CASE WHEN d.agent_id IS NOT NULL AND " + d.deliveries.newerDelivered() + " THEN 1 ELSE 0 END FROM" +
+		stale + " FROM" +
 		" (SELECT * FROM (SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.endpoint_id ORDER BY " + rowOrder + ") AS rn FROM (")
 	args := make([]any, 0, len(rooms)+1)
 	args = append(args, StatusSucceeded)

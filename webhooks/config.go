@@ -29,6 +29,7 @@ const (
 	DefaultRetryWorkers        = 8
 	DefaultBatchSize           = 256
 	DefaultLeaseDuration       = 30 * time.Second
+	DefaultInFlightLease       = 2 * time.Minute
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
 	DefaultStatsInterval       = 5 * time.Second
@@ -60,6 +61,15 @@ type Config struct {
 	// process sends them. Default 30 seconds, and never less than three
 	// times Timeout.
 	LeaseDuration time.Duration
+	// InFlightLease is how long a delivery stays reserved for this
+	// process once its attempt begins (inflight.go): a process paused or
+	// cut off from the database for less than this after an attempt
+	// began records it itself, and nothing is sent twice; after it,
+	// another process makes the attempt again (at least once: receivers
+	// deduplicate on webhook-id). It bounds how long the attempts in
+	// flight in a killed process wait. Default 2 minutes, and never less
+	// than LeaseDuration.
+	InFlightLease time.Duration
 	// PollInterval is how often the database is polled when nothing woke
 	// the dispatcher (due retries, other processes' commits); default 1s.
 	PollInterval time.Duration
@@ -98,6 +108,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.BatchSize, DefaultBatchSize)
 	setDefault(&c.LeaseDuration, DefaultLeaseDuration)
 	c.LeaseDuration = max(c.LeaseDuration, 3*c.Timeout)
+	setDefault(&c.InFlightLease, DefaultInFlightLease)
+	c.InFlightLease = max(c.InFlightLease, c.LeaseDuration)
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
 	setDefault(&c.StatsInterval, DefaultStatsInterval)

@@ -33,6 +33,7 @@ type Dispatcher struct {
 	lanes      []*lane
 	pacer      *pacer
 	results    *resultQueue
+	begins     *beginQueue   // attempts about to begin, whose leases are extended first (inflight.go)
 	recent     *recentEvents // the outbox's recent events; nil without an outbox
 
 	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
@@ -41,6 +42,7 @@ type Dispatcher struct {
 	// delivery whose result waits is not claimed (and sent) again by this
 	// process once its lease expired.
 	writeFailing atomic.Bool
+	serving      atomic.Bool   // Run is delivering: deliveries may be handed off to it (handoff.go)
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 
 	settled map[epAgent]int64 // newest version recorded as delivered (writer only)
@@ -72,21 +74,27 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize),
 		},
 		results: newResultQueue(),
+		begins:  newBeginQueue(),
 		settled: map[epAgent]int64{},
 	}
 	var firstRetry time.Duration
 	if len(cfg.RetrySchedule) > 0 {
 		firstRetry = cfg.RetrySchedule[0]
 	}
-	d.pacer = newPacer(workers, slowAfter, firstRetry, func() {
+	for i, l := range d.lanes {
+		l.index = i
+	}
+	d.pacer = newPacer(workers, slowAfter, firstRetry, func(lanes uint) {
 		for _, l := range d.lanes {
-			signal(l.space)
+			if lanes&(1<<l.index) != 0 {
+				signal(l.space)
+			}
 		}
 	})
 	retryLane := d.lanes[1]
 	d.retryWake = newRetryWake(func() { signal(retryLane.wake) })
 	if outbox != nil {
-		outbox.Listen(d.Wake)
+		outbox.addDispatcher(d)
 		outbox.ListenEndpoints(d.endpointChanged)
 		d.recent = outbox.recent
 	}
@@ -121,6 +129,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var workers, loops sync.WaitGroup
 	writer := make(chan struct{})
 	go func() { d.writeLoop(d.results); close(writer) }()
+	begins := make(chan struct{})
+	go func() { d.beginLoop(d.begins); close(begins) }()
 	for _, l := range d.lanes {
 		for range l.workers {
 			workers.Go(func() { d.workLoop(context.WithoutCancel(ctx), l) })
@@ -129,8 +139,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	loops.Go(func() { d.renewLoop(ctx) })
 	loops.Go(func() { d.statsLoop(ctx) })
+	d.serving.Store(true)
 	d.log.Info("webhook dispatcher started", "owner", d.owner)
 	<-ctx.Done()
+	d.serving.Store(false)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.ShutdownTimeout())
 	defer cancel()
 	stop := context.AfterFunc(shutdown, func() { close(d.abandon) })
@@ -143,6 +155,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	d.release(shutdown, holdsOfJobs(queued))
 	workers.Wait()
+	d.begins.close()
+	<-begins
 	d.results.close()
 	<-writer
 	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
@@ -172,7 +186,7 @@ func (d *Dispatcher) workLoop(ctx context.Context, l *lane) {
 
 // work attempts j, a job of l, and hands on its result.
 func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
-	r := d.handle(ctx, j)
+	r := d.handle(ctx, l, j)
 	if r.attempted {
 		d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
 	}
@@ -205,13 +219,17 @@ func (d *Dispatcher) busy() bool {
 	return false
 }
 
-// handle attempts j unless its lease would end before the attempt does.
+// handle attempts j unless its lease would end before the attempt does,
+// or is no longer this process's when the attempt begins (inflight.go).
 // What the claim read of j (its endpoint, whether a newer version of its
 // agent reached that endpoint) is at most maxQueued old (lane.take), so
 // that nothing else is checked here.
-func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
+func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 	if d.lapsed(j) {
 		return &result{job: j, dropped: true, lapsed: true}
+	}
+	if ok, lost := d.begin(l, j); !ok {
+		return &result{job: j, dropped: true, lapsed: lost}
 	}
 	return d.attempt(ctx, j)
 }
@@ -303,9 +321,21 @@ func (d *Dispatcher) renewLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		jobs := d.results.jobs()
+		// A lease extended for an attempt (inflight.go) ends later than
+		// a renewal would: it is left alone until it does not.
+		until := d.now().Add(d.cfg.LeaseDuration).UnixNano()
+		var jobs []*job
+		for _, j := range d.results.jobs() {
+			if j.leaseEnd.Load() < until {
+				jobs = append(jobs, j)
+			}
+		}
 		for _, l := range d.lanes {
-			jobs = append(jobs, l.heldJobs()...)
+			for _, j := range l.heldJobs() {
+				if j.leaseEnd.Load() < until {
+					jobs = append(jobs, j)
+				}
+			}
 		}
 		if err := d.renew(ctx, jobs); err != nil && ctx.Err() == nil {
 			d.log.Error("renewing webhook delivery leases failed", "deliveries", len(jobs), "err", err)

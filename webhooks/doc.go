@@ -25,6 +25,12 @@
 // claimed delivery waits at most maxQueued for a worker (lane.go), or is
 // given back: what its claim read of it is never older than that.
 //
+// A small change skips the claim (handoff.go): while the first-attempt
+// lane is idle and the endpoint proven healthy, the change's own
+// transaction records its deliveries leased to this process, and after
+// the commit they go to the workers at once, with no statement between
+// the commit and the attempt.
+//
 // Deliveries (transitions.go) is the one writer of a delivery's state:
 // lease, renew, release, finish, reschedule, supersede, fail, redeliver and
 // recover, with the SQL of both dialects side by side; the calling package

@@ -25,6 +25,8 @@ type FeedEvent struct {
 	// was recorded: the time of its event, read in the same statement;
 	// zero when there is none.
 	PreviousOccurredAt time.Time
+	// previousID is the ID of that event; 0 when there is none.
+	previousID int64
 }
 
 // FeedConfig tunes a Feed. The zero value of every field means its default.
@@ -37,11 +39,18 @@ type FeedConfig struct {
 	// commit and be delivered: a transaction that took an ID earlier can
 	// commit later. Default 30s.
 	GapWindow time.Duration
-	// Buffer is the number of events queued for a subscriber; one that
-	// falls further behind catches up from the database (see Subscribe).
-	// Default 64.
+	// Buffer is the number of events queued on a subscriber's channel;
+	// default 64.
 	Buffer int
-	// StallTimeout is how long a subscriber that is catching up may leave
+	// Recent is the number of the newest events kept whole in memory for
+	// the subscribers; one further behind reads its events from the
+	// database. Default 1024.
+	Recent int
+	// Horizon is the number of the newest events whose ID the feed keeps
+	// (16 bytes each); a subscriber further behind is ended with
+	// ErrSubscriberBehind. Default 100,000; at least Recent.
+	Horizon int
+	// StallTimeout is how long a subscriber with events waiting may leave
 	// its channel full (its client reads nothing) before it is ended with
 	// ErrSubscriberStalled; default 1 minute.
 	StallTimeout time.Duration
@@ -55,23 +64,32 @@ type FeedConfig struct {
 // feedPage bounds the events read at once.
 const feedPage = 500
 
-// Feed tails the stored agent.calling_ability.changed events and fans
-// them out to in-process subscribers (the GraphQL subscription). A commit
-// of this process wakes it; polling finds other processes' commits and
-// events that committed after a higher ID had been seen. Each event is
-// published once; events that fill a gap may come after higher IDs.
+// Feed tails the stored agent.calling_ability.changed events and
+// publishes them to in-process subscribers (the GraphQL subscription). A
+// commit of this process wakes it; polling finds other processes' commits
+// and events that committed after a higher ID had been seen. Each event
+// is published once, and each agent's versions in order; an event that
+// fills a gap in the IDs may come after higher IDs.
+//
+// Run alone reads the database and appends to the ring (feedRing); each
+// subscriber's own goroutine reads the ring after its cursor (feedsub.go).
 type Feed struct {
 	db   *models.DB
 	cfg  FeedConfig
 	log  *slog.Logger
 	wake chan struct{}
+	// life is done once Run has returned: the subscribers end.
+	life context.Context
+	stop context.CancelFunc
 
-	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
-	closed bool
-	high   int64 // highest ID published (written by Run, under mu)
+	mu        sync.RWMutex
+	ring      *feedRing
+	published chan struct{} // closed, and replaced, when events are added to ring
+	subs      int
+	closed    bool
 
-	// Written by Run only, under mu (catching-up subscribers read them).
+	// Run's own.
+	high int64               // highest ID published
 	safe int64               // every ID up to it is settled: seen, or never to commit
 	seen map[int64]time.Time // IDs above safe seen, and when
 }
@@ -82,6 +100,9 @@ func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
 	setDefault(&cfg.PollInterval, DefaultPollInterval)
 	setDefault(&cfg.GapWindow, 30*time.Second)
 	setDefault(&cfg.Buffer, 64)
+	setDefault(&cfg.Recent, 1024)
+	setDefault(&cfg.Horizon, 100_000)
+	cfg.Horizon = max(cfg.Horizon, cfg.Recent)
 	setDefault(&cfg.StallTimeout, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -90,7 +111,8 @@ func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	f := &Feed{db: db, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1),
-		subs: map[*subscriber]struct{}{}, seen: map[int64]time.Time{}}
+		ring: newFeedRing(cfg.Recent, cfg.Horizon), published: make(chan struct{}), seen: map[int64]time.Time{}}
+	f.life, f.stop = context.WithCancel(context.Background())
 	if outbox != nil {
 		outbox.Listen(f.Wake)
 	}
@@ -100,11 +122,12 @@ func NewFeed(db *models.DB, outbox *Outbox, cfg FeedConfig) *Feed {
 // Wake makes the feed read new events now. It never blocks.
 func (f *Feed) Wake() { signal(f.wake) }
 
-// Run publishes events until ctx is done, then closes every subscriber's
-// channel. It starts after the newest event stored. It returns an error
-// when the database cannot be read at the start.
+// Run publishes events until ctx is done, then ends every subscription
+// with ErrFeedStopped (Run returns without waiting for them to close
+// their channels). It starts after the newest event stored. It returns an
+// error when the database cannot be read at the start.
 func (f *Feed) Run(ctx context.Context) error {
-	defer f.closeAll()
+	defer f.close()
 	if err := f.start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -136,22 +159,18 @@ func (f *Feed) start(ctx context.Context) error {
 		return fmt.Errorf("feed: read newest event: %w", err)
 	}
 	if high != nil {
-		f.mu.Lock()
 		f.high, f.safe = *high, *high
-		f.mu.Unlock()
 	}
 	return nil
 }
 
-// closeAll ends every subscription with ErrFeedStopped; later ones get a
+// close ends every subscription with ErrFeedStopped; later ones get a
 // closed channel.
-func (f *Feed) closeAll() {
+func (f *Feed) close() {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.closed = true
-	for s := range f.subs {
-		f.end(s, ErrFeedStopped)
-	}
+	f.mu.Unlock()
+	f.stop()
 }
 
 // poll publishes the events above the cursor and, when rescan is set, the
@@ -161,6 +180,13 @@ func (f *Feed) poll(ctx context.Context, rescan bool) error {
 		evs, err := f.read(ctx, feedPage, "e.id > ?", f.high)
 		if err != nil {
 			return err
+		}
+		if f.previousLate(evs) {
+			// An agent's previous version committed late: publish it
+			// first, so that every agent's versions come in order.
+			if err := f.rescan(ctx); err != nil {
+				return err
+			}
 		}
 		f.publish(evs)
 		if len(evs) < feedPage {
@@ -196,10 +222,23 @@ func (f *Feed) rescan(ctx context.Context) error {
 	return nil
 }
 
-// feedSelect reads ability events with, for each one, the time of its
-// agent's previous version (webhook_events_agent_version finds it).
+// previousLate reports whether the previous version of any of evs,
+// stored below the highest ID published, is not published yet: it
+// committed late, and the rescan will find it.
+func (f *Feed) previousLate(evs []FeedEvent) bool {
+	return slices.ContainsFunc(evs, func(e FeedEvent) bool {
+		_, seen := f.seen[e.previousID]
+		return e.previousID > f.safe && e.previousID < f.high && !seen
+	})
+}
+
+// feedSelect reads ability events with, for each one, the time and the ID
+// of its agent's previous version (webhook_events_agent_version finds
+// it).
 const feedSelect = "SELECT e.id, e.message_id, e.agent_id, e.version, e.payload, e.occurred_at," +
 	" (SELECT p.occurred_at FROM webhook_events AS p WHERE p.agent_id = e.agent_id AND p.version = e.version - 1" +
+	" AND p.type = e.type LIMIT 1)," +
+	" (SELECT p.id FROM webhook_events AS p WHERE p.agent_id = e.agent_id AND p.version = e.version - 1" +
 	" AND p.type = e.type LIMIT 1)" +
 	" FROM webhook_events AS e WHERE e.type = ? AND "
 
@@ -217,10 +256,11 @@ func (f *Feed) read(ctx context.Context, limit int, cond string, args ...any) ([
 		var e FeedEvent
 		var agentID, version sql.NullInt64
 		var previous sql.NullTime
-		if err := rows.Scan(&e.ID, &e.MessageID, &agentID, &version, &e.Payload, &e.OccurredAt, &previous); err != nil {
+		var previousID sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.MessageID, &agentID, &version, &e.Payload, &e.OccurredAt, &previous, &previousID); err != nil {
 			return nil, fmt.Errorf("feed: read events: %w", err)
 		}
-		e.AgentID, e.Version, e.PreviousOccurredAt = agentID.Int64, version.Int64, previous.Time
+		e.AgentID, e.Version, e.PreviousOccurredAt, e.previousID = agentID.Int64, version.Int64, previous.Time, previousID.Int64
 		evs = append(evs, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -229,25 +269,24 @@ func (f *Feed) read(ctx context.Context, limit int, cond string, args ...any) ([
 	return evs, nil
 }
 
-// publish marks evs seen and hands each to the subscribers that want it.
-// A subscriber whose buffer is full is not waited for: it falls behind
-// and catches up from the database (fallBehind).
+// publish marks evs seen and adds them to the ring, then wakes the
+// subscribers waiting for events. It waits for none of them.
 func (f *Feed) publish(evs []FeedEvent) {
+	if len(evs) == 0 {
+		return
+	}
 	now := f.cfg.Now()
+	for _, e := range evs {
+		f.seen[e.ID] = now
+		f.high = max(f.high, e.ID)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range evs {
-		f.seen[e.ID] = now
+		f.ring.add(e)
 	}
-	for _, e := range evs {
-		late := e.ID <= f.high
-		f.high = max(f.high, e.ID)
-		for s := range f.subs {
-			if s.wants(e) {
-				f.hand(s, e, late)
-			}
-		}
-	}
+	close(f.published)
+	f.published = make(chan struct{})
 }
 
 // settle moves the settled mark to the highest ID seen at least GapWindow
@@ -255,8 +294,6 @@ func (f *Feed) publish(evs []FeedEvent) {
 // have committed by now. It forgets the seen IDs at or below it.
 func (f *Feed) settle() {
 	cutoff := f.cfg.Now().Add(-f.cfg.GapWindow)
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	for id, at := range f.seen {
 		if !at.After(cutoff) && id > f.safe {
 			f.safe = id

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"math/rand"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,9 +12,11 @@ import (
 )
 
 // TestFeedSubscribersAtTheirOwnPace: twelve subscribers with a buffer of
-// 2, pausing now and then (so that they fall behind and catch up again and
-// again), some cancelling midway, while 3000 events commit in bursts: each
-// gets every event once, in ID order, and none is ended.
+// 2, pausing now and then (so that they fall behind the 16 events the feed
+// keeps in memory and read from the database again and again), some
+// cancelling midway, while 3000 events commit in bursts: each gets every
+// event once, in ID order, each agent's versions in order, and none is
+// ended.
 func TestFeedSubscribersAtTheirOwnPace(t *testing.T) {
 	t.Parallel()
 	subscribersAtTheirOwnPace(t, setup(t), false)
@@ -28,17 +31,18 @@ func TestFeedSubscribersAtTheirOwnPaceMySQL(t *testing.T) {
 }
 
 func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
-	f := startFeed(t, b, FeedConfig{PollInterval: 5 * time.Millisecond, Buffer: 2, StallTimeout: 5 * time.Second})
+	f := startFeed(t, b, FeedConfig{PollInterval: 5 * time.Millisecond, Buffer: 2, Recent: 16, StallTimeout: 5 * time.Second})
 	ready(t, b, f)
 	var top int64
 	b.db.Raw("SELECT MAX(id) FROM webhook_events").Scan(&top)
 	const nsubs = 12
 	const total = 3000
 	type res struct {
-		mu     sync.Mutex
-		ids    []int64
-		err    error
-		cancel bool
+		mu       sync.Mutex
+		ids      []int64
+		versions map[int64][]int64 // by agent
+		err      error
+		cancel   bool
 	}
 	results := make([]res, nsubs)
 	var wg sync.WaitGroup
@@ -58,6 +62,10 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 			for e := range subs[i].Events() {
 				res.mu.Lock()
 				res.ids = append(res.ids, e.ID)
+				if res.versions == nil {
+					res.versions = map[int64][]int64{}
+				}
+				res.versions[e.AgentID] = append(res.versions[e.AgentID], e.Version)
 				res.mu.Unlock()
 				if r.Intn(20) == 0 {
 					time.Sleep(time.Duration(r.Intn(30)) * time.Millisecond)
@@ -140,6 +148,11 @@ func subscribersAtTheirOwnPace(t *testing.T, b *bundle, concurrent bool) {
 		for id, n := range seen {
 			if n > 1 {
 				t.Errorf("subscriber %d: event %d received %d times", i, id, n)
+			}
+		}
+		for agent, vs := range r.versions {
+			if !concurrent && !slices.IsSorted(vs) {
+				t.Errorf("subscriber %d: agent %d's versions out of order: %v", i, agent, vs)
 			}
 		}
 		if !r.cancel {

@@ -12,7 +12,7 @@ import (
 
 // startFeed runs a feed on b's database, woken by b's outbox, until the
 // test ends.
-func startFeed(t *testing.T, b *bundle, cfg FeedConfig) *Feed {
+func startFeed(t testing.TB, b *bundle, cfg FeedConfig) *Feed {
 	t.Helper()
 	cfg.Logger = b.log
 	f := NewFeed(b.db, b.outbox, cfg)
@@ -30,7 +30,7 @@ func startFeed(t *testing.T, b *bundle, cfg FeedConfig) *Feed {
 
 // next returns the next event of ch, failing after a minute (generous,
 // for a loaded machine and the race detector).
-func next(t *testing.T, ch <-chan FeedEvent) FeedEvent {
+func next(t testing.TB, ch <-chan FeedEvent) FeedEvent {
 	t.Helper()
 	select {
 	case e, ok := <-ch:
@@ -46,7 +46,7 @@ func next(t *testing.T, ch <-chan FeedEvent) FeedEvent {
 
 // ready waits until the feed has started reading (its cursor is set), by
 // sending one event through it.
-func ready(t *testing.T, b *bundle, f *Feed) {
+func ready(t testing.TB, b *bundle, f *Feed) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -149,7 +149,12 @@ func TestFeedDoesNotLoseLateCommits(t *testing.T) {
 // that allocated it earlier and commits late would.
 func insertEvent(t *testing.T, db *models.DB, id, agentID int64) models.WebhookEvent {
 	t.Helper()
-	v := int64(1)
+	return insertVersion(t, db, id, agentID, 1)
+}
+
+// insertVersion is insertEvent of agentID's version v.
+func insertVersion(t *testing.T, db *models.DB, id, agentID, v int64) models.WebhookEvent {
+	t.Helper()
 	e := models.WebhookEvent{ID: id, MessageID: NewMessageID(time.Now()), Type: TypeAbilityChanged, AgentID: &agentID,
 		Version: &v, Payload: `{"type":"agent.calling_ability.changed"}`, OccurredAt: models.Now()}
 	if err := db.Create(&e).Error; err != nil {
@@ -159,13 +164,14 @@ func insertEvent(t *testing.T, db *models.DB, id, agentID int64) models.WebhookE
 }
 
 // TestFeedSlowSubscriberCatchesUp: a subscriber that reads nothing while
-// a mutation records 300 events (many more than its buffer) loses none:
-// it gets them all, in order, once each, and then live ones again; a
-// subscriber to one agent likewise gets that agent's events.
+// a mutation records 300 events (many more than its buffer and than the
+// feed keeps in memory) loses none: it gets them all, in order, once
+// each, and then live ones again; a subscriber to one agent likewise gets
+// that agent's events.
 func TestFeedSlowSubscriberCatchesUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16})
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16, Recent: 32})
 	ready(t, b, f)
 	slow := f.Subscribe(context.Background(), nil)
 	agent := int64(7)
@@ -204,7 +210,7 @@ func TestFeedSlowSubscriberCatchesUp(t *testing.T) {
 func TestFeedCatchingUpSubscriberGetsLateCommits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond, Buffer: 4})
+	f := startFeed(t, b, FeedConfig{PollInterval: 20 * time.Millisecond, Buffer: 4, Recent: 4})
 	ready(t, b, f)
 	ch := f.Subscribe(context.Background(), nil)
 	var top int64
@@ -245,7 +251,7 @@ func TestFeedCatchingUpSubscriberGetsLateCommits(t *testing.T) {
 func TestFeedCatchUpLeavesUnpublishedLateCommitsToTheFeed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	f := startFeed(t, b, FeedConfig{PollInterval: 700 * time.Millisecond, Buffer: 4})
+	f := startFeed(t, b, FeedConfig{PollInterval: 700 * time.Millisecond, Buffer: 4, Recent: 4})
 	ready(t, b, f)
 	ch := f.Subscribe(context.Background(), nil)
 	var top int64

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,60 +14,49 @@ import (
 var (
 	// ErrFeedStopped: the feed stopped (the server is shutting down).
 	ErrFeedStopped = errors.New("the event feed stopped")
-	// ErrSubscriberStalled: the subscriber was behind and read nothing
-	// for FeedConfig.StallTimeout.
+	// ErrSubscriberStalled: the subscriber had events waiting and read
+	// none for FeedConfig.StallTimeout.
 	ErrSubscriberStalled = errors.New("the subscriber read no event for too long")
-	// ErrSubscriberBehind: while the subscriber caught up, more than
-	// maxLateIDs of its events committed out of ID order.
+	// ErrSubscriberBehind: the subscriber fell more than
+	// FeedConfig.Horizon events behind the feed.
 	ErrSubscriberBehind = errors.New("the subscriber fell too far behind")
 )
 
-// catchUpPage bounds the events a catching-up subscriber reads at once.
-const catchUpPage = 100
+// errCancelled ends a subscription whose context is done: Err is nil.
+var errCancelled = errors.New("subscription cancelled")
 
-// maxLateIDs bounds the IDs of late events (committed after a higher ID
-// was published) a catching-up subscriber keeps to read.
-const maxLateIDs = 10_000
+// subscriberBatch bounds the events a subscriber takes at once, from
+// memory or from the database.
+const subscriberBatch = 100
 
 // Subscription is the stream of one subscriber: its events and, once
 // they end, why.
 type Subscription struct{ s *subscriber }
 
-// subscriber is one subscription. Every field below ch is guarded by the
-// feed's mu.
+// subscriber is one subscription. Its goroutine (serve) is the only one
+// that sends on ch, and end, which it calls once when it returns, the only
+// place that closes ch.
 //
-// A subscriber is live while the feed hands it events into ch. When ch
-// is full, it falls behind: its own goroutine (catchUp) then reads its
-// events from the database after cursor, a page at a time, waiting on ch
-// (back-pressure), until it has reached the highest ID published; then it
-// is live again. Meanwhile the feed hands it nothing, except that an
-// event published late (committed after a higher ID had been seen) at or
-// below cursor, which no page will read any more, is noted in lateIDs;
-// and one above cursor published while a page is being read marks the
-// page dirty, to be read again (the read may have missed it).
-//
-// So a subscriber gets every event exactly once, late ones included,
-// whatever its pace: in ID order, except that an event that committed
-// late may come after higher IDs (as live). Its memory is bounded by
-// Buffer events in ch, one page of catchUpPage events and maxLateIDs
-// IDs; past that many late IDs it is ended with ErrSubscriberBehind.
+// It reads the feed's ring (feedRing) after its own seq: the events it
+// wants, whole from memory while they are recent; once the ring has moved
+// past them, by ID from the database (one statement per batch); and once
+// it is more than the horizon behind, it is ended with
+// ErrSubscriberBehind. So it gets every event the feed publishes, once
+// and in the feed's order, at its own pace: a subscriber that does not
+// read holds up no other, and its memory is its channel's Buffer events
+// and one batch.
 type subscriber struct {
+	f       *Feed
 	ch      chan FeedEvent
+	ctx     context.Context // Watch's
 	agentID int64
 	all     bool
-	ctx     context.Context // done when the subscription ends; its cause says why
-	cancel  context.CancelCauseFunc
-	stopCtx func() bool // stops the context.AfterFunc of Watch's ctx
+	cursor  uint64       // seq of the next event to look at
+	counted bool         // in the feed's count of subscribers
+	fromDB  atomic.Int64 // events read from the database, for tests
 
-	ended bool
-	err   error
-
-	behind  bool    // catchUp feeds ch
-	cursor  int64   // every event wanted up to it is in ch or lateIDs, or was taken by the client
-	lateIDs []int64 // late events at or below cursor, for catchUp to read
-	reading bool    // catchUp is reading the page (cursor, readTo]
-	readTo  int64
-	dirty   bool // a late event of the page being read was published meanwhile
+	mu  sync.Mutex
+	err error // why it ended; set right before ch is closed
 }
 
 // Subscribe returns a channel of the events committed from now on, about
@@ -76,36 +67,35 @@ func (f *Feed) Subscribe(ctx context.Context, agentID *int64) <-chan FeedEvent {
 
 // Watch subscribes to the events committed from now on, about agentID
 // only when it is not nil. A subscriber that does not keep up loses
-// nothing: it catches up from the database (see subscriber). Its events
-// channel is closed when ctx is done, when the feed stops, or when the
-// subscriber is ended for being behind (Err says which).
+// nothing: it reads its events from the database once they are no longer
+// in memory (see subscriber). Its events channel is closed when ctx is
+// done, when the feed stops, or when the subscriber is ended for being
+// stalled or too far behind (Err says which).
 func (f *Feed) Watch(ctx context.Context, agentID *int64) *Subscription {
-	s := &subscriber{ch: make(chan FeedEvent, f.cfg.Buffer), all: agentID == nil}
+	s := &subscriber{f: f, ch: make(chan FeedEvent, f.cfg.Buffer), ctx: ctx, all: agentID == nil}
 	if agentID != nil {
 		s.agentID = *agentID
 	}
-	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		f.end(s, ErrFeedStopped)
-		return &Subscription{s}
+	if !f.closed {
+		s.cursor, s.counted = f.ring.next, true
+		f.subs++
 	}
-	f.subs[s] = struct{}{}
-	s.stopCtx = context.AfterFunc(ctx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.end(s, nil)
-	})
+	f.mu.Unlock()
+	if !s.counted {
+		s.end(ErrFeedStopped)
+	} else {
+		go s.serve()
+	}
 	return &Subscription{s}
 }
 
 // Subscribers returns the number of subscriptions the feed runs: those
 // Watch started that have not ended.
 func (f *Feed) Subscribers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.subs)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.subs
 }
 
 // Events returns the channel of the subscription's events. It is closed
@@ -117,242 +107,158 @@ func (sub *Subscription) Events() <-chan FeedEvent { return sub.s.ch }
 // ErrSubscriberBehind or ErrOlderThanRetention. Before that it returns
 // nil.
 func (sub *Subscription) Err() error {
-	if sub.s.ctx.Err() == nil {
+	s := sub.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errors.Is(s.err, errCancelled) {
 		return nil
 	}
-	if err := context.Cause(sub.s.ctx); !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return s.err
 }
 
-// wants reports whether s subscribed to e's agent.
-func (s *subscriber) wants(e FeedEvent) bool { return s.all || s.agentID == e.AgentID }
+// wants reports whether s subscribed to agentID's events.
+func (s *subscriber) wants(agentID int64) bool { return s.all || s.agentID == agentID }
 
-// hand gives e, published late or not, to s. f.mu is held.
-func (f *Feed) hand(s *subscriber, e FeedEvent, late bool) {
-	if !s.behind {
-		select {
-		case s.ch <- e:
-		default:
-			f.fallBehind(s, e, late)
+// serve sends s's events until ctx is done, the feed stops or s is ended,
+// then ends s.
+func (s *subscriber) serve() {
+	// Reads stop when the subscription or the feed does.
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	stopReads := context.AfterFunc(s.f.life, cancel)
+	defer stopReads()
+	stall := time.NewTimer(s.f.cfg.StallTimeout)
+	stall.Stop()
+	err := s.run(ctx, stall)
+	if err != nil && errors.Is(err, ctx.Err()) {
+		err = ErrFeedStopped
+		if s.ctx.Err() != nil {
+			err = errCancelled
 		}
-		return
 	}
-	switch {
-	case e.ID <= s.cursor:
-		if len(s.lateIDs) >= maxLateIDs {
-			f.log.Warn("calling ability subscriber ended: too many late events while it caught up", "lateEvents", maxLateIDs)
-			f.end(s, ErrSubscriberBehind)
-			return
-		}
-		s.lateIDs = append(s.lateIDs, e.ID)
-	case s.reading && e.ID <= s.readTo:
-		s.dirty = true
-	}
-	// Above both: a page will read it.
+	s.end(err)
 }
 
-// fallBehind switches s, whose channel is full, to catching up from e on.
-// f.mu is held.
-func (f *Feed) fallBehind(s *subscriber, e FeedEvent, late bool) {
-	s.behind = true
-	if late {
-		// Every event up to the highest published was handed, except
-		// late ones, which come one by one: this one, and those to come.
-		s.cursor = f.high
-		s.lateIDs = append(s.lateIDs, e.ID)
-	} else {
-		s.cursor = e.ID - 1
-	}
-	f.log.Info("calling ability subscriber fell behind; it catches up from the database", "buffer", f.cfg.Buffer, "event", e.ID)
-	go f.catchUp(s)
-}
-
-// end ends s with err (nil: its context is done), unless it has ended:
-// it leaves the feed and its channel is closed, by catchUp if it runs.
-// f.mu is held.
-func (f *Feed) end(s *subscriber, err error) {
-	if s.ended {
-		return
-	}
-	s.ended = true
-	delete(f.subs, s)
-	s.cancel(err) // nil: the cause is context.Canceled
-	if s.stopCtx != nil {
-		s.stopCtx()
-	}
-	if !s.behind {
-		close(s.ch)
-	}
-}
-
-// catchUp feeds s's channel from the database until s has caught up (it
-// is live again) or ended (then it closes the channel).
-func (f *Feed) catchUp(s *subscriber) {
-	stall := time.NewTimer(f.cfg.StallTimeout)
-	defer stall.Stop()
+// run sends batches of s's events; it returns why it stopped.
+func (s *subscriber) run(ctx context.Context, stall *time.Timer) error {
 	for {
-		evs, ok := f.nextPage(s)
-		if !ok {
-			return
+		evs, err := s.nextBatch(ctx)
+		if err != nil {
+			return err
 		}
 		for _, e := range evs {
-			stall.Reset(f.cfg.StallTimeout)
-			select {
-			case s.ch <- e:
-				continue
-			case <-s.ctx.Done():
-			case <-stall.C:
-				f.mu.Lock()
-				if !s.ended {
-					f.log.Warn("calling ability subscriber ended: it read nothing while behind", "for", f.cfg.StallTimeout)
-				}
-				f.end(s, ErrSubscriberStalled)
-				f.mu.Unlock()
+			if err := s.send(ctx, stall, e); err != nil {
+				return err
 			}
-			f.closeBehind(s)
-			return
 		}
 	}
 }
 
-// closeBehind closes the channel of s, ended while catchUp fed it.
-func (f *Feed) closeBehind(s *subscriber) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s.behind = false
+// send puts e on s's channel, waiting at most StallTimeout for room.
+func (s *subscriber) send(ctx context.Context, stall *time.Timer, e FeedEvent) error {
+	select {
+	case s.ch <- e:
+		return nil
+	default:
+	}
+	stall.Reset(s.f.cfg.StallTimeout)
+	defer stall.Stop()
+	select {
+	case s.ch <- e:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stall.C:
+		s.f.log.Warn("calling ability subscriber ended: it read nothing while events waited", "for", s.f.cfg.StallTimeout)
+		return ErrSubscriberStalled
+	}
+}
+
+// nextBatch returns s's next events and moves its cursor past them,
+// waiting for the feed to publish some. After a failed read it waits a
+// poll interval and tries again.
+func (s *subscriber) nextBatch(ctx context.Context) ([]FeedEvent, error) {
+	f := s.f
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f.mu.RLock()
+		b, ok := f.ring.read(s.cursor, s.wants, subscriberBatch)
+		published, more := f.published, b.to < f.ring.next
+		f.mu.RUnlock()
+		switch {
+		case !ok:
+			f.log.Warn("calling ability subscriber ended: it fell too far behind", "horizon", f.cfg.Horizon)
+			return nil, ErrSubscriberBehind
+		case len(b.ids) > 0:
+			evs, err := f.readIDs(ctx, b.ids)
+			if errors.Is(err, ErrOlderThanRetention) {
+				f.log.Warn("calling ability subscriber ended: the events it had yet to read were deleted as older than the retention")
+				return nil, err
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				f.log.Warn("reading a calling ability subscriber's events failed; trying again", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(f.cfg.PollInterval):
+				}
+				continue
+			}
+			s.cursor = b.to
+			s.fromDB.Add(int64(len(evs)))
+			return evs, nil
+		case len(b.events) > 0:
+			s.cursor = b.to
+			return b.events, nil
+		}
+		s.cursor = b.to // past events s does not want
+		if more {
+			continue
+		}
+		select {
+		case <-published:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// end records why s ended, leaves the feed's count and closes s's
+// channel: the one place that does, called once, by serve (or by Watch
+// when the feed has stopped and serve never runs).
+func (s *subscriber) end(err error) {
+	if s.counted {
+		s.f.mu.Lock()
+		s.f.subs--
+		s.f.mu.Unlock()
+	}
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
 	close(s.ch)
 }
 
-// nextPage returns s's next events to hand: its late ones, or the page
-// after its cursor. It returns false once s has caught up (it is live
-// again) or ended (its channel closed). After a failed read it waits a
-// poll interval and tries again.
-func (f *Feed) nextPage(s *subscriber) ([]FeedEvent, bool) {
-	for {
-		f.mu.Lock()
-		if s.ended {
-			s.behind = false
-			close(s.ch)
-			f.mu.Unlock()
-			return nil, false
-		}
-		if ids := s.lateIDs; len(ids) > 0 {
-			s.lateIDs = nil
-			f.mu.Unlock()
-			evs, err := f.readLate(s, ids)
-			if err == nil {
-				return evs, true
-			}
-			f.mu.Lock()
-			s.lateIDs = append(ids, s.lateIDs...)
-			f.mu.Unlock()
-			f.pause(s, err)
-			continue
-		}
-		if s.cursor >= f.high {
-			s.behind = false
-			at := s.cursor
-			f.mu.Unlock()
-			f.log.Info("calling ability subscriber caught up", "event", at)
-			return nil, false
-		}
-		from, to := s.cursor, f.high
-		s.reading, s.readTo, s.dirty = true, to, false
-		f.mu.Unlock()
-		evs, err := f.readPage(s, from, to)
-		f.mu.Lock()
-		s.reading = false
-		dirty := s.dirty
-		switch {
-		case err != nil || dirty:
-			// After a late event of the page committed during the read,
-			// read it again: the read may have missed it.
-		case len(evs) < catchUpPage:
-			s.cursor = to
-		default:
-			s.cursor = evs[len(evs)-1].ID
-		}
-		if err == nil && !dirty {
-			evs = f.unpublished(evs)
-		}
-		f.mu.Unlock()
-		if errors.Is(err, ErrOlderThanRetention) {
-			f.mu.Lock()
-			if !s.ended {
-				f.log.Warn("calling ability subscriber ended: the events it had yet to read were deleted as older than the retention", "after", from)
-			}
-			f.end(s, err)
-			f.mu.Unlock()
-			continue
-		}
-		if err != nil {
-			f.pause(s, err)
-			continue
-		}
-		if !dirty {
-			return evs, true
-		}
-	}
-}
-
-// unpublished removes from a page the events the feed has not published
-// yet: committed after a higher ID was seen, they will be, as late ones,
-// and reach the subscriber then (through lateIDs, being at or below its
-// cursor, or live), so they must not come now as well. f.mu is held.
-func (f *Feed) unpublished(evs []FeedEvent) []FeedEvent {
-	return slices.DeleteFunc(evs, func(e FeedEvent) bool {
-		_, seen := f.seen[e.ID]
-		return e.ID > f.safe && !seen
-	})
-}
-
-// pause logs a failed read and waits a poll interval, or until s ends.
-func (f *Feed) pause(s *subscriber, err error) {
-	if s.ctx.Err() == nil {
-		f.log.Warn("catching up a calling ability subscriber failed; trying again", "err", err)
-	}
-	select {
-	case <-s.ctx.Done():
-	case <-time.After(f.cfg.PollInterval):
-	}
-}
-
-// readPage reads s's events in (from, to], at most catchUpPage. It
-// returns ErrOlderThanRetention when the pruner deleted events above
-// from before the read: some of s's events may be gone.
-func (f *Feed) readPage(s *subscriber, from, to int64) ([]FeedEvent, error) {
-	var evs []FeedEvent
-	var err error
-	if s.all {
-		evs, err = f.read(s.ctx, catchUpPage, "e.id > ? AND e.id <= ?", from, to)
-	} else {
-		evs, err = f.read(s.ctx, catchUpPage, "e.agent_id = ? AND e.id > ? AND e.id <= ?", s.agentID, from, to)
-	}
+// readIDs reads the events ids, in that order. It returns
+// ErrOlderThanRetention when any is gone: the pruner deleted it.
+func (f *Feed) readIDs(ctx context.Context, ids []int64) ([]FeedEvent, error) {
+	sorted := slices.Sorted(slices.Values(ids))
+	evs, err := f.read(ctx, len(sorted), "e.id IN "+inList(sorted))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read a subscriber's events: %w", err)
 	}
-	gone, err := Pruned(s.ctx, f.db.DB, TableEvents, from+1)
-	if err != nil {
-		return nil, err
-	}
-	if gone {
+	if len(evs) < len(ids) {
 		return nil, ErrOlderThanRetention
 	}
-	return evs, nil
-}
-
-// readLate reads s's late events ids.
-func (f *Feed) readLate(s *subscriber, ids []int64) ([]FeedEvent, error) {
-	slices.Sort(ids)
-	var out []FeedEvent
-	for chunk := range slices.Chunk(ids, feedPage) {
-		evs, err := f.read(s.ctx, len(chunk), "e.id IN "+inList(chunk))
-		if err != nil {
-			return nil, fmt.Errorf("read late events: %w", err)
-		}
-		out = append(out, evs...)
+	byID := make(map[int64]FeedEvent, len(evs))
+	for _, e := range evs {
+		byID[e.ID] = e
+	}
+	out := make([]FeedEvent, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
 	}
 	return out, nil
 }

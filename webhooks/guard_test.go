@@ -118,7 +118,7 @@ func TestGuardRefusesSpecialAddressesAtConnect(t *testing.T) {
 func TestClientRefusesLoopbackUnlessAllowed(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	port := rc.srv.Listener.Addr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()
+	port := rc.Server().Listener.Addr().(interface{ AddrPort() netip.AddrPort }).AddrPort().Port()
 	urls := []string{rc.url("/literal"), fmt.Sprintf("http://localhost:%d/name", port)}
 	post := func(c *http.Client, url string) error {
 		resp, err := c.Post(url, "application/json", strings.NewReader("{}"))

@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,9 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"gorm.io/gorm"
 
+	"outdial/internal/hooktest"
 	"outdial/models"
 	"outdial/models/dbtest"
 )
@@ -168,15 +167,39 @@ func run(t testing.TB, d *Dispatcher) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				t.Errorf("Dispatcher.Run did not return after its context was cancelled")
-			}
+			awaitStopped(t, "Dispatcher.Run", done, 30*time.Second)
 		})
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// awaitStopped waits for done, closed when what (a Run) returned after
+// its context was cancelled, at most within. Past it the test fails with
+// the stacks of this package's goroutines, so that a Run that cannot stop
+// names what it waits on instead of hanging the test binary.
+func awaitStopped(t testing.TB, what string, done <-chan struct{}, within time.Duration) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(within):
+		t.Errorf("%s did not return %v after its context was cancelled; the goroutines of package webhooks:\n%s",
+			what, within, packageStacks())
+	}
+}
+
+// packageStacks returns the stacks of the goroutines running code of
+// package webhooks, the test runner's excepted, at most 40 of them.
+func packageStacks() string {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "outdial/webhooks.") && !strings.Contains(g, "testing.tRunner") && len(out) < 40 {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // waitFor polls cond (a database or receiver check, never a retry delay:
@@ -268,89 +291,40 @@ func (b *bundle) waitStatus(id int64, status string, n int) models.WebhookDelive
 }
 
 // received is one request a receiver got.
-type received struct {
-	ID, Timestamp, Signature, ContentType, Method string
-	Body                                          []byte
-	Path                                          string
-	VerifyErr                                     error
-}
+type received = hooktest.Request
 
-// receiver is a webhook receiver that verifies every signature with the
-// Standard Webhooks library and answers as told.
-type receiver struct {
-	t      testing.TB
-	srv    *httptest.Server
-	secret string
-	// answer writes the answer to the n-th request (from 1); nil: 204.
-	answer func(w http.ResponseWriter, r *http.Request, n int)
+// receiver is a webhook receiver (hooktest.Receiver, lenient: the tests
+// check VerifyErr themselves) that verifies every signature, its
+// timestamp apart (tests move the clock), and answers as told.
+type receiver struct{ *hooktest.Receiver }
 
-	mu   sync.Mutex
-	reqs []received
-}
-
-// newReceiver starts a receiver, closed when the test ends.
+// newReceiver starts a receiver, closed when the test ends; answer writes
+// the answer to the n-th request (from 1); nil: 204.
 func newReceiver(t testing.TB, answer func(w http.ResponseWriter, r *http.Request, n int)) *receiver {
-	rc := &receiver{t: t, answer: answer}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	return rc
+	opts := hooktest.Options{IgnoreTimestamp: true, Lenient: true}
+	if answer != nil {
+		opts.Answer = func(w http.ResponseWriter, r *http.Request, got hooktest.Request) { answer(w, r, got.N) }
+	}
+	return &receiver{hooktest.New(t, opts)}
 }
 
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	got := received{ID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"),
-		Signature: r.Header.Get("webhook-signature"), ContentType: r.Header.Get("content-type"),
-		Method: r.Method, Body: body, Path: r.URL.Path}
-	rc.mu.Lock()
-	secret := rc.secret
-	rc.mu.Unlock()
-	if secret != "" {
-		got.VerifyErr = verify(secret, body, r.Header)
-	}
-	rc.mu.Lock()
-	rc.reqs = append(rc.reqs, got)
-	n := len(rc.reqs)
-	rc.mu.Unlock()
-	if rc.answer == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	rc.answer(w, r, n)
-}
+// expect sets the secret the receiver verifies signatures with.
+func (rc *receiver) expect(secret string) { rc.SetSecrets(secret) }
+
+// got returns the requests received so far, in the order they arrived.
+func (rc *receiver) got() []received { return rc.Arrived() }
+
+// count returns how many requests were received.
+func (rc *receiver) count() int { return rc.Count() }
+
+// url returns the receiver's URL with path.
+func (rc *receiver) url(path string) string { return rc.URL(path) }
 
 // verify checks a request's signature with the Standard Webhooks library.
 // The timestamp is checked apart (tests move the clock).
 func verify(secret string, body []byte, h http.Header) error {
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil {
-		return err
-	}
-	return wh.VerifyIgnoringTimestamp(body, h)
+	return hooktest.VerifyIgnoringTimestamp(secret, body, h)
 }
-
-// expect sets the secret the receiver verifies signatures with.
-func (rc *receiver) expect(secret string) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.secret = secret
-}
-
-// got returns the requests received so far.
-func (rc *receiver) got() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]received(nil), rc.reqs...)
-}
-
-// count returns how many requests were received.
-func (rc *receiver) count() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.reqs)
-}
-
-// url returns the receiver's URL with path.
-func (rc *receiver) url(path string) string { return rc.srv.URL + path }
 
 // status answers with code.
 func status(code int) func(http.ResponseWriter, *http.Request, int) {
@@ -385,6 +359,18 @@ var _ = strings.Contains
 // whose labels include labels (name=value pairs), as d registered it.
 func metric(t testing.TB, d *Dispatcher, name string, labels ...string) float64 {
 	t.Helper()
+	v, ok := metricValue(t, d, name, labels...)
+	if !ok {
+		t.Fatalf("metric %s %v not found", name, labels)
+	}
+	return v
+}
+
+// metricValue is metric, and reports whether the series exists: a
+// histogram's or a labelled counter's series appears only once something
+// was observed in it.
+func metricValue(t testing.TB, d *Dispatcher, name string, labels ...string) (float64, bool) {
+	t.Helper()
 	g, ok := d.cfg.Registerer.(prometheus.Gatherer)
 	if !ok {
 		t.Fatalf("the dispatcher's registerer cannot be gathered")
@@ -410,14 +396,13 @@ func metric(t testing.TB, d *Dispatcher, name string, labels ...string) float64 
 			}
 			switch {
 			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
+				return m.GetCounter().GetValue(), true
 			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
+				return m.GetGauge().GetValue(), true
 			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
+				return float64(m.GetHistogram().GetSampleCount()), true
 			}
 		}
 	}
-	t.Fatalf("metric %s %v not found", name, labels)
-	return 0
+	return 0, false
 }

@@ -19,8 +19,10 @@ type job struct {
 	msgID      string
 	body       []byte
 	ep         *endpoint
-	claimedAt  time.Time // monotonic, taken before the claim read the endpoint: for maxQueued
-	unproven   bool      // counted in its lane's budget for endpoints not proven healthy
+	claimedAt  time.Time   // monotonic, taken before the claim read the endpoint: for maxQueued
+	unproven   bool        // counted in its lane's budget for endpoints not proven healthy
+	begun      atomic.Bool // its lease was extended for its attempt (inflight.go)
+	handed     bool        // handed off by its transaction (handoff.go), not claimed
 }
 
 // lease returns the token of the lease j is held under.
@@ -59,6 +61,7 @@ type lane struct {
 	retries bool
 	workers int
 	batch   int // the most deliveries queued, and claimed at once
+	index   int // in Dispatcher.lanes: its bit in the pacer's denied lanes
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -124,6 +127,7 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64) (again []*job) {
 		if held := l.held(j.id); held != nil {
 			held.token.Store(j.token.Load())
 			held.leaseEnd.Store(j.leaseEnd.Load())
+			held.begun.Store(false)
 			again = append(again, j)
 			continue
 		}
@@ -152,6 +156,14 @@ func (l *lane) held(id int64) *job {
 		}
 	}
 	return nil
+}
+
+// upcoming returns up to n of the queued jobs, the first ones: those the
+// workers take next (inflight.go begins their attempts ahead).
+func (l *lane) upcoming(n int) []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.queue[:min(n, len(l.queue))])
 }
 
 // lastEndpoint returns the endpoint the last claim ended with.
@@ -186,7 +198,9 @@ func (l *lane) take(mayRun func(endpointID int64) bool) (j *job, expired []*job)
 				i--
 			}
 		}
-		if len(expired) > 0 || j != nil {
+		// A job handed off took no place a claim could fill: the lane
+		// was idle (handoff.go).
+		if len(expired) > 0 || (j != nil && !j.handed) {
 			signal(l.space)
 		}
 		if j != nil {

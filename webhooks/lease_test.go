@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,7 +235,32 @@ func TestShutdownLeavesNoLease(t *testing.T) {
 func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
+	// The hanging endpoint hangs on its first request, made while the
+	// healthy one gets its first attempts, and on every retry, made while
+	// it gets fresh ones. Its other first attempts fail at once: were
+	// they to hang too, each would hold the endpoint's one attempt at a
+	// time (pacer.go) for the whole timeout, and whether a retry or
+	// another first attempt takes the next one is not promised, so that
+	// a retry could wait behind all twenty of them.
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	var retriesHanging atomic.Int64
+	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		seenMu.Lock()
+		retry := seen[r.Header.Get("webhook-id")]
+		seen[r.Header.Get("webhook-id")] = true
+		seenMu.Unlock()
+		switch {
+		case retry:
+			retriesHanging.Add(1)
+			defer retriesHanging.Add(-1)
+			<-r.Context().Done()
+		case n == 1:
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
 	var mu sync.Mutex
 	var arrivals []time.Time
 	healthy := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
@@ -280,20 +306,17 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	if first >= cfg.Timeout {
 		t.Errorf("the healthy endpoint waited %v, want less than the %v timeout", first, cfg.Timeout)
 	}
-	// Now the hanging endpoint's deliveries time out and queue as retries;
-	// make them due, so that retries hang while fresh deliveries arrive.
-	waitFor(t, "the hanging endpoint's first attempts to time out", func() bool {
+	// Now the hanging endpoint's first attempts have failed and wait as
+	// retries; make them due, so that retries hang while fresh
+	// deliveries arrive.
+	waitFor(t, "the hanging endpoint's first attempts to fail", func() bool {
 		var n int64
 		b.db.Model(&models.WebhookDelivery{}).Where("attempt_count = 1 AND status = ? AND lease_owner IS NULL", StatusPending).Count(&n)
 		return n >= 2
 	})
 	b.clock.Advance(time.Minute)
 	d.Wake()
-	waitFor(t, "a retry hanging", func() bool {
-		var n int64
-		b.db.Model(&models.WebhookDelivery{}).Where("attempt_count = 1 AND status = ? AND lease_owner IS NOT NULL", StatusPending).Count(&n)
-		return n >= 1
-	})
+	waitFor(t, "a retry hanging", func() bool { return retriesHanging.Load() >= 1 })
 	second := measure(2)
 	t.Logf("with retries hanging: the healthy endpoint got 20 deliveries in %v", second)
 	if second >= cfg.Timeout {

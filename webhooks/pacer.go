@@ -45,10 +45,10 @@ const maxProbeEvery = time.Second
 // run. Both lanes share it, so that an endpoint's room counts the
 // attempts of both.
 type pacer struct {
-	workers    int           // of both lanes: the highest limit
-	slowAfter  time.Duration // an answer later than this is slow
-	probeEvery time.Duration // how long an endpoint whose breaker is open waits after a failed attempt
-	freed      func()        // tells the lanes that an endpoint a claim found full has room again
+	workers    int              // of both lanes: the highest limit
+	slowAfter  time.Duration    // an answer later than this is slow
+	probeEvery time.Duration    // how long an endpoint whose breaker is open waits after a failed attempt
+	freed      func(lanes uint) // tells the lanes (a bit each) whose claim found an endpoint full that it has room again
 
 	mu  sync.Mutex
 	eps map[int64]*pace
@@ -64,15 +64,20 @@ type pace struct {
 	proven   bool          // the last attempt succeeded within slowAfter
 	failures int           // consecutive failed attempts
 	failedAt time.Time     // when the last of them ended (monotonic)
-	denied   bool          // a claim found it full: tell the lanes when it has room again
+	denied   uint          // the lanes (a bit each) whose claim found it full: tell them when it has room again
 }
 
 // newPacer returns a pacer for workers workers in all, that calls freed
-// (which must not block) when an endpoint that a claim found full has
-// room again: the claim may have been another lane's. An open breaker
+// (which must not block) with the lanes whose claim found an endpoint
+// full when it has room again: the room may have been another lane's.
+// Only those lanes claim again. (Telling both lanes made them wake each
+// other without end while idle: woken together, one reserved the room,
+// the other found it full, the first gave it back unused and woke both,
+// and so on — a claim every millisecond or two, on the path of every new
+// delivery.) An open breaker
 // probes every maxProbeEvery, or every firstRetry when that is shorter
 // (and not zero): never less often than a failed delivery is retried.
-func newPacer(workers int, slowAfter, firstRetry time.Duration, freed func()) *pacer {
+func newPacer(workers int, slowAfter, firstRetry time.Duration, freed func(lanes uint)) *pacer {
 	every := maxProbeEvery
 	if firstRetry > 0 {
 		every = min(every, firstRetry)
@@ -103,7 +108,7 @@ type room struct {
 // which at most unproven to endpoints not proven healthy, over eps (in
 // the order given, which the caller rotates for fairness). The caller
 // must give back what it did not take (unreserve).
-func (p *pacer) plan(eps []claimEndpoint, free, unproven int, now time.Time) []room {
+func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) []room {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []room
@@ -118,12 +123,12 @@ func (p *pacer) plan(eps []claimEndpoint, free, unproven int, now time.Time) []r
 				e.claimed += n
 				out = append(out, room{endpoint: ep.id, n: n})
 			} else {
-				e.denied = true
+				e.denied |= 1 << lane
 			}
 			continue
 		}
 		if e.claimed > 0 {
-			e.denied = true
+			e.denied |= 1 << lane
 			continue
 		}
 		if unproven == 0 || (e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery) {
@@ -172,15 +177,15 @@ func (p *pacer) giveBack(id int64) {
 	e.claimed--
 	freed := p.release(id, e)
 	p.mu.Unlock()
-	if freed {
-		p.freed()
+	if freed != 0 {
+		p.freed(freed)
 	}
 }
 
 // unreserve gives back the rooms of rooms that a claim did not take;
 // taken counts what it took per endpoint.
 func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
-	freed := false
+	var freed uint
 	p.mu.Lock()
 	for _, r := range rooms {
 		if r.fail {
@@ -189,12 +194,12 @@ func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
 		if left := r.n - taken[r.endpoint]; left > 0 {
 			e := p.get(r.endpoint)
 			e.claimed -= left
-			freed = p.release(r.endpoint, e) || freed
+			freed |= p.release(r.endpoint, e)
 		}
 	}
 	p.mu.Unlock()
-	if freed {
-		p.freed()
+	if freed != 0 {
+		p.freed(freed)
 	}
 }
 
@@ -227,18 +232,18 @@ func (p *pacer) finish(id int64, attempted, ok bool, took time.Duration, now tim
 	}
 	freed := p.release(id, e)
 	p.mu.Unlock()
-	if freed {
-		p.freed()
+	if freed != 0 {
+		p.freed(freed)
 	}
 }
 
 // release notes that e, the pace of the endpoint id, has room again. It
 // drops the pace of an idle endpoint that holds nothing worth keeping,
 // so that the map holds only endpoints in use or proven, and reports
-// whether a claim found the endpoint full meanwhile. The caller holds
-// p.mu.
-func (p *pacer) release(id int64, e *pace) (denied bool) {
-	denied, e.denied = e.denied, false
+// the lanes whose claim found the endpoint full meanwhile. The caller
+// holds p.mu.
+func (p *pacer) release(id int64, e *pace) (denied uint) {
+	denied, e.denied = e.denied, 0
 	if e.claimed == 0 && !e.proven && e.failures == 0 {
 		delete(p.eps, id)
 	}

@@ -62,17 +62,61 @@ func seedHistory(tb testing.TB, db *models.DB, ep, from, n int64, attempts int, 
 	}
 }
 
+// probe runs SELECT 1 on db every 20 ms until the returned function is
+// called, appending each one's duration to out: what the machine and the
+// database take for a statement that costs nothing, beside the pruner's
+// (a statement of the pruner slower than 100 ms while the probe is too
+// is the machine's wait, not its own work).
+func probe(db *models.DB, out *[]time.Duration) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			var one int
+			start := time.Now()
+			if err := db.Raw("SELECT 1").Scan(&one).Error; err == nil {
+				*out = append(*out, time.Since(start))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // BenchmarkPruneMillion prunes 1,000,000 rows older than the retention
 // (250,000 events, their SUCCEEDED deliveries and two attempts each)
 // beside 2,000 pending deliveries at least as old, which are kept with
-// their events. It reports the rows deleted, the slowest statement
-// (slowest-ms: every statement is one batch, so this is the longest any
-// lock was held) and the whole run (run-s). Run it with -benchtime=1x
-// (each iteration seeds the rows again):
+// their events. It reports the rows deleted, the statements run (COMMITs
+// included: a batch's locks are held until its COMMIT ends), the slowest
+// (max-ms) and the 99th percentile (p99-ms) of their durations, how many
+// took over 100 ms (issue 8 asks for none), the whole run (run-s) and the
+// rows deleted per second; it logs the statements over 100 ms by step and
+// the batch sizes each step ended with. Beside it a probe times SELECT 1
+// every 20 ms (probe-max-ms, probe-over-100ms/op): the floor of what a
+// statement takes on the machine at that moment. Three variants, on the
+// same machine: batches of a fixed 200 rows (what the pruner did before
+// its batches adapted), batches sized to keep each statement near 25 ms
+// (the default before) and the pruner's default (10 ms). Run them one at
+// a time, alternating, with -benchtime=1x (each iteration seeds the rows
+// again):
 //
-//	go test -run '^$' -bench PruneMillion -benchtime=1x ./webhooks
-//	TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test go test -run '^$' -bench PruneMillion -benchtime=1x -timeout 30m ./webhooks
+//	go test -run '^$' -bench 'PruneMillion/adaptive$' -benchtime=1x ./webhooks
+//	TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test go test -run '^$' -bench 'PruneMillion/adaptive$' -benchtime=1x -timeout 60m ./webhooks
 func BenchmarkPruneMillion(b *testing.B) {
+	b.Run("fixed-200", func(b *testing.B) { benchmarkPrune(b, PruneConfig{BatchSize: 200, StatementTarget: time.Hour}) })
+	b.Run("adaptive-25ms", func(b *testing.B) { benchmarkPrune(b, PruneConfig{StatementTarget: 25 * time.Millisecond}) })
+	b.Run("adaptive", func(b *testing.B) { benchmarkPrune(b, PruneConfig{}) })
+}
+
+// benchmarkPrune is BenchmarkPruneMillion with the pruner's settings cfg
+// (Retention and Now are set here).
+func benchmarkPrune(b *testing.B, cfg PruneConfig) {
 	const events = 250_000
 	bu := setup(b)
 	ep := bu.endpoint("https://example.com/hook")
@@ -81,7 +125,8 @@ func BenchmarkPruneMillion(b *testing.B) {
 	var slowest time.Duration
 	var step string
 	var took time.Duration
-	var durations []time.Duration
+	var durations, probes []time.Duration
+	slowSteps := map[string]int{}
 	for i := range b.N {
 		b.StopTimer()
 		base := int64(i) * (events + seedChunk)
@@ -94,21 +139,29 @@ func BenchmarkPruneMillion(b *testing.B) {
 		if err := bu.db.Exec("DELETE FROM webhook_events WHERE id > ?", base+events+2000).Error; err != nil {
 			b.Fatal(err)
 		}
-		p, err := NewPruner(bu.db, PruneConfig{Retention: 24 * time.Hour, Now: bu.clock.Now})
+		cfg.Retention, cfg.Now = 24*time.Hour, bu.clock.Now
+		p, err := NewPruner(bu.db, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		p.keepDurations = true
+		stopProbe := probe(bu.db, &probes)
 		b.StartTimer()
 		start := time.Now()
 		res, err := p.Prune(context.Background())
 		took += time.Since(start)
 		b.StopTimer()
+		stopProbe()
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("time per step: %v", res.Steps)
+		b.Logf("time per step: %v; batches %v, ending at sizes %v", res.Steps, res.Batches, res.Batch)
 		durations = append(durations, res.Statements...)
+		for k, d := range res.Statements {
+			if d > 100*time.Millisecond {
+				slowSteps[res.StatementSteps[k]]++
+			}
+		}
 		total += res.Total()
 		if res.Slowest > slowest {
 			slowest, step = res.Slowest, res.SlowestStep
@@ -128,14 +181,22 @@ func BenchmarkPruneMillion(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "rows-deleted/op")
-	b.ReportMetric(float64(slowest.Microseconds())/1000, "slowest-ms")
+	b.ReportMetric(float64(slowest.Microseconds())/1000, "max-ms")
 	b.ReportMetric(took.Seconds()/float64(b.N), "run-s")
+	b.ReportMetric(float64(total)/took.Seconds(), "rows/s")
 	slices.Sort(durations)
 	p50, p99 := durations[len(durations)/2], durations[len(durations)*99/100]
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(durations))/float64(b.N), "statements/op")
 	over := len(durations) - sort.Search(len(durations), func(i int) bool { return durations[i] > 100*time.Millisecond })
 	b.ReportMetric(float64(over)/float64(b.N), "over-100ms/op")
-	b.Logf("%d statements: p50 %s, p99 %s, %d over 100ms", len(durations), p50, p99, over)
-	b.Logf("%s: slowest statement %s (%s); %d rows in %s", bu.db.Dialect, slowest, step, total/int64(b.N), took/time.Duration(b.N))
+	b.Logf("%d statements: p50 %s, p99 %s, %d over 100ms %v", len(durations), p50, p99, over, slowSteps)
+	slices.Sort(probes)
+	probeOver := len(probes) - sort.Search(len(probes), func(i int) bool { return probes[i] > 100*time.Millisecond })
+	b.ReportMetric(float64(probes[len(probes)-1].Microseconds())/1000, "probe-max-ms")
+	b.ReportMetric(float64(probeOver)/float64(b.N), "probe-over-100ms/op")
+	b.Logf("probe (SELECT 1 every 20 ms beside the pruner): %d, p50 %s, p99 %s, max %s, %d over 100ms", len(probes),
+		probes[len(probes)/2], probes[len(probes)*99/100], probes[len(probes)-1], probeOver)
+	b.Logf("%s: slowest statement %s (%s); %d rows in %s, %.0f rows/s", bu.db.Dialect, slowest, step, total/int64(b.N),
+		took/time.Duration(b.N), float64(total)/took.Seconds())
 }

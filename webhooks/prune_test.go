@@ -28,7 +28,7 @@ func (b *bundle) startPruner(cfg PruneConfig) *Pruner {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = p.Run(ctx); close(done) }()
-	b.t.Cleanup(func() { cancel(); <-done })
+	b.t.Cleanup(func() { cancel(); awaitStopped(b.t, "Pruner.Run", done, time.Minute) })
 	return p
 }
 
@@ -228,10 +228,11 @@ func metricOf(t testing.TB, reg *prometheus.Registry, name string, labels ...str
 // TestFeedSubscriberBehindThePruner: a subscriber so far behind that the
 // events it had yet to read were pruned is ended with
 // ErrOlderThanRetention once it has read what it held, rather than
-// silently missing them.
+// silently missing them. (Events still in the feed's memory, Recent, it
+// gets.)
 func TestFeedSubscriberBehindThePruner(t *testing.T) {
 	b := setup(t)
-	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16})
+	f := startFeed(t, b, FeedConfig{PollInterval: time.Hour, Buffer: 16, Recent: 16})
 	ready(t, b, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -256,5 +257,39 @@ func TestFeedSubscriberBehindThePruner(t *testing.T) {
 	if got >= len(evs) || !errors.Is(slow.Err(), ErrOlderThanRetention) {
 		t.Fatalf("the slow subscriber read %d of %d events and ended with %v; want fewer, then ErrOlderThanRetention",
 			got, len(evs), slow.Err())
+	}
+}
+
+// TestBatcherSizesBatchesToTheTarget: batches grow by a quarter at most
+// while statements are fast, shrink to what keeps the time per row under
+// the target once a cost lasts, and a lone statement slow for reasons its
+// rows do not explain (a descheduled process) moves them little.
+func TestBatcherSizesBatchesToTheTarget(t *testing.T) {
+	b := &batcher{size: 100, most: 1000, target: 25 * time.Millisecond}
+	b.observe(100, 5*time.Millisecond) // 50µs a row: 500 would do, grow by a quarter
+	if b.size != 125 {
+		t.Fatalf("after a fast batch: size %d, want 125", b.size)
+	}
+	for range 20 {
+		b.observe(b.size, time.Duration(b.size)*50*time.Microsecond)
+	}
+	if b.size != 500 {
+		t.Fatalf("at 50µs a row: size %d, want 500", b.size)
+	}
+	b.observe(b.size, 600*time.Millisecond) // one statement descheduled
+	if b.size != 500 {
+		t.Fatalf("after one slow statement: size %d, want 500 still", b.size)
+	}
+	for range batcherWindow {
+		b.observe(b.size, time.Duration(b.size)*250*time.Microsecond) // rows now cost 250µs
+	}
+	if b.size != 100 {
+		t.Fatalf("at 250µs a row: size %d, want 100", b.size)
+	}
+	for range batcherWindow {
+		b.observe(b.size, time.Second)
+	}
+	if b.size != minPruneBatch {
+		t.Fatalf("with every statement slow: size %d, want the least, %d", b.size, minPruneBatch)
 	}
 }

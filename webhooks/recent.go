@@ -2,7 +2,8 @@ package webhooks
 
 import "sync"
 
-// Bounds of recentEvents: past either, the oldest events leave first.
+// Default bounds of recentEvents (WithRecentEvents): past either, the
+// oldest events leave first.
 const (
 	maxRecentEvents = 20_000
 	maxRecentBytes  = 32 << 20
@@ -20,6 +21,8 @@ type recentEvents struct {
 	byID  map[int64]*recentEvent
 	order []int64 // IDs in the order they came; some may have left byID
 	bytes int
+	// maxEvents and maxBytes bound byID and bytes.
+	maxEvents, maxBytes int
 }
 
 // recentEvent is one event of recentEvents.
@@ -32,7 +35,7 @@ type recentEvent struct {
 }
 
 func newRecentEvents() *recentEvents {
-	return &recentEvents{byID: map[int64]*recentEvent{}}
+	return &recentEvents{byID: map[int64]*recentEvent{}, maxEvents: maxRecentEvents, maxBytes: maxRecentBytes}
 }
 
 // add keeps e as event id. An event already kept under id (SQLite
@@ -48,7 +51,7 @@ func (r *recentEvents) add(id int64, e *recentEvent) {
 	r.byID[id] = e
 	r.order = append(r.order, id)
 	r.bytes += len(e.body)
-	for len(r.byID) > maxRecentEvents || r.bytes > maxRecentBytes {
+	for len(r.byID) > r.maxEvents || r.bytes > r.maxBytes {
 		r.evictOldest()
 	}
 }

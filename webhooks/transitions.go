@@ -53,13 +53,29 @@ type hold struct {
 	token string
 }
 
-// update is the start of a multi-row UPDATE of webhook_deliveries made
-// inside a transaction.
+// update is the start of an UPDATE of webhook_deliveries rows listed by
+// ID, made inside a transaction. On SQLite the rows are found by their
+// IDs only (NOT INDEXED still seeks the rowid): left alone, with a
+// claim's worth of IDs (a few dozen or more) the planner read "id IN
+// (...) AND status = 'PENDING' AND ..." through
+// webhook_deliveries_finished (status, updated_at), that is every
+// PENDING delivery, at every lease, release, finish and reschedule
+// (EXPLAIN QUERY PLAN, TestTransitionsSeekByID): a cost that grew with
+// the backlog of every endpoint.
 func (s Deliveries) update() string {
 	if s.dialect == models.SQLite {
-		return "UPDATE OR FAIL webhook_deliveries SET "
+		return "UPDATE OR FAIL webhook_deliveries NOT INDEXED SET "
 	}
 	return "UPDATE webhook_deliveries SET "
+}
+
+// byID names webhook_deliveries for a statement outside a transaction
+// that lists its rows by ID: NOT INDEXED on SQLite, as in update.
+func (s Deliveries) byID() string {
+	if s.dialect == models.SQLite {
+		return "webhook_deliveries NOT INDEXED"
+	}
+	return "webhook_deliveries"
 }
 
 // orFail is the conflict clause of multi-row statements inside a
@@ -127,7 +143,7 @@ func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, err
 	var out []int64
 	for chunk := range slices.Chunk(hs, batchSize) {
 		where, args := fenced(chunk)
-		res := tx.Exec("UPDATE webhook_deliveries SET lease_expires_at = ?, next_attempt_at = ?"+where,
+		res := tx.Exec("UPDATE "+s.byID()+" SET lease_expires_at = ?, next_attempt_at = ?"+where,
 			append([]any{until, until}, args...)...)
 		if res.Error != nil {
 			return out, fmt.Errorf("renew leases: %w", res.Error)
@@ -139,7 +155,7 @@ func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, err
 			continue
 		}
 		var still []int64 // some were settled or taken over: which are ours?
-		if err := tx.Raw("SELECT id FROM webhook_deliveries"+where, args...).Scan(&still).Error; err != nil {
+		if err := tx.Raw("SELECT id FROM "+s.byID()+where, args...).Scan(&still).Error; err != nil {
 			return out, fmt.Errorf("renew leases: %w", err)
 		}
 		out = append(out, still...)

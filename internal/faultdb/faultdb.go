@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the admin connection
+
+	"outdial/internal/freeport"
 )
 
 // startTimeout bounds a start or a restart (crash recovery included) on a
@@ -75,7 +76,7 @@ type Server struct {
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	Require(tb)
-	s := &Server{tb: tb, dir: tb.TempDir(), Port: freePort(tb)}
+	s := &Server{tb: tb, dir: tb.TempDir(), Port: freeport.Get(tb)}
 	install, err := lookPath("mariadb-install-db")
 	if err != nil {
 		tb.Fatal(err)
@@ -91,9 +92,27 @@ func Start(tb testing.TB) *Server {
 		tb.Fatalf("mariadb-install-db: %v\n%s", err, out)
 	}
 	tb.Cleanup(s.cleanup)
-	s.Restart()
-	return s
+	// The port was free a moment ago; another test's server (of this
+	// process or another) may have taken it since. The first start then
+	// moves to another port: no client holds this one yet.
+	for try := 1; ; try++ {
+		err := s.start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || try == 5 {
+			tb.Fatal(err)
+		}
+		tb.Logf("faultdb: %v; trying another port", err)
+		if !s.hasExited() {
+			s.Kill()
+		}
+		s.Port = freeport.Get(tb)
+	}
 }
+
+// errPortTaken: another server answers on the port the server was given.
+var errPortTaken = errors.New("the port is another server's")
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 
@@ -114,6 +133,16 @@ func (s *Server) CreateDatabase(name string) string {
 // Restart starts mariadbd on the data directory (after Start or Kill) and
 // waits until it answers; crash recovery runs first after a kill.
 func (s *Server) Restart() {
+	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// start starts mariadbd on the data directory and waits until it answers.
+// It returns an error wrapping errPortTaken when a server other than this
+// one answers on s.Port.
+func (s *Server) start() error {
 	s.tb.Helper()
 	if s.cmd != nil && !s.hasExited() {
 		s.tb.Fatal("faultdb: Restart while mariadbd runs; Kill it first")
@@ -143,37 +172,51 @@ func (s *Server) Restart() {
 	s.cmd, s.exited, s.paused = cmd, make(chan struct{}), false
 	exited := s.exited
 	go func() { _ = cmd.Wait(); close(exited) }()
-	s.waitReady()
+	return s.waitReady()
 }
 
-// waitReady waits until the server answers a query, failing the test when
-// mariadbd exits or does not answer within startTimeout.
-func (s *Server) waitReady() {
-	s.tb.Helper()
+// waitReady waits until this server answers a query. It returns an error
+// when mariadbd exits or does not answer within startTimeout, wrapping
+// errPortTaken when another server answers on its port (this one then
+// fails to bind it, or has not yet).
+func (s *Server) waitReady() error {
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if s.hasExited() {
-			s.tb.Fatalf("mariadbd exited at start; its log:\n%s", s.ErrorLog())
-		}
-		if err := s.ping(); err == nil {
-			return
-		} else if time.Now().After(deadline) {
-			s.tb.Fatalf("mariadbd did not answer within %s: %v; its log:\n%s", startTimeout, err, s.ErrorLog())
+		datadir, err := s.datadir()
+		switch {
+		case err == nil && sameDir(datadir, s.dataDir()):
+			return nil
+		case err == nil:
+			return fmt.Errorf("faultdb: port %d: %w (data directory %s)", s.Port, errPortTaken, datadir)
+		case s.hasExited():
+			return fmt.Errorf("faultdb: mariadbd exited at start; its log:\n%s", s.ErrorLog())
+		case time.Now().After(deadline):
+			return fmt.Errorf("faultdb: mariadbd did not answer within %s: %v; its log:\n%s", startTimeout, err, s.ErrorLog())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// ping runs SELECT 1 on a new connection.
-func (s *Server) ping() error {
+// sameDir reports whether the paths a and b name the same directory.
+func sameDir(a, b string) bool {
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
+}
+
+// datadir returns the data directory of the server answering on s.Port,
+// on a new connection.
+func (s *Server) datadir() (string, error) {
 	db, err := s.open()
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return db.PingContext(ctx)
+	var dir string
+	err = db.QueryRowContext(ctx, "SELECT @@datadir").Scan(&dir)
+	return dir, err
 }
 
 // open returns a connection pool to the server, no database selected.
@@ -293,17 +336,6 @@ func (s *Server) cleanup() {
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.exited
-}
-
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // SmallFS mounts a tmpfs of size bytes on a new directory under tb's

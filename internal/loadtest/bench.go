@@ -57,11 +57,14 @@ type Row struct {
 	Figure, Baseline string
 	Ratio            float64
 	// CPURatio is the baseline's CPU time per request ÷ the figure's
-	// (reads only).
+	// (reads); for the mutation changing every agent, its CPU time ÷ that
+	// of the one changing a tenth.
 	CPURatio float64
 	P50, P99 time.Duration
 	// PeakRSS is the process's peak resident memory during the scenario
-	// (server and load generator: an upper bound of the server's).
+	// (server and load generator: an upper bound of the server's); for a
+	// mutation, until its answer, and for its webhooks, from the
+	// mutation's start until the last one arrived.
 	PeakRSS int64
 	// Err says why the scenario's answers were wrong, or it failed.
 	Err error
@@ -465,7 +468,7 @@ func compact(raw json.RawMessage) []byte {
 // posts as many webhooks from a bare http.Client loop to the same
 // receiver.
 func (b *bench) mutations(ctx context.Context) {
-	var tenth time.Duration
+	var tenth, tenthCPU time.Duration
 	for _, m := range []struct {
 		profile int
 		agents  int
@@ -482,6 +485,7 @@ func (b *bench) mutations(ctx context.Context) {
 		err := b.graphql(ctx, `mutation($id: ID!) { updateCapacityProfile(input: {id: $id, workItemLimit: 2}) { capacityProfile { workItemLimit } } }`,
 			map[string]any{"id": calling.GlobalID(calling.KindCapacityProfile, b.org.CapacityProfileIDs[m.profile])}, &out)
 		took, used := time.Since(start), cpuTime()-cpu
+		row.PeakRSS = peakRSS() // the mutation's own, before its webhooks go out
 		// The process's CPU time during the round trip: on a loaded machine
 		// a steadier measure of the server's work than the wall time (the
 		// previous scenario's webhooks have all arrived, and this one's
@@ -498,16 +502,18 @@ func (b *bench) mutations(ctx context.Context) {
 		committed := time.Now()
 		err = b.receiver.wait(ctx, 10*time.Minute)
 		delivered := time.Since(committed)
-		row.PeakRSS = peakRSS()
-		hooks.PeakRSS = row.PeakRSS
+		hooks.PeakRSS = peakRSS()
 		hooks.Figure = delivered.Round(time.Millisecond).String()
 		hooks.Err = err
 		if m.profile == 1 {
-			tenth = took
+			tenth, tenthCPU = took, used
 		}
 		if m.profile == 0 && tenth > 0 {
-			row.Baseline = "the tenth's: " + tenth.Round(time.Millisecond).String()
+			row.Baseline = fmt.Sprintf("the tenth's: %s, %s CPU", tenth.Round(time.Millisecond), tenthCPU.Round(time.Millisecond))
 			row.Ratio = took.Seconds() / tenth.Seconds()
+			if tenthCPU > 0 {
+				row.CPURatio = used.Seconds() / tenthCPU.Seconds()
+			}
 		}
 		if m.profile == 0 && err == nil {
 			bare := b.bareLoop(ctx, m.agents)

@@ -1,0 +1,150 @@
+package webhooks
+
+import (
+	"context"
+	"time"
+
+	"outdial/models"
+)
+
+// The hand-off: a small change's deliveries go from the transaction that
+// records them straight to this process's workers.
+//
+// A delivery that waits for a claim costs, between the change's commit
+// and its attempt, the claim's transaction (4 statements and a COMMIT)
+// and the fenced extension of its lease before the attempt (an UPDATE
+// and a COMMIT): two more durable commits after the change's own. On a
+// MariaDB with its default innodb_flush_log_at_trx_commit = 1 each
+// durable commit waits for an fsync, 6 to 10 ms on the benchmark's
+// machine: most of the time from a one-agent change's answer to its
+// webhook (BENCHMARKS.md, "The one-agent change on MariaDB: the
+// hand-off").
+//
+// So when the first-attempt lane has an idle worker for each of a
+// write's deliveries and each one's endpoint is proven healthy with room
+// to run it now (pacer.canHand), the Writer records them already leased
+// to this process for InFlightLease, as the extension before an attempt
+// would (inflight.go), under a lease token of their own; after the commit
+// (Writer.Committed) they are queued on the lane as jobs whose attempt
+// has begun, with the endpoint as the transaction read it and the body it
+// wrote. No other process claims them (they are not due until the lease
+// ends), and every later write of them is fenced on the token as for a
+// claimed delivery. The lease is written by the transaction that creates
+// the delivery, so it commits before the request goes out, as the
+// extension's does.
+//
+// What this costs: should the process die between the commit and the
+// attempts, or the command's outcome be unknown (its COMMIT sent, no
+// answer), those deliveries wait InFlightLease, not LeaseDuration, before
+// another process takes them over; at most maxHanded a command, and only
+// while the lane is idle. An endpoint command that commits while such a
+// command runs makes the hand-off give its deliveries back, due at once,
+// to be claimed with the endpoint's new state.
+
+// maxHanded is the most deliveries one command hands off.
+const maxHanded = 8
+
+// handed is a delivery its transaction leased to this process, with what
+// its attempt needs.
+type handed struct {
+	id       int64
+	endpoint *models.WebhookEndpoint // as the transaction read it
+	agentID  int64                   // 0: not an agent event
+	version  int64
+	msgID    string
+	body     []byte
+}
+
+// offer returns the lease token and end under which a transaction may
+// record deliveries to endpoints (an ID per delivery) leased to this
+// process, or false when they are to be claimed: Run is not delivering,
+// results cannot be recorded now, the first-attempt lane has not an idle worker for each,
+// or an endpoint is not proven healthy with room to run them at once.
+func (d *Dispatcher) offer(endpoints []int64) (token string, until time.Time, ok bool) {
+	if len(endpoints) == 0 || len(endpoints) > maxHanded || !d.serving.Load() || d.writeFailing.Load() ||
+		!d.lanes[0].idle(len(endpoints)) || !d.pacer.canHand(endpoints) {
+		return "", time.Time{}, false
+	}
+	return d.newToken(), d.now().Add(d.cfg.InFlightLease), true
+}
+
+// take queues the deliveries hs, committed leased under token until
+// until (offer), on the first-attempt lane, their attempts begun. When
+// stale (an endpoint changed while their transaction ran) or the lane is
+// closed, it gives them back instead, due at once.
+func (d *Dispatcher) take(token string, until time.Time, hs []handed, stale bool) {
+	now := d.now()
+	eps := map[int64]*endpoint{}
+	jobs := make([]*job, len(hs))
+	for i, h := range hs {
+		ep := eps[h.endpoint.ID]
+		if ep == nil {
+			ep = newEndpoint(h.endpoint, now)
+			eps[h.endpoint.ID] = ep
+		}
+		j := &job{id: h.id, endpointID: h.endpoint.ID, agentID: h.agentID, version: h.version, msgID: h.msgID,
+			body: h.body, ep: ep, claimedAt: time.Now(), handed: true}
+		j.token.Store(&token)
+		j.leaseEnd.Store(until.UnixNano())
+		j.begun.Store(true)
+		jobs[i] = j
+	}
+	d.pacer.hold(jobs)
+	if !stale && d.lanes[0].handOver(jobs) {
+		return
+	}
+	for _, j := range jobs {
+		d.pacer.giveBack(j.endpointID)
+	}
+	d.release(context.Background(), holdsOfJobs(jobs))
+	d.Wake()
+}
+
+// idle reports whether the lane has an idle worker for each of n more
+// jobs, with nothing queued.
+func (l *lane) idle(n int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.closed && len(l.queue) == 0 && l.workers-len(l.running) >= n
+}
+
+// handOver queues jobs handed off by their transaction, and reports
+// whether it did (not once the lane is closed).
+func (l *lane) handOver(jobs []*job) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.queue = append(l.queue, jobs...)
+	l.cond.Broadcast()
+	return true
+}
+
+// canHand reports whether every endpoint of endpoints (an ID per
+// delivery) is proven healthy and may run all it holds and these at
+// once.
+func (p *pacer) canHand(endpoints []int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	more := map[int64]int{}
+	for _, id := range endpoints {
+		more[id]++
+	}
+	for id, n := range more {
+		e := p.eps[id]
+		if e == nil || !e.proven || e.failures > 0 || e.claimed+n > e.limit {
+			return false
+		}
+	}
+	return true
+}
+
+// hold counts jobs handed off as claimed.
+func (p *pacer) hold(jobs []*job) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, j := range jobs {
+		p.get(j.endpointID).claimed++
+	}
+}
