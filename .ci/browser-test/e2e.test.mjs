@@ -251,6 +251,15 @@ test('dashboard: the printed link signs in; demo agents, filters, details, live 
   ]);
   await axe(page, 'an agent\'s detail');
   await page.screenshot({ path: path.join(shots, 'dashboard-detail.png') });
+  // Closed, and opened for another agent before the 'close' event arrives
+  // (keys pressed quickly on a busy machine): the stale event neither
+  // forgets the new agent's detail nor takes focus out of the dialog.
+  await page.evaluate(() => {
+    document.getElementById('detail').close();
+    document.querySelectorAll('#rows .agent-name')[1].click();
+  });
+  await page.waitForFunction(() => document.getElementById('detail').open && /NOT_IN_PROFILE_QUEUE/.test(document.getElementById('detail-body').innerText), null, { timeout: WAIT });
+  assert.equal(await page.evaluate(() => document.getElementById('detail').contains(document.activeElement)), true, 'focus stays in the reopened dialog');
   await page.keyboard.press('Escape');
 
   // Filter by a blocker: only Ben; the filter is in the address.

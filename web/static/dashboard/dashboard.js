@@ -548,9 +548,18 @@ function changed(agent) {
 // ------------------------------------------------------------- agent detail
 
 $('detail-close').addEventListener('click', () => $('detail').close());
+// The browser returns focus to the opener when the dialog closes; the
+// 'close' event comes a task later, after keys pressed meanwhile may have
+// moved on: an arrow to the next agent, or Enter that opened the dialog
+// again for another. A close event that finds the dialog open again is
+// stale and changes nothing (it would forget the new agent's detail and
+// take focus out of the dialog). Otherwise focus is put back only where
+// it was lost: on the body (the opener was re-rendered) or in the dialog.
 $('detail').addEventListener('close', () => {
+  if ($('detail').open) return;
   state.detailId = null;
-  if (state.detailOpener && state.detailOpener.isConnected) state.detailOpener.focus();
+  const lost = document.activeElement === document.body || $('detail').contains(document.activeElement);
+  if (lost && state.detailOpener && state.detailOpener.isConnected) state.detailOpener.focus();
 });
 
 /** openDetail shows an agent's detail in a modal dialog. */
