@@ -3,6 +3,7 @@ package webhooks
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -131,7 +132,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 // another process holds), lease them, and settle those that must not be
 // sent.
 func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
-	eps, order, err := d.claimEndpoints(tx, cursor, now)
+	order, err := d.claimEndpoints(tx, cursor, now)
 	if err != nil {
 		return c, nil, err
 	}
@@ -160,18 +161,31 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	if n, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil || n != int64(len(rows)) {
 		return c, rooms, cmp.Or(err, fmt.Errorf("lease deliveries: %d of the %d selected were no longer due", len(rows)-int(n), len(rows)))
 	}
+	eps := make(map[int64]*claimEndpoint, len(order))
+	for i := range order {
+		eps[order[i].id] = &order[i]
+	}
+	var sent []int64 // the usable endpoints of rows
+	for _, r := range rows {
+		if e := eps[r.EndpointID]; e != nil && e.usable && !slices.Contains(sent, e.id) {
+			sent = append(sent, e.id)
+		}
+	}
+	if err := d.loadEndpoints(tx, sent, eps, now); err != nil {
+		return c, rooms, err
+	}
 	var failed, superseded []hold
 	for _, r := range rows {
 		e := eps[r.EndpointID]
 		switch {
-		case e == nil || !e.Enabled || e.DeletedAt != nil:
+		case e == nil || !e.usable:
 			failed = append(failed, hold{r.ID, c.token})
 		case r.Stale:
 			superseded = append(superseded, hold{r.ID, c.token})
 		default:
 			c.leased = append(c.leased, r)
 			if c.endpoints[r.EndpointID] == nil {
-				c.endpoints[r.EndpointID] = newEndpoint(e, now)
+				c.endpoints[r.EndpointID] = e.endpoint()
 			}
 			if r.LeaseOwner != nil && processOf(*r.LeaseOwner) != d.owner {
 				c.takenOver[processOf(*r.LeaseOwner)]++
@@ -199,11 +213,13 @@ func processOf(token string) string {
 	return owner
 }
 
-// claimEndpoint is what a claim plans with of an endpoint.
+// claimEndpoint is what a claim reads of an endpoint.
 type claimEndpoint struct {
 	id      int64
 	usable  bool // enabled and not deleted
 	failing bool // the database records its attempts failing (failing_since)
+	url     string
+	secrets [2]string // the current secret; the previous one while its overlap lasts
 }
 
 // recentlyDeleted is how long a deleted endpoint is still looked at by
@@ -211,37 +227,89 @@ type claimEndpoint struct {
 // before its deletion committed is found then, and FAILED.
 const recentlyDeleted = time.Hour
 
-// claimEndpoints reads, in the claim's transaction, the endpoints whose
-// deliveries a claim looks for: all but those deleted long ago (a small
-// table). It returns them by ID, and in ID order from the one after
-// after round to after, so that the claims of a lane take their turns
+// claimEndpoints reads, in the claim's transaction, what a claim plans
+// with of the endpoints whose deliveries it looks for: all but those
+// deleted long ago. It returns them in ID order from the one after after
+// round to after, so that the claims of a lane take their turns
 // round-robin; and an error when the database fails.
-func (d *Dispatcher) claimEndpoints(tx *gorm.DB, after int64, now time.Time) (map[int64]*models.WebhookEndpoint, []claimEndpoint, error) {
-	var eps []models.WebhookEndpoint
-	if err := tx.Select("id", "url", "enabled", "secret", "previous_secret", "previous_secret_expires_at", "failing_since", "deleted_at").
-		Where("deleted_at IS NULL OR deleted_at > ?", now.Add(-recentlyDeleted)).Order("id").
-		Find(&eps).Error; err != nil {
-		return nil, nil, fmt.Errorf("list endpoints: %w", err)
+//
+// Every claim reads every endpoint, so this reads three small columns,
+// scanned without reflection, and loadEndpoints reads the URL and
+// secrets of only the few endpoints a claim took deliveries of: with a
+// hundred endpoints, whole rows through gorm cost each claim about a
+// millisecond on SQLite (BenchmarkClaimEndpoints; BENCHMARKS.md, "A
+// healthy endpoint beside dead ones").
+func (d *Dispatcher) claimEndpoints(tx *gorm.DB, after int64, now time.Time) ([]claimEndpoint, error) {
+	rows, err := tx.Raw("SELECT id, CASE WHEN enabled AND deleted_at IS NULL THEN 1 ELSE 0 END,"+
+		" CASE WHEN failing_since IS NULL THEN 0 ELSE 1 END"+
+		" FROM webhook_endpoints WHERE deleted_at IS NULL OR deleted_at > ? ORDER BY id", now.Add(-recentlyDeleted)).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
 	}
-	byID := make(map[int64]*models.WebhookEndpoint, len(eps))
-	order := make([]claimEndpoint, 0, len(eps))
-	first := sort.Search(len(eps), func(i int) bool { return eps[i].ID > after })
-	for i := range eps {
-		e := &eps[(first+i)%len(eps)]
-		byID[e.ID] = e
-		order = append(order, claimEndpoint{id: e.ID, usable: e.Enabled && e.DeletedAt == nil, failing: e.FailingSince != nil})
+	defer rows.Close()
+	var eps []claimEndpoint
+	for rows.Next() {
+		var e claimEndpoint
+		if err := rows.Scan(&e.id, &e.usable, &e.failing); err != nil {
+			return nil, fmt.Errorf("list endpoints: %w", err)
+		}
+		eps = append(eps, e)
 	}
-	return byID, order, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	first := sort.Search(len(eps), func(i int) bool { return eps[i].id > after })
+	return slices.Concat(eps[first:], eps[:first]), nil
+}
+
+// loadEndpoints reads, in the claim's transaction, the URL and secrets of
+// the endpoints ids (the previous secret while its overlap lasts at now)
+// into their entries of eps. It returns an error when the database fails.
+func (d *Dispatcher) loadEndpoints(tx *gorm.DB, ids []int64, eps map[int64]*claimEndpoint, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Raw("SELECT id, url, secret, previous_secret, previous_secret_expires_at FROM webhook_endpoints WHERE id IN " +
+		inList(ids)).Rows()
+	if err != nil {
+		return fmt.Errorf("read endpoints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var url, secret string
+		var previous sql.NullString
+		var expires sql.NullTime
+		if err := rows.Scan(&id, &url, &secret, &previous, &expires); err != nil {
+			return fmt.Errorf("read endpoints: %w", err)
+		}
+		if e := eps[id]; e != nil {
+			e.url, e.secrets = url, [2]string{secret, ""}
+			if previous.Valid && expires.Valid && expires.Time.After(now) {
+				e.secrets[1] = previous.String
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read endpoints: %w", err)
+	}
+	return nil
 }
 
 // newEndpoint returns what an attempt needs of e, with its signer: the
 // current secret and, while its overlap lasts at now, the previous one.
 func newEndpoint(e *models.WebhookEndpoint, now time.Time) *endpoint {
-	ep := &endpoint{id: e.ID, endpointState: endpointState{url: e.URL, usable: e.Enabled && e.DeletedAt == nil}}
-	ep.secrets[0] = e.Secret
+	var previous string
 	if e.PreviousSecret != nil && e.PreviousSecretExpiresAt != nil && e.PreviousSecretExpiresAt.After(now) {
-		ep.secrets[1] = *e.PreviousSecret
+		previous = *e.PreviousSecret
 	}
+	return claimEndpoint{id: e.ID, usable: e.Enabled && e.DeletedAt == nil, url: e.URL,
+		secrets: [2]string{e.Secret, previous}}.endpoint()
+}
+
+// endpoint returns what an attempt needs of e, with its signer.
+func (e claimEndpoint) endpoint() *endpoint {
+	ep := &endpoint{id: e.id, endpointState: endpointState{url: e.url, usable: e.usable, secrets: e.secrets}}
 	ep.signer, ep.err = newSigner(ep.secrets[:]...)
 	return ep
 }
