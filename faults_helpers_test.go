@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"outdial/internal/faultdb"
 	"outdial/internal/freeport"
 	"outdial/models"
 )
@@ -94,11 +95,17 @@ func (p *serverProc) running() bool {
 	}
 }
 
-// signal sends sig to the process.
+// signal sends sig to the process; after SIGSTOP it returns once every
+// thread of the process has stopped.
 func (p *serverProc) signal(sig syscall.Signal) {
 	p.tb.Helper()
 	if err := p.cmd.Process.Signal(sig); err != nil {
 		p.tb.Fatalf("%v to %s: %v", sig, p.name, err)
+	}
+	if sig == syscall.SIGSTOP {
+		if err := faultdb.WaitStopped(p.cmd.Process.Pid, 30*time.Second); err != nil {
+			p.tb.Fatalf("%s: %v", p.name, err)
+		}
 	}
 }
 

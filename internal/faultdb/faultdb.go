@@ -284,11 +284,15 @@ func (s *Server) Kill() {
 }
 
 // Pause stops mariadbd (SIGSTOP): its connections stay open and nothing
-// answers, as on a hung server.
+// answers, as on a hung server. It returns once every thread of it has
+// stopped (WaitStopped), so that the statement sent next is not answered.
 func (s *Server) Pause() {
 	s.tb.Helper()
 	s.signal(syscall.SIGSTOP)
 	s.paused = true
+	if err := WaitStopped(s.cmd.Process.Pid, 30*time.Second); err != nil {
+		s.tb.Fatalf("faultdb: %v", err)
+	}
 }
 
 // Resume continues a paused mariadbd (SIGCONT).
