@@ -1,10 +1,14 @@
+//go:build linux
+
 package faultdb
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -33,20 +37,20 @@ func WaitStopped(pid int, within time.Duration) error {
 	}
 }
 
-// runningThreads returns how many threads of the process pid are not
-// stopped.
+// runningThreads returns how many threads of the process pid are neither
+// stopped nor ended, and an error when the process has ended.
 func runningThreads(pid int) (int, error) {
 	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-	if err != nil || len(stats) == 0 {
-		return 0, fmt.Errorf("process %d: no threads in /proc: %v", pid, err)
+	if err != nil {
+		return 0, err
 	}
-	running := 0
+	running, alive := 0, 0
 	for _, f := range stats {
 		b, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) || (err == nil && len(b) == 0) {
+			continue // the thread ended while we looked (ESRCH: after its file was opened)
+		}
 		if err != nil {
-			if os.IsNotExist(err) {
-				continue // the thread ended
-			}
 			return 0, err
 		}
 		// "tid (comm) state ...": comm may hold spaces and parentheses.
@@ -54,9 +58,17 @@ func runningThreads(pid int) (int, error) {
 		if i < 0 || i+2 >= len(b) {
 			return 0, fmt.Errorf("%s: unexpected contents %q", f, b)
 		}
-		if state := b[i+2]; state != 'T' && state != 't' {
+		switch b[i+2] {
+		case 'Z', 'X': // ended, not yet reaped
+		case 'T', 't':
+			alive++
+		default:
+			alive++
 			running++
 		}
+	}
+	if alive == 0 {
+		return 0, fmt.Errorf("process %d has ended", pid)
 	}
 	return running, nil
 }
