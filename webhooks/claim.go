@@ -178,7 +178,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	for _, r := range rows {
 		e := eps[r.EndpointID]
 		switch {
-		case e == nil || !e.usable:
+		case e == nil || !e.usable || !e.loaded: // !loaded: its row is gone
 			failed = append(failed, hold{r.ID, c.token})
 		case r.Stale:
 			superseded = append(superseded, hold{r.ID, c.token})
@@ -218,6 +218,7 @@ type claimEndpoint struct {
 	id      int64
 	usable  bool // enabled and not deleted
 	failing bool // the database records its attempts failing (failing_since)
+	loaded  bool // loadEndpoints read url and secrets
 	url     string
 	secrets [2]string // the current secret; the previous one while its overlap lasts
 }
@@ -284,7 +285,7 @@ func (d *Dispatcher) loadEndpoints(tx *gorm.DB, ids []int64, eps map[int64]*clai
 			return fmt.Errorf("read endpoints: %w", err)
 		}
 		if e := eps[id]; e != nil {
-			e.url, e.secrets = url, [2]string{secret, ""}
+			e.loaded, e.url, e.secrets = true, url, [2]string{secret, ""}
 			if previous.Valid && expires.Valid && expires.Time.After(now) {
 				e.secrets[1] = previous.String
 			}
