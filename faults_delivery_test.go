@@ -266,8 +266,14 @@ func TestFaultProcessPausedPastLease(t *testing.T) {
 	if got.duplicated != 0 {
 		t.Errorf("%d duplicates in all, want 0: an attempt begun before the pause was made again", got.duplicated)
 	}
-	if takenOver == 0 {
-		t.Errorf("the other process took no lease over: the pause did not outlast the leases")
+	// Only a delivery claimed and not yet begun at the pause has a lease
+	// (LeaseDuration, 30 s) that the 40 s pause outlasts; one whose attempt
+	// had begun is reserved for InFlightLease (2 minutes). Claims are
+	// bounded by free workers, so the paused process may hold none of the
+	// first kind: takeover is then not exercised here (webhooks'
+	// TestExpiredLeaseIsTakenOver covers it deterministically).
+	if queued := heldAtStop - inFlightAtStop; queued > 0 && takenOver == 0 {
+		t.Errorf("the other process took none of the %d leases queued at the pause over: the pause outlasted them", queued)
 	}
 }
 
