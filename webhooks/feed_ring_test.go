@@ -278,7 +278,7 @@ func TestFeedStoppingEndsSubscribersOnce(t *testing.T) {
 	}
 	stop()
 	wg.Wait()
-	if err := <-done; err != nil {
+	if err := runEnded(t, "Feed.Run", done, time.Minute); err != nil {
 		t.Fatalf("Feed.Run: %v", err)
 	}
 	for _, s := range subs {

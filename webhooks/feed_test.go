@@ -21,7 +21,7 @@ func startFeed(t testing.TB, b *bundle, cfg FeedConfig) *Feed {
 	go func() { done <- f.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := runEnded(t, "Feed.Run", done, time.Minute); err != nil {
 			t.Errorf("Feed.Run: %v", err)
 		}
 	})
@@ -328,7 +328,7 @@ func TestFeedEndsAStalledSubscriberVisibly(t *testing.T) {
 
 	live := f.Watch(context.Background(), nil)
 	close(stopFeed)
-	if err := <-done; err != nil {
+	if err := runEnded(t, "Feed.Run", done, time.Minute); err != nil {
 		t.Errorf("Feed.Run: %v", err)
 	}
 	for range live.Events() {

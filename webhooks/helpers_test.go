@@ -188,6 +188,22 @@ func awaitStopped(t testing.TB, what string, done <-chan struct{}, within time.D
 	}
 }
 
+// runEnded waits for the result of a Run (what), sent on done after its
+// context was cancelled, at most within, and returns it. Past within the
+// test fails as awaitStopped does, naming what the goroutines wait on,
+// instead of hanging until the test binary's own timeout.
+func runEnded(t testing.TB, what string, done <-chan error, within time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(within):
+		t.Errorf("%s did not return %v after its context was cancelled; the goroutines of package webhooks:\n%s",
+			what, within, packageStacks())
+		return nil
+	}
+}
+
 // packageStacks returns the stacks of the goroutines running code of
 // package webhooks, the test runner's excepted, at most 40 of them.
 func packageStacks() string {
