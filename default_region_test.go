@@ -2,11 +2,9 @@ package main
 
 import (
 	"io"
-	"strconv"
 	"strings"
 	"testing"
 
-	"outdial/internal/freeport"
 	"outdial/models/dbtest"
 )
 
@@ -54,9 +52,8 @@ func TestDefaultRegionConfig(t *testing.T) {
 // national notation.
 func TestDefaultRegionProcess(t *testing.T) {
 	t.Parallel()
-	port := strconv.Itoa(freeport.Get(t))
-	p := launchProcess(t, "gb", "http://127.0.0.1:"+port,
-		[]string{"-listen", "127.0.0.1:" + port, "-database", dbtest.URL(t), "-admin-token", testAdminToken},
+	p := launchProcess(t, "gb",
+		[]string{"-listen", "127.0.0.1:0", "-database", dbtest.URL(t), "-admin-token", testAdminToken},
 		[]string{"DEFAULT_REGION=GB"})
 	p.mustBeHealthy()
 	var added struct{ PhoneNumber struct{ E164 string } }

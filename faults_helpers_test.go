@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"outdial/internal/faultdb"
-	"outdial/internal/freeport"
 	"outdial/models"
 )
 
@@ -61,28 +59,19 @@ func startTestServer(tb testing.TB, name, dbURL string, args ...string) *serverP
 }
 
 // launchTestServer runs the server on database dbURL as a child process
-// (TestFaultServerProcess), on a free port of 127.0.0.1, with the admin
-// token of the tests, loopback webhooks allowed and args. It is stopped
-// (SIGTERM, then SIGKILL) when tb ends.
+// (TestFaultServerProcess), on a port of 127.0.0.1 it picks itself, with
+// the admin token of the tests, loopback webhooks allowed and args
+// (serverArgs); url tells its address. It is stopped (SIGTERM, then
+// SIGKILL) when tb ends.
 func launchTestServer(tb testing.TB, name, dbURL string, args ...string) *serverProc {
 	tb.Helper()
-	port := strconv.Itoa(freeport.Get(tb))
-	p := &serverProc{tb: tb, name: name, url: "http://127.0.0.1:" + port, out: &lockedBuffer{}, done: make(chan struct{})}
-	full := append([]string{"-listen", "127.0.0.1:" + port, "-database", dbURL,
-		"-admin-token", testAdminToken, "-webhook-allowed-cidrs", "127.0.0.0/8"}, args...)
-	enc, err := json.Marshal(full)
+	enc, err := json.Marshal(serverArgs(dbURL, args...))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^TestFaultServerProcess$", "-test.count=1", "-test.timeout=0")
-	p.cmd.Env = append(os.Environ(), faultServerEnv+"="+string(enc))
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", name, err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	tb.Cleanup(p.stop)
-	return p
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultServerProcess$", "-test.count=1", "-test.timeout=0")
+	cmd.Env = append(os.Environ(), faultServerEnv+"="+string(enc))
+	return startProc(tb, name, cmd)
 }
 
 // running reports whether the process still runs.
@@ -110,7 +99,7 @@ func (p *serverProc) signal(sig syscall.Signal) {
 }
 
 // readyz returns the status of GET /readyz and its body.
-func (p *serverProc) readyz() (int, string) { return getStatus(p.url + "/readyz") }
+func (p *serverProc) readyz() (int, string) { return getStatus(p.url() + "/readyz") }
 
 // logLines returns the lines of the process's output that contain s.
 func (p *serverProc) logLines(s string) []string {
@@ -176,7 +165,7 @@ func newFaultOrg(p *serverProc, n int, receivers ...*hookReceiver) *faultOrg {
 // fire upgrades the number through p, from any goroutine: one mutation, n
 // ability changes, n deliveries per receiver. It returns the answer.
 func (o *faultOrg) fire(p *serverProc) timed {
-	return post(context.Background(), p.url, upgrade, map[string]any{"id": o.number, "caps": []string{"MAKE_CALLS"}})
+	return post(context.Background(), p.url(), upgrade, map[string]any{"id": o.number, "caps": []string{"MAKE_CALLS"}})
 }
 
 // mustFire is fire for a mutation that must succeed.

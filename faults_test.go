@@ -128,9 +128,9 @@ func outageRequests(t *testing.T, p *serverProc, a *answers, end time.Time, dead
 	defer tick.Stop()
 	for i := 1; time.Now().Before(end); i++ {
 		for _, r := range concurrently(
-			func() timed { return post(context.Background(), p.url, viewerQuery, nil) },
+			func() timed { return post(context.Background(), p.url(), viewerQuery, nil) },
 			func() timed {
-				return post(context.Background(), p.url, createQueue, map[string]any{"name": fmt.Sprintf("Outage %d", i), "channel": "VOICE"})
+				return post(context.Background(), p.url(), createQueue, map[string]any{"name": fmt.Sprintf("Outage %d", i), "channel": "VOICE"})
 			},
 		) {
 			a.note(r, must503(r, deadline+slack))
@@ -321,10 +321,10 @@ func TestFaultLocksPastDeadline(t *testing.T) {
 	held := time.Now()
 	fns := []func() timed{func() timed { return o.fire(p) }}
 	for i := range 5 {
-		fns = append(fns, func() timed { return post(ctx, p.url, viewerQuery, nil) },
-			func() timed { return post(ctx, p.url, `{ agents(first: 100) { totalCount nodes { name } } }`, nil) },
+		fns = append(fns, func() timed { return post(ctx, p.url(), viewerQuery, nil) },
+			func() timed { return post(ctx, p.url(), `{ agents(first: 100) { totalCount nodes { name } } }`, nil) },
 			func() timed {
-				return post(ctx, p.url, createQueue, map[string]any{"name": fmt.Sprintf("Row lock %d", i), "channel": "VOICE"})
+				return post(ctx, p.url(), createQueue, map[string]any{"name": fmt.Sprintf("Row lock %d", i), "channel": "VOICE"})
 			})
 	}
 	got := concurrently(fns...)
@@ -363,11 +363,11 @@ func TestFaultLocksPastDeadline(t *testing.T) {
 	}
 	held = time.Now()
 	fns = []func() timed{func() timed {
-		return post(ctx, p.url, downgrade, map[string]any{"id": o.number, "caps": []string{"MAKE_CALLS"}})
+		return post(ctx, p.url(), downgrade, map[string]any{"id": o.number, "caps": []string{"MAKE_CALLS"}})
 	}}
 	for range 40 {
 		fns = append(fns, func() timed {
-			return post(ctx, p.url, `{ webhookDeliveries(first: 5) { totalCount nodes { status } } }`, nil)
+			return post(ctx, p.url(), `{ webhookDeliveries(first: 5) { totalCount nodes { status } } }`, nil)
 		})
 	}
 	var viewer timed
@@ -379,7 +379,7 @@ func TestFaultLocksPastDeadline(t *testing.T) {
 	poll(t, "queries waiting for the locked table", waitTimeout, func() bool {
 		return s.Count("", "SELECT COUNT(*) FROM information_schema.processlist WHERE state LIKE 'Waiting for table metadata lock%'") >= 20
 	})
-	viewer = post(ctx, p.url, viewerQuery, nil)
+	viewer = post(ctx, p.url(), viewerQuery, nil)
 	readyStart := time.Now()
 	readyStatus, _ = p.readyz()
 	readyTook = time.Since(readyStart)
@@ -390,7 +390,7 @@ func TestFaultLocksPastDeadline(t *testing.T) {
 	}
 	unlocked := time.Now()
 	waitUntil(t, "the deliveries to be served again", waitTimeout, func() bool {
-		return post(ctx, p.url, `{ webhookDeliveries(first: 5) { totalCount } }`, nil).code() == "OK"
+		return post(ctx, p.url(), `{ webhookDeliveries(first: 5) { totalCount } }`, nil).code() == "OK"
 	})
 	tableRecovered := time.Since(unlocked)
 	for _, r := range tableGot {
@@ -441,9 +441,9 @@ func TestFaultDiskFullSQLite(t *testing.T) {
 	fire := o.fire(p)
 	a.note(fire, unless(fire.code() == resolvers.CodeServiceUnavailable, "the fan-out on a full disk: "+fire.code()))
 	for i := range 5 {
-		r := post(context.Background(), p.url, createQueue, map[string]any{"name": fmt.Sprintf("Full %d", i), "channel": "VOICE"})
+		r := post(context.Background(), p.url(), createQueue, map[string]any{"name": fmt.Sprintf("Full %d", i), "channel": "VOICE"})
 		a.note(r, unless(r.code() == resolvers.CodeServiceUnavailable, "createQueue on a full disk: "+r.code()))
-		r = post(context.Background(), p.url, `{ agents(first: 10) { totalCount } }`, nil)
+		r = post(context.Background(), p.url(), `{ agents(first: 10) { totalCount } }`, nil)
 		a.note(r, unless(r.code() == "OK", "a query on a full disk: "+r.code()))
 	}
 	if err := os.Remove(filler); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"outdial/internal/freeport"
 	"outdial/internal/hooktest"
 	"outdial/internal/testenv"
 )
@@ -97,9 +97,11 @@ type serverProc struct {
 	tb   testing.TB
 	name string
 	cmd  *exec.Cmd
-	url  string // http://127.0.0.1:port
 	out  *lockedBuffer
-	done chan struct{} // closed when the process has exited
+	done chan struct{} // closed when the process has exited, its output read
+
+	mu   sync.Mutex
+	base string // http://127.0.0.1:port, once the process printed it (url)
 }
 
 // startServer starts the server (launchServer) and waits until it is
@@ -111,30 +113,50 @@ func startServer(tb testing.TB, name, dbURL string, args ...string) *serverProc 
 	return p
 }
 
-// launchServer starts the server on database dbURL, on a free port of
-// 127.0.0.1, with the admin token of the tests, loopback webhooks allowed
-// and args. It is stopped (SIGTERM, then SIGKILL) when tb ends.
+// launchServer starts the server on database dbURL, on a port of
+// 127.0.0.1 it picks itself (-listen 127.0.0.1:0; url tells which), with
+// the admin token of the tests, loopback webhooks allowed and args. It
+// returns at once, the process possibly still migrating the database. It
+// is stopped (SIGTERM, then SIGKILL) when tb ends.
 func launchServer(tb testing.TB, name, dbURL string, args ...string) *serverProc {
 	tb.Helper()
-	port := strconv.Itoa(freeport.Get(tb))
-	full := append([]string{"-listen", "127.0.0.1:" + port, "-database", dbURL,
+	return launchProcess(tb, name, serverArgs(dbURL, args...), nil)
+}
+
+// serverArgs is the command line of a test server on dbURL (launchServer)
+// with args added. The server listens on a port of 127.0.0.1 the kernel
+// gives it when it listens: a port picked before, free when the test
+// looked, may be taken by any socket of the machine while the server
+// migrates (an outgoing connection's local port comes from the same
+// range); the server would then fail, or another test's server would
+// answer on it.
+func serverArgs(dbURL string, args ...string) []string {
+	return append([]string{"-listen", "127.0.0.1:0", "-database", dbURL,
 		"-admin-token", testAdminToken, "-webhook-allowed-cidrs", "127.0.0.0/8"}, args...)
-	return launchProcess(tb, name, "http://127.0.0.1:"+port, full, nil)
 }
 
 // launchProcess runs this test binary again as the server (TestMain) with
-// the command line args and the environment of the tests plus env
-// ("KEY=value"). The process at url is stopped (SIGTERM, then SIGKILL)
+// the command line args, which should have it listen on 127.0.0.1:0 (its
+// URL is read from its output: url), and the environment of the tests
+// plus env ("KEY=value"). The process is stopped (SIGTERM, then SIGKILL)
 // when tb ends.
-func launchProcess(tb testing.TB, name, url string, args, env []string) *serverProc {
+func launchProcess(tb testing.TB, name string, args, env []string) *serverProc {
 	tb.Helper()
 	enc, err := json.Marshal(args)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &serverProc{tb: tb, name: name, url: url, out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0])
-	p.cmd.Env = append(append(os.Environ(), serverArgsEnv+"="+string(enc)), env...)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), serverArgsEnv+"="+string(enc)), env...)
+	return startProc(tb, name, cmd)
+}
+
+// startProc starts cmd, a server process, its output (stdout and stderr)
+// going to the serverProc's buffer. It is stopped (SIGTERM, then SIGKILL)
+// when tb ends.
+func startProc(tb testing.TB, name string, cmd *exec.Cmd) *serverProc {
+	tb.Helper()
+	p := &serverProc{tb: tb, name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
@@ -144,10 +166,63 @@ func launchProcess(tb testing.TB, name, url string, args, env []string) *serverP
 	return p
 }
 
-// mustBeHealthy waits until GET /healthz answers 200, failing the test
-// when the process exits first or does not answer in time.
+// listeningLine is the line the server prints once it listens
+// (internal/server.Run), newline included so that a line still being
+// written never matches; its first group is the server's base URL.
+var listeningLine = regexp.MustCompile(`Outdial is listening: playground at (http://\S+)/ , API at \S+/graphql\n`)
+
+// url returns the base URL of the server, http://127.0.0.1:port, as the
+// process printed it once it listened; until then it waits, failing the
+// test when the process exits first or prints no address within
+// waitTimeout. Once known (mustBeHealthy learns it) it is safe from any
+// goroutine.
+func (p *serverProc) url() string {
+	p.tb.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.base == "" {
+		p.base = p.waitListening()
+	}
+	return p.base
+}
+
+// waitListening waits for the process to print listeningLine and returns
+// its URL.
+func (p *serverProc) waitListening() string {
+	p.tb.Helper()
+	printed := func() string {
+		if m := listeningLine.FindStringSubmatch(p.out.String()); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		if u := printed(); u != "" {
+			return u
+		}
+		select {
+		case <-p.done: // its output is all read: printed now or never
+			if u := printed(); u != "" {
+				return u
+			}
+			p.tb.Fatalf("%s exited before it listened; output:\n%s", p.name, p.out.String())
+		case <-deadline.C:
+			p.tb.Fatalf("%s printed no listening address within %s; output:\n%s", p.name, waitTimeout, p.out.String())
+		case <-poll.C:
+		}
+	}
+}
+
+// mustBeHealthy waits until the process listens (url) and GET /healthz
+// answers 200, failing the test when the process exits first or does not
+// answer in time.
 func (p *serverProc) mustBeHealthy() {
 	p.tb.Helper()
+	url := p.url()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -155,7 +230,7 @@ func (p *serverProc) mustBeHealthy() {
 			p.tb.Fatalf("%s exited before it was healthy; output:\n%s", p.name, p.out.String())
 		default:
 		}
-		resp, err := http.Get(p.url + "/healthz")
+		resp, err := http.Get(url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -212,7 +287,7 @@ func (p *serverProc) owner() string {
 // /metrics, e.g. `outdial_webhook_deliveries_total{outcome="succeeded"}`.
 func (p *serverProc) metric(sample string) float64 {
 	p.tb.Helper()
-	resp, err := http.Get(p.url + "/metrics")
+	resp, err := http.Get(p.url() + "/metrics")
 	if err != nil {
 		p.tb.Fatalf("GET %s/metrics: %v", p.name, err)
 	}
@@ -240,7 +315,7 @@ func (p *serverProc) gql(query string, vars map[string]any, out any) {
 	if err != nil {
 		p.tb.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, p.url+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, p.url()+"/graphql", bytes.NewReader(body))
 	if err != nil {
 		p.tb.Fatal(err)
 	}
