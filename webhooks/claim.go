@@ -67,16 +67,18 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane) (found, asked int, err 
 	return found, asked, err
 }
 
-// claimJobs is claim, and returns the jobs it queued on l. Deliveries of
+// claimJobs is claim, and returns the jobs it claimed: queued on l, or
+// given back when an endpoint changed while it ran. Deliveries of
 // disabled or deleted endpoints become FAILED and those a newer version
 // already reached become SUPERSEDED, in the same short transaction.
 func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found, asked int, err error) {
 	free, unproven := l.free()
 	if free == 0 {
-		l.started(nil, unproven, 0)
+		l.started(nil, unproven, 0, nil)
 		return nil, 0, 0, nil
 	}
 	cursor := l.lastEndpoint()
+	changes := d.endpointChanges.Load() // before the transaction: see endpointChanged
 	start, now := time.Now(), d.now()
 	var c claimed
 	var rooms []room
@@ -101,7 +103,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	}
 	if err != nil {
 		d.pacer.unreserve(rooms, nil)
-		l.started(nil, unproven, 0)
+		l.started(nil, unproven, 0, nil)
 		return nil, 0, free, fmt.Errorf("claim %s deliveries: %w", l.name, err)
 	}
 	taken := make(map[int64]int, len(rooms))
@@ -119,9 +121,11 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	if len(c.leased) > 0 {
 		cursor = c.leased[len(c.leased)-1].EndpointID
 	}
-	for _, j := range l.started(jobs, unproven, cursor) {
+	again, stale := l.started(jobs, unproven, cursor, func() bool { return d.endpointChanges.Load() != changes })
+	for _, j := range again {
 		d.pacer.giveBack(j.endpointID) // held already, counted already
 	}
+	d.giveBack(stale)
 	return jobs, c.found, free, nil
 }
 

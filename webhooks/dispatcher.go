@@ -45,6 +45,10 @@ type Dispatcher struct {
 	serving      atomic.Bool   // Run is delivering: deliveries may be handed off to it (handoff.go)
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 
+	// endpointChanges counts the calls of endpointChanged: a claim that
+	// saw it move while it ran queues nothing (endpointChanged says why).
+	endpointChanges atomic.Uint64
+
 	settled map[epAgent]int64 // newest version recorded as delivered (writer only)
 }
 
@@ -249,7 +253,21 @@ func (d *Dispatcher) lapsed(j *job) bool {
 // with the endpoint's current state (or found FAILED). The outbox calls
 // it after an endpoint command's commit, the writer after it disabled an
 // endpoint; it never blocks.
+//
+// A claim under way meanwhile may have read the endpoint before the
+// change committed, and its jobs are not in a lane yet for the drop to
+// find. So endpointChanges moves first, before the drop; each claim
+// reads it before its transaction begins, and checks it under the lane's
+// lock as it queues its jobs (lane.started), giving them all back when it
+// moved. Either that check comes after the count moved, and the jobs are
+// given back; or it comes before, and then the jobs were queued under
+// l.mu before the drop took l.mu, and the drop finds them. A change whose
+// count moved before the claim read it committed before the claim's
+// transaction began, which reads the endpoint as changed. The whole
+// claim goes back, whichever endpoints it took: changes are rare, and
+// what goes back is claimed again at once.
 func (d *Dispatcher) endpointChanged(id int64) {
+	d.endpointChanges.Add(1)
 	for _, l := range d.lanes {
 		d.giveBack(l.drop(id))
 	}

@@ -250,3 +250,118 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 func elsewhere(db *models.DB, fn func(tx *gorm.DB) error) error {
 	return models.RetryLocks(context.Background(), func() error { return db.Transaction(fn) })
 }
+
+// TestEndpointChangedWhileAClaimIsUnderWay: an endpoint command commits
+// while a claim is under way (its transaction read the endpoint and
+// committed, its jobs are not queued yet, so that the outbox's notice
+// finds nothing of them in the lanes to drop). The claim's jobs are not
+// sent with what it read: given a new URL and secret, the endpoint gets
+// every delivery at the new URL signed with the new secret only, and
+// the old URL gets nothing; deleted, it gets nothing. (A deletion, as a
+// disabling, also FAILs the delivery and clears its lease, which the
+// fenced extension before an attempt checks, inflight.go: Deleted holds
+// without the claim's check too; a new URL or secret leaves the lease.)
+func TestEndpointChangedWhileAClaimIsUnderWay(t *testing.T) {
+	t.Parallel()
+	for _, deleted := range []bool{false, true} {
+		name := "NewURLAndSecret"
+		if deleted {
+			name = "Deleted"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.outbox = NewOutbox(b.clock.Now, WithRecentEvents(0, 0)) // every claim reads its events: pauseClaim's place
+			paused, resume := pauseClaim(t, b.db)
+			oldRC, newRC := newReceiver(t, nil), newReceiver(t, nil)
+			ep := b.endpoint(oldRC.url("/"))
+			d := b.start(b.config())
+			t.Cleanup(resume) // before the dispatcher stops, should the test end early
+			evs := b.enqueue(agentEvents(3, 1)...)
+			select {
+			case <-paused:
+			case <-time.After(time.Minute):
+				t.Fatal("timed out waiting for a claim to lease a delivery")
+			}
+			if deleted {
+				failEndpoint(t, b.db, ep.ID, true, b.clock.Now())
+			} else {
+				secret := NewSecret()
+				newRC.expect(secret)
+				if err := elsewhere(b.db, func(tx *gorm.DB) error {
+					return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
+						Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b.outbox.EndpointChanged(ep.ID) // as the command does after its commit
+			resume()
+			if deleted {
+				// The claim has ended once the pacer counts nothing
+				// claimed for the endpoint: its job was given back, or
+				// (sent or not) its attempt finished.
+				waitFor(t, "the paused claim to end", func() bool { return claimedOf(d, ep.ID) == 0 })
+				for _, ev := range evs {
+					if del := b.onlyDelivery(ev.ID); del.Status != StatusFailed || len(b.attempts(del.ID)) > 0 {
+						t.Errorf("delivery %d %s after %d attempts, want FAILED after none", del.ID, del.Status, len(b.attempts(del.ID)))
+					}
+				}
+			} else {
+				for _, ev := range evs {
+					b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
+				}
+				if newRC.count() != len(evs) {
+					t.Errorf("the new URL got %d requests, want %d", newRC.count(), len(evs))
+				}
+				for _, r := range newRC.got() {
+					if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
+						t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
+					}
+				}
+			}
+			// The claim was paused before anything was sent: any request
+			// to the old URL was sent after the change committed.
+			if n := oldRC.count(); n > 0 {
+				t.Errorf("the old URL got %d requests after the endpoint changed, want none", n)
+			}
+		})
+	}
+}
+
+// pauseClaim makes the first claim on db that leases deliveries stop
+// after its transaction committed, before its jobs are queued: at its
+// read of their events, which a claim makes when the outbox kept none
+// (WithRecentEvents(0, 0)). The read has not taken a connection yet
+// (SQLite's one is free). paused is closed once the claim stopped;
+// resume lets it go on (and may be called more than once). Call it
+// before anything else uses db: gorm's callbacks may not be registered
+// while another goroutine runs statements.
+func pauseClaim(t *testing.T, db *models.DB) (paused <-chan struct{}, resume func()) {
+	t.Helper()
+	stopped, goOn := make(chan struct{}), make(chan struct{})
+	var first, resumed sync.Once
+	err := db.Callback().Row().Before("gorm:row").Register("test:pause_claim", func(tx *gorm.DB) {
+		if strings.HasPrefix(tx.Statement.SQL.String(), "SELECT id, message_id, payload FROM webhook_events") {
+			first.Do(func() {
+				close(stopped)
+				<-goOn
+			})
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stopped, func() { resumed.Do(func() { close(goOn) }) }
+}
+
+// claimedOf returns how many deliveries to the endpoint id d holds
+// (queued or running) or has reserved room for in a claim.
+func claimedOf(d *Dispatcher, id int64) int {
+	d.pacer.mu.Lock()
+	defer d.pacer.mu.Unlock()
+	if e := d.pacer.eps[id]; e != nil {
+		return e.claimed
+	}
+	return 0
+}

@@ -118,10 +118,16 @@ func (l *lane) free() (free, unproven int) {
 // unproven places it did not use. A delivery claimed again while the
 // lane holds it (its lease had expired: renewals failed) goes on under
 // the new lease as the job held; started returns those jobs claimed
-// again, which the caller must give back to the pacer.
-func (l *lane) started(jobs []*job, reserved int, cursor int64) (again []*job) {
+// again, which the caller must give back to the pacer. When changed
+// (called with l.mu held, and only with jobs) reports that an endpoint
+// changed while the claim ran, started queues none of the others and
+// returns them as stale, which the caller must give back
+// (Dispatcher.giveBack): the claim may have read the endpoint as it was
+// (Dispatcher.endpointChanged).
+func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func() bool) (again, stale []*job) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	giveBack := len(jobs) > 0 && changed()
 	used := 0
 	for _, j := range jobs {
 		if held := l.held(j.id); held != nil {
@@ -129,6 +135,10 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64) (again []*job) {
 			held.leaseEnd.Store(j.leaseEnd.Load())
 			held.begun.Store(false)
 			again = append(again, j)
+			continue
+		}
+		if giveBack {
+			stale = append(stale, j)
 			continue
 		}
 		if j.unproven {
@@ -141,7 +151,7 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64) (again []*job) {
 		l.cursor = cursor
 		l.cond.Broadcast()
 	}
-	return again
+	return again, stale
 }
 
 // held returns the job of the delivery id that the lane holds, queued or
