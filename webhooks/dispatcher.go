@@ -259,10 +259,11 @@ func (d *Dispatcher) lapsed(j *job) bool {
 // find. So endpointChanges moves first, before the drop; each claim
 // reads it before its transaction begins, and checks it under the lane's
 // lock as it queues its jobs (lane.started), giving them all back when it
-// moved. Either that check comes after the count moved, and the jobs are
-// given back; or it comes before, and then the jobs were queued under
-// l.mu before the drop took l.mu, and the drop finds them. A change whose
-// count moved before the claim read it committed before the claim's
+// moved; a hand-off does the same (Outbox.Writer, lane.handOver). Either
+// that check comes after the count moved, and the jobs are given back;
+// or it comes before, and then the jobs were queued under l.mu before
+// the drop took l.mu, and the drop finds them. A change whose count
+// moved before the claim read it committed before the claim's
 // transaction began, which reads the endpoint as changed. The whole
 // claim goes back, whichever endpoints it took: changes are rare, and
 // what goes back is claimed again at once.

@@ -37,9 +37,10 @@ import (
 // attempts, or the command's outcome be unknown (its COMMIT sent, no
 // answer), those deliveries wait InFlightLease, not LeaseDuration, before
 // another process takes them over; at most maxHanded a command, and only
-// while the lane is idle. An endpoint command that commits while such a
-// command runs makes the hand-off give its deliveries back, due at once,
-// to be claimed with the endpoint's new state.
+// while the lane is idle. An endpoint that changes while such a command
+// runs (an endpoint command, or the result writer disabling it) makes the
+// hand-off give its deliveries back, due at once, to be claimed with the
+// endpoint's new state.
 
 // maxHanded is the most deliveries one command hands off.
 const maxHanded = 8
@@ -69,10 +70,12 @@ func (d *Dispatcher) offer(endpoints []int64) (token string, until time.Time, ok
 }
 
 // take queues the deliveries hs, committed leased under token until
-// until (offer), on the first-attempt lane, their attempts begun. When
-// stale (an endpoint changed while their transaction ran) or the lane is
-// closed, it gives them back instead, due at once.
-func (d *Dispatcher) take(token string, until time.Time, hs []handed, stale bool) {
+// until (offer), on the first-attempt lane, their attempts begun. When an
+// endpoint changed since endpointChanges was changes, read before their
+// transaction read the endpoints (checked under the lane's lock, as a
+// claim's: see endpointChanged), or the lane is closed, it gives them
+// back instead, due at once: their attempts, begun, are not fenced.
+func (d *Dispatcher) take(token string, until time.Time, hs []handed, changes uint64) {
 	now := d.now()
 	eps := map[int64]*endpoint{}
 	jobs := make([]*job, len(hs))
@@ -90,7 +93,7 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, stale bool
 		jobs[i] = j
 	}
 	d.pacer.hold(jobs)
-	if !stale && d.lanes[0].handOver(jobs) {
+	if d.lanes[0].handOver(jobs, func() bool { return d.endpointChanges.Load() != changes }) {
 		return
 	}
 	for _, j := range jobs {
@@ -109,11 +112,13 @@ func (l *lane) idle(n int) bool {
 }
 
 // handOver queues jobs handed off by their transaction, and reports
-// whether it did (not once the lane is closed).
-func (l *lane) handOver(jobs []*job) bool {
+// whether it did: not once the lane is closed, nor when changed (called
+// with l.mu held) reports that an endpoint changed while the transaction
+// ran.
+func (l *lane) handOver(jobs []*job, changed func() bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed || changed() {
 		return false
 	}
 	l.queue = append(l.queue, jobs...)

@@ -20,6 +20,7 @@ import (
 type handOffBundle struct {
 	*bundle
 	count *dbtest.Counter
+	d     *Dispatcher
 	ep    models.WebhookEndpoint
 	rc    *receiver
 
@@ -44,6 +45,7 @@ func setupHandOff(t *testing.T) *handOffBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.d = d
 	ctx, cancel := context.WithCancel(b.count.Context(context.Background()))
 	done := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
@@ -129,5 +131,50 @@ func TestHandOffGivesBackAfterAnEndpointChange(t *testing.T) {
 	b.mu.Unlock()
 	if n == 0 {
 		t.Fatal("the delivery was sent without a claim after its endpoint changed")
+	}
+}
+
+// TestHandOffGivesBackAfterTheWriterDisabledItsEndpoint: the result
+// writer disables an endpoint (it answered 410 Gone) after a change's
+// transaction read the endpoint and before the change's deliveries are
+// queued: they are given back, and not sent. Nothing else would stop
+// them: the attempts of deliveries handed off are begun, not fenced.
+func TestHandOffGivesBackAfterTheWriterDisabledItsEndpoint(t *testing.T) {
+	b := setupHandOff(t)
+	quiet(t, b.count)
+	var w *Writer
+	var rows []models.WebhookEvent
+	err := models.RetryLocks(context.Background(), func() error {
+		return b.db.Transaction(func(tx *gorm.DB) error {
+			w = b.outbox.Writer(context.Background(), tx)
+			var err error
+			rows, err = w.Write([]Event{abilityEvent(1, 2)})
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if len(w.handed) != 1 {
+		t.Fatalf("%d deliveries handed off, want 1", len(w.handed))
+	}
+	// What the writer does on a 410 Gone (writer.go): disable the
+	// endpoint in its transaction, then tell the dispatcher.
+	if err := elsewhere(b.db, func(tx *gorm.DB) error {
+		return b.d.disable(tx, b.ep.ID, "the endpoint answered 410 Gone", b.clock.Now(), &written{})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.d.endpointChanged(b.ep.ID)
+	w.Committed(false)
+	// Given back or (sent or not) attempted, the delivery is no longer
+	// counted claimed.
+	waitFor(t, "the handed-off delivery to leave the dispatcher", func() bool { return claimedOf(b.d, b.ep.ID) == 0 })
+	if n := b.rc.count(); n != 1 {
+		t.Errorf("the endpoint got %d requests, want 1 (the one before it was disabled)", n)
+	}
+	id := b.onlyDelivery(rows[0].ID).ID
+	if del, as := b.delivery(id), b.attempts(id); del.Status != StatusFailed || len(as) > 0 {
+		t.Errorf("delivery %s after %d attempts, want FAILED after none", del.Status, len(as))
 	}
 }

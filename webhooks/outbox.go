@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -68,8 +67,6 @@ type Outbox struct {
 	// dispatchers are woken after every commit that recorded events;
 	// the first takes the deliveries of small writes at once (handoff.go).
 	dispatchers []*Dispatcher
-
-	endpointChanges atomic.Uint64 // endpoint commands committed (EndpointChanged)
 }
 
 // NewOutbox returns an outbox whose timestamps come from now.
@@ -135,7 +132,6 @@ func (o *Outbox) ListenEndpoints(f func(id int64)) {
 // for the endpoint with the endpoint's previous state. Endpoint commands
 // call it after their commit.
 func (o *Outbox) EndpointChanged(id int64) {
-	o.endpointChanges.Add(1)
 	o.mu.Lock()
 	ls := slices.Clone(o.endpoints)
 	o.mu.Unlock()
@@ -178,10 +174,11 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 // small write may be leased to this process's dispatcher in tx and wait
 // for it (handoff.go).
 func (o *Outbox) Writer(ctx context.Context, tx *gorm.DB) *Writer {
-	w := &Writer{o: o, ctx: ctx, tx: tx, now: o.now(), changes: o.endpointChanges.Load()}
+	w := &Writer{o: o, ctx: ctx, tx: tx, now: o.now()}
 	o.mu.Lock()
 	if len(o.dispatchers) > 0 {
 		w.taker = o.dispatchers[0]
+		w.changes = w.taker.endpointChanges.Load()
 	}
 	o.mu.Unlock()
 	return w
@@ -204,7 +201,7 @@ func (o *Outbox) addDispatcher(d *Dispatcher) {
 func (w *Writer) Committed(wake bool) {
 	wake = wake || w.claimable
 	if len(w.handed) > 0 {
-		w.taker.take(w.token, w.until, w.handed, w.o.endpointChanges.Load() != w.changes)
+		w.taker.take(w.token, w.until, w.handed, w.changes)
 		w.handed = nil
 	} else {
 		wake = true
@@ -224,7 +221,7 @@ type Writer struct {
 	written int
 
 	taker     *Dispatcher // nil: no hand-off (Enqueue)
-	changes   uint64      // the outbox's endpointChanges when the transaction began
+	changes   uint64      // the taker's endpointChanges before the transaction read the endpoints
 	claimable bool        // deliveries were written that are not handed off
 	token     string      // the lease of the deliveries handed off
 	until     time.Time
