@@ -68,7 +68,7 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane) (found, asked int, err 
 }
 
 // claimJobs is claim, and returns the jobs it claimed: queued on l, or
-// given back when an endpoint changed while it ran. Deliveries of
+// given back when their endpoint changed while it ran. Deliveries of
 // disabled or deleted endpoints become FAILED and those a newer version
 // already reached become SUPERSEDED, in the same short transaction.
 func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found, asked int, err error) {
@@ -78,7 +78,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 		return nil, 0, 0, nil
 	}
 	cursor := l.lastEndpoint()
-	changes := d.endpointChanges.Load() // before the transaction: see endpointChanged
+	mark := d.endpointChanges.mark() // before the transaction: see endpointChanged
 	start, now := time.Now(), d.now()
 	var c claimed
 	var rooms []room
@@ -121,7 +121,12 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	if len(c.leased) > 0 {
 		cursor = c.leased[len(c.leased)-1].EndpointID
 	}
-	again, stale := l.started(jobs, unproven, cursor, func() bool { return d.endpointChanges.Load() != changes })
+	for _, j := range jobs {
+		j.mark = mark
+	}
+	again, stale := l.started(jobs, unproven, cursor, func(endpoint int64) bool {
+		return d.endpointChanges.changedSince(endpoint, mark)
+	})
 	for _, j := range again {
 		d.pacer.giveBack(j.endpointID) // held already, counted already
 	}

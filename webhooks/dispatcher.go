@@ -45,9 +45,10 @@ type Dispatcher struct {
 	serving      atomic.Bool   // Run is delivering: deliveries may be handed off to it (handoff.go)
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 
-	// endpointChanges counts the calls of endpointChanged: a claim that
-	// saw it move while it ran queues nothing (endpointChanged says why).
-	endpointChanges atomic.Uint64
+	// endpointChanges records the calls of endpointChanged: a claim that
+	// took deliveries of an endpoint that changed while it ran does not
+	// queue them (endpointChanged says why).
+	endpointChanges endpointChanges
 
 	settled map[epAgent]int64 // newest version recorded as delivered (writer only)
 }
@@ -224,16 +225,22 @@ func (d *Dispatcher) busy() bool {
 }
 
 // handle attempts j unless its lease would end before the attempt does,
-// or is no longer this process's when the attempt begins (inflight.go).
-// What the claim read of j (its endpoint, whether a newer version of its
-// agent reached that endpoint) is at most maxQueued old (lane.take), so
-// that nothing else is checked here.
+// or is no longer this process's when the attempt begins (inflight.go),
+// or its endpoint changed in this process since the claim read it: a
+// worker that took j out of its lane before the change's drop
+// (endpointChanged) could find it only here, after its lease was
+// extended (a new URL or secret leaves the lease as it was), so j is
+// given back, to be claimed again with the endpoint as it is. What the
+// claim read of j is otherwise at most maxQueued old (lane.take).
 func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 	if d.lapsed(j) {
 		return &result{job: j, dropped: true, lapsed: true}
 	}
 	if ok, lost := d.begin(l, j); !ok {
 		return &result{job: j, dropped: true, lapsed: lost}
+	}
+	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
+		return &result{job: j, dropped: true}
 	}
 	return d.attempt(ctx, j)
 }
@@ -256,19 +263,19 @@ func (d *Dispatcher) lapsed(j *job) bool {
 //
 // A claim under way meanwhile may have read the endpoint before the
 // change committed, and its jobs are not in a lane yet for the drop to
-// find. So endpointChanges moves first, before the drop; each claim
-// reads it before its transaction begins, and checks it under the lane's
-// lock as it queues its jobs (lane.started), giving them all back when it
-// moved; a hand-off does the same (Outbox.Writer, lane.handOver). Either
-// that check comes after the count moved, and the jobs are given back;
-// or it comes before, and then the jobs were queued under l.mu before
-// the drop took l.mu, and the drop finds them. A change whose count
-// moved before the claim read it committed before the claim's
-// transaction began, which reads the endpoint as changed. The whole
-// claim goes back, whichever endpoints it took: changes are rare, and
-// what goes back is claimed again at once.
+// find. So the change is noted first (endpointChanges.note), before the
+// drop; each claim takes a mark before its transaction begins, and as it
+// queues its jobs, under the lane's lock (lane.started), gives back those
+// of an endpoint changed since its mark; a hand-off does the same
+// (Outbox.Writer, lane.handOver). Either that check comes after the note,
+// and the jobs are given back; or it comes before, and then the jobs
+// were queued under l.mu before the drop took l.mu, and the drop finds
+// them. A change noted before the claim took its mark committed before
+// the claim's transaction began, which reads the endpoint as changed.
+// Only the changed endpoint's jobs go back: a change of one endpoint
+// does not hold back the others' deliveries.
 func (d *Dispatcher) endpointChanged(id int64) {
-	d.endpointChanges.Add(1)
+	d.endpointChanges.note(id)
 	for _, l := range d.lanes {
 		d.giveBack(l.drop(id))
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,4 +365,120 @@ func claimedOf(d *Dispatcher, id int64) int {
 		return e.claimed
 	}
 	return 0
+}
+
+// TestOtherEndpointsChangingDoNotHoldBackAClaim edits other endpoints
+// (the notice a command sends after it changed one) while every claim is
+// under way, and keeps editing until every delivery is sent: a change of
+// one endpoint gives back only that endpoint's jobs, so an agent app
+// that edits its own endpoint in a loop does not hold back the
+// deliveries of the others. (When any change gave back a whole claim, no
+// delivery was sent while the edits went on.) Members of the class: an
+// unrelated endpoint with nothing queued, and a second endpoint that
+// receives deliveries of its own.
+func TestOtherEndpointsChangingDoNotHoldBackAClaim(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"UnrelatedEndpoint", "BusyEndpoint"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			rc := newReceiver(t, nil)
+			b.endpoint(rc.url("/"))
+			var other int64
+			if name == "BusyEndpoint" {
+				other = b.endpoint(newReceiver(t, nil).url("/other")).ID
+			} else {
+				now := b.clock.Now()
+				ep := models.WebhookEndpoint{URL: "http://127.0.0.1:9/", Enabled: false, Secret: NewSecret(), CreatedAt: now, UpdatedAt: now}
+				if err := b.db.Create(&ep).Error; err != nil {
+					t.Fatal(err)
+				}
+				other = ep.ID
+			}
+			var editing atomic.Bool
+			editing.Store(true)
+			t.Cleanup(func() { editing.Store(false) })
+			var edits atomic.Int64
+			// At each claim's read of the endpoints, in its transaction,
+			// after it took its mark: as if an edit committed then.
+			if err := b.db.Callback().Row().After("gorm:row").Register("test:edit_during_claim", func(tx *gorm.DB) {
+				if editing.Load() && strings.HasPrefix(tx.Statement.SQL.String(), "SELECT id, CASE WHEN enabled") {
+					edits.Add(1)
+					b.outbox.EndpointChanged(other)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			b.start(b.config())
+			evs := b.enqueue(agentEvents(5, 1)...)
+			for _, ev := range evs {
+				for _, del := range b.deliveriesOf(ev.ID) {
+					if del.EndpointID != other {
+						b.waitStatus(del.ID, StatusSucceeded, 1)
+					}
+				}
+			}
+			t.Logf("%d edits of endpoint %d during claims; the endpoint not edited got %d requests", edits.Load(), other, rc.count())
+			if edits.Load() == 0 {
+				t.Error("no claim read the endpoints while the test edited: the test's hook missed the claim's read")
+			}
+		})
+	}
+}
+
+// TestEndpointChangedWhileAWorkerBeginsItsAttempt changes an endpoint's
+// URL and secret while a worker that took its job out of the lane (where
+// endpointChanged's drop cannot find it) waits for the extension of its
+// lease before the attempt (inflight.go): a new URL or secret leaves the
+// lease as it was, so the extension succeeds. The job is given back, not
+// sent with what its claim read: the old URL gets nothing, the new URL
+// the delivery signed with the new secret.
+func TestEndpointChangedWhileAWorkerBeginsItsAttempt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	stopped, goOn := make(chan struct{}), make(chan struct{})
+	var first, resumed sync.Once
+	if err := b.db.Callback().Raw().Before("gorm:raw").Register("test:pause_begin", func(tx *gorm.DB) {
+		if strings.Contains(tx.Statement.SQL.String(), "SET lease_expires_at = ?, next_attempt_at = ?") {
+			first.Do(func() {
+				close(stopped)
+				<-goOn
+			})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resume := func() { resumed.Do(func() { close(goOn) }) }
+	t.Cleanup(resume)
+	oldRC, newRC := newReceiver(t, nil), newReceiver(t, nil)
+	ep := b.endpoint(oldRC.url("/"))
+	b.start(b.config())
+	ev := b.enqueue(abilityEvent(1, 1))[0]
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatal("timed out waiting for an attempt to begin")
+	}
+	secret := NewSecret()
+	newRC.expect(secret)
+	if err := elsewhere(b.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
+			Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.outbox.EndpointChanged(ep.ID) // as the command does after its commit
+	resume()
+	b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
+	if n := oldRC.count(); n > 0 {
+		t.Errorf("the old URL got %d requests after the endpoint changed, want none", n)
+	}
+	if newRC.count() != 1 {
+		t.Errorf("the new URL got %d requests, want 1", newRC.count())
+	}
+	for _, r := range newRC.got() {
+		if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
+			t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
+		}
+	}
 }

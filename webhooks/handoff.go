@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"outdial/models"
@@ -70,12 +71,13 @@ func (d *Dispatcher) offer(endpoints []int64) (token string, until time.Time, ok
 }
 
 // take queues the deliveries hs, committed leased under token until
-// until (offer), on the first-attempt lane, their attempts begun. When an
-// endpoint changed since endpointChanges was changes, read before their
-// transaction read the endpoints (checked under the lane's lock, as a
-// claim's: see endpointChanged), or the lane is closed, it gives them
-// back instead, due at once: their attempts, begun, are not fenced.
-func (d *Dispatcher) take(token string, until time.Time, hs []handed, changes uint64) {
+// until (offer), on the first-attempt lane, their attempts begun. When
+// one of their endpoints changed since mark (endpointChanges.mark), taken
+// before their transaction read the endpoints (checked under the lane's
+// lock, as a claim's: see endpointChanged), or the lane is closed, it
+// gives them all back instead, due at once: their attempts, begun, are
+// not fenced.
+func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint64) {
 	now := d.now()
 	eps := map[int64]*endpoint{}
 	jobs := make([]*job, len(hs))
@@ -86,14 +88,14 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, changes ui
 			eps[h.endpoint.ID] = ep
 		}
 		j := &job{id: h.id, endpointID: h.endpoint.ID, agentID: h.agentID, version: h.version, msgID: h.msgID,
-			body: h.body, ep: ep, claimedAt: time.Now(), handed: true}
+			body: h.body, ep: ep, claimedAt: time.Now(), mark: mark, handed: true}
 		j.token.Store(&token)
 		j.leaseEnd.Store(until.UnixNano())
 		j.begun.Store(true)
 		jobs[i] = j
 	}
 	d.pacer.hold(jobs)
-	if d.lanes[0].handOver(jobs, func() bool { return d.endpointChanges.Load() != changes }) {
+	if d.lanes[0].handOver(jobs, func(endpoint int64) bool { return d.endpointChanges.changedSince(endpoint, mark) }) {
 		return
 	}
 	for _, j := range jobs {
@@ -113,12 +115,12 @@ func (l *lane) idle(n int) bool {
 
 // handOver queues jobs handed off by their transaction, and reports
 // whether it did: not once the lane is closed, nor when changed (called
-// with l.mu held) reports that an endpoint changed while the transaction
-// ran.
-func (l *lane) handOver(jobs []*job, changed func() bool) bool {
+// with l.mu held) reports that the endpoint of one of them changed while
+// the transaction ran.
+func (l *lane) handOver(jobs []*job, changed func(endpoint int64) bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed || changed() {
+	if l.closed || slices.ContainsFunc(jobs, func(j *job) bool { return changed(j.endpointID) }) {
 		return false
 	}
 	l.queue = append(l.queue, jobs...)

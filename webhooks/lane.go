@@ -20,6 +20,7 @@ type job struct {
 	body       []byte
 	ep         *endpoint
 	claimedAt  time.Time   // monotonic, taken before the claim read the endpoint: for maxQueued
+	mark       uint64      // endpointChanges.mark() before the claim (or hand-off) read the endpoint
 	unproven   bool        // counted in its lane's budget for endpoints not proven healthy
 	begun      atomic.Bool // its lease was extended for its attempt (inflight.go)
 	handed     bool        // handed off by its transaction (handoff.go), not claimed
@@ -118,16 +119,14 @@ func (l *lane) free() (free, unproven int) {
 // unproven places it did not use. A delivery claimed again while the
 // lane holds it (its lease had expired: renewals failed) goes on under
 // the new lease as the job held; started returns those jobs claimed
-// again, which the caller must give back to the pacer. When changed
-// (called with l.mu held, and only with jobs) reports that an endpoint
-// changed while the claim ran, started queues none of the others and
-// returns them as stale, which the caller must give back
-// (Dispatcher.giveBack): the claim may have read the endpoint as it was
-// (Dispatcher.endpointChanged).
-func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func() bool) (again, stale []*job) {
+// again, which the caller must give back to the pacer. A job whose
+// endpoint changed while the claim ran (changed, called with l.mu held,
+// reports it) is not queued but returned as stale, which the caller must
+// give back (Dispatcher.giveBack): the claim may have read the endpoint
+// as it was (Dispatcher.endpointChanged).
+func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func(endpoint int64) bool) (again, stale []*job) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	giveBack := len(jobs) > 0 && changed()
 	used := 0
 	for _, j := range jobs {
 		if held := l.held(j.id); held != nil {
@@ -137,7 +136,7 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func() b
 			again = append(again, j)
 			continue
 		}
-		if giveBack {
+		if changed(j.endpointID) {
 			stale = append(stale, j)
 			continue
 		}

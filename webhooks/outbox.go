@@ -178,7 +178,7 @@ func (o *Outbox) Writer(ctx context.Context, tx *gorm.DB) *Writer {
 	o.mu.Lock()
 	if len(o.dispatchers) > 0 {
 		w.taker = o.dispatchers[0]
-		w.changes = w.taker.endpointChanges.Load()
+		w.mark = w.taker.endpointChanges.mark()
 	}
 	o.mu.Unlock()
 	return w
@@ -201,7 +201,7 @@ func (o *Outbox) addDispatcher(d *Dispatcher) {
 func (w *Writer) Committed(wake bool) {
 	wake = wake || w.claimable
 	if len(w.handed) > 0 {
-		w.taker.take(w.token, w.until, w.handed, w.changes)
+		w.taker.take(w.token, w.until, w.handed, w.mark)
 		w.handed = nil
 	} else {
 		wake = true
@@ -221,7 +221,7 @@ type Writer struct {
 	written int
 
 	taker     *Dispatcher // nil: no hand-off (Enqueue)
-	changes   uint64      // the taker's endpointChanges before the transaction read the endpoints
+	mark      uint64      // the taker's endpointChanges.mark() before the transaction read the endpoints
 	claimable bool        // deliveries were written that are not handed off
 	token     string      // the lease of the deliveries handed off
 	until     time.Time
