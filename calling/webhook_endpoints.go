@@ -247,11 +247,13 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 		return nil, err
 	}
 	var ep *Endpoint
+	var sending bool // what the dispatchers send with changed: the URL, or whether it is enabled
 	err := s.run(ctx, actor, "updateWebhookEndpoint", func(t *txn) (outcome, error) {
 		var err error
 		if ep, err = findEndpoint(t, actor, in.ID, "id"); err != nil {
 			return outcome{}, err
 		}
+		url0, enabled0 := ep.Row.URL, ep.Row.Enabled
 		if in.URL != nil {
 			ep.Row.URL = url
 		}
@@ -279,6 +281,7 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 		if err := t.setEnabled(ep, in.Enabled); err != nil {
 			return outcome{}, err
 		}
+		sending = ep.Row.URL != url0 || ep.Row.Enabled != enabled0
 		ep.Row.UpdatedAt = t.now
 		if err := t.tx.Model(&ep.Row).Select("url", "description", "event_types", "enabled", "disabled_reason", "failing_since", "updated_at").
 			Updates(&ep.Row).Error; err != nil {
@@ -291,11 +294,25 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 		}
 		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: endpointDetails(ep)}, nil
 	})
+	if sending {
+		s.endpointChanged(in.ID, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.outbox.EndpointChanged(ep.Row.ID)
 	return ep, nil
+}
+
+// endpointChanged tells the dispatchers of this process (Outbox.EndpointChanged)
+// that the URL, secret or enabled state of the endpoint id changed, or that
+// it was deleted, by a command that committed (err is nil) or whose COMMIT
+// may have landed (*OutcomeUnknownError): they then send nothing more with
+// the endpoint's previous state. A description, event types or agents
+// changed alone do not count: deliveries already written go on as they are.
+func (s *Service) endpointChanged(id int64, err error) {
+	if _, unknown := errors.AsType[*OutcomeUnknownError](err); err == nil || unknown {
+		s.outbox.EndpointChanged(id)
+	}
 }
 
 // setEnabled applies an enabled change to ep (not yet saved).
@@ -330,9 +347,7 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, actor Actor, id int
 		}
 		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID), details: map[string]any{"url": ep.Row.URL}}, nil
 	})
-	if err == nil {
-		s.outbox.EndpointChanged(id)
-	}
+	s.endpointChanged(id, err)
 	return err
 }
 
@@ -366,10 +381,10 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor Actor, id int64
 		return outcome{target: GlobalID(KindWebhookEndpoint, ep.Row.ID),
 			details: map[string]any{"overlapSeconds": overlapSeconds}}, nil
 	})
+	s.endpointChanged(id, err)
 	if err != nil {
 		return nil, "", err
 	}
-	s.outbox.EndpointChanged(ep.Row.ID)
 	return ep, secret, nil
 }
 
