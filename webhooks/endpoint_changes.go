@@ -16,7 +16,7 @@ type endpointChanges struct {
 	mu    sync.Mutex
 	seq   uint64           // changes noted so far
 	at    map[int64]uint64 // endpoint ID → seq of its last change
-	floor uint64           // seq when at last started afresh: a mark below it may miss a change
+	floor uint64           // a mark below it may miss a change the record forgot when it started afresh
 }
 
 // mark returns the number of changes noted so far, read by a claim (or a
@@ -32,8 +32,13 @@ func (c *endpointChanges) note(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	if c.at == nil || len(c.at) >= maxChangedEndpoints {
-		c.at, c.floor = map[int64]uint64{}, c.seq
+	switch {
+	case c.at == nil:
+		c.at = map[int64]uint64{} // the first change: nothing was forgotten
+	case len(c.at) >= maxChangedEndpoints:
+		// The changes up to the one before this are forgotten: a mark
+		// taken before that one may miss one of them.
+		c.at, c.floor = map[int64]uint64{}, c.seq-1
 	}
 	c.at[id] = c.seq
 }
