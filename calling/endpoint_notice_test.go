@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"outdial/calling"
 	"outdial/models"
@@ -97,4 +99,45 @@ func TestEndpointCommandsNoticeWhatDeliveriesAreSentWith(t *testing.T) {
 			t.Errorf("%s: the dispatchers were told of endpoints %v, want %v", c.name, got, want)
 		}
 	}
+}
+
+// TestEndpointNoticeOfAnUnknownOutcome: a command whose COMMIT's outcome
+// is unknown tells the dispatchers at once (the change may have landed),
+// and once more when a late answer says it committed (a claim between the
+// first notice and the COMMIT read the endpoint as it was); a refused
+// command tells them nothing.
+func TestEndpointNoticeOfAnUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	outbox := webhooks.NewOutbox(models.Now)
+	var notices atomic.Int64
+	outbox.ListenEndpoints(func(int64) { notices.Add(1) })
+	svc := calling.New(dbtest.Open(t), outbox, slog.New(slog.NewTextHandler(io.Discard, nil)), abilityOracle(t))
+	expect := func(what string, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for notices.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // a poll within the deadline
+		}
+		if got := notices.Swap(0); got != want {
+			t.Errorf("%s: %d notices, want %d", what, got, want)
+		}
+	}
+	svc.EndpointChanged(1, nil)
+	expect("committed", 1)
+	svc.EndpointChanged(1, &calling.Error{Code: calling.CodeNotFound})
+	expect("refused", 0)
+	err, answer, _ := calling.LateOutcome("updateWebhookEndpoint")
+	svc.EndpointChanged(1, err)
+	expect("outcome unknown", 1)
+	answer(true)
+	expect("the late answer: committed", 1)
+	err, answer, taken := calling.LateOutcome("updateWebhookEndpoint")
+	svc.EndpointChanged(1, err)
+	expect("outcome unknown, again", 1)
+	answer(false)
+	deadline := time.Now().Add(time.Minute)
+	for !taken() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // a poll within the deadline
+	}
+	expect("the late answer: not committed", 0)
 }

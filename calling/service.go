@@ -316,11 +316,14 @@ func (s *Service) commit(ctx context.Context, tx *gorm.DB, action string) error 
 		return commitOutcome(action, err)
 	case <-grace.C:
 	}
+	landed := make(chan bool, 1)
 	go func() {
 		err := <-done
 		s.log.Warn("a commit reported as of unknown outcome has ended", "action", action, "committed", err == nil, "err", err)
+		landed <- err == nil
 	}()
-	return &OutcomeUnknownError{Action: action, Err: fmt.Errorf("no answer to the commit within %s of the deadline: %w", commitGrace, ctx.Err())}
+	return &OutcomeUnknownError{Action: action, Err: fmt.Errorf("no answer to the commit within %s of the deadline: %w", commitGrace, ctx.Err()),
+		landed: landed}
 }
 
 // commitOutcome turns the error of a COMMIT into run's: nil, the error
@@ -352,6 +355,11 @@ func commitOutcome(action string, err error) error {
 type OutcomeUnknownError struct {
 	Action string
 	Err    error
+
+	// landed, when the COMMIT's answer may still come (it was only late),
+	// receives whether it committed once it does; nil when none will come
+	// (the connection broke).
+	landed <-chan bool
 }
 
 func (e *OutcomeUnknownError) Error() string {

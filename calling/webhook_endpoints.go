@@ -307,11 +307,23 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor Actor, in Upd
 // that the URL, secret or enabled state of the endpoint id changed, or that
 // it was deleted, by a command that committed (err is nil) or whose COMMIT
 // may have landed (*OutcomeUnknownError): they then send nothing more with
-// the endpoint's previous state. A description, event types or agents
-// changed alone do not count: deliveries already written go on as they are.
+// the endpoint's previous state. A COMMIT whose answer was only late is
+// told of again when it comes, if it committed: a claim between the first
+// notice and the COMMIT read the endpoint as it was. A description, event
+// types or agents changed alone do not count: deliveries already written
+// go on as they are.
 func (s *Service) endpointChanged(id int64, err error) {
-	if _, unknown := errors.AsType[*OutcomeUnknownError](err); err == nil || unknown {
-		s.outbox.EndpointChanged(id)
+	unknown, isUnknown := errors.AsType[*OutcomeUnknownError](err)
+	if err != nil && !isUnknown {
+		return
+	}
+	s.outbox.EndpointChanged(id)
+	if isUnknown && unknown.landed != nil {
+		go func() {
+			if <-unknown.landed {
+				s.outbox.EndpointChanged(id)
+			}
+		}()
 	}
 }
 
