@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,35 +108,36 @@ func TestEndpointCommandsNoticeWhatDeliveriesAreSentWith(t *testing.T) {
 func TestEndpointNoticeOfAnUnknownOutcome(t *testing.T) {
 	t.Parallel()
 	outbox := webhooks.NewOutbox(models.Now)
-	var notices atomic.Int64
-	outbox.ListenEndpoints(func(int64) { notices.Add(1) })
+	notices := make(chan int64, 16)
+	outbox.ListenEndpoints(func(id int64) { notices <- id })
 	svc := calling.New(dbtest.Open(t), outbox, slog.New(slog.NewTextHandler(io.Discard, nil)), abilityOracle(t))
-	expect := func(what string, want int64) {
+	// expect waits (within a minute) for want notices, and fails on more.
+	expect := func(what string, want int) {
 		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for notices.Load() < want && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond) // a poll within the deadline
+		for i := range want {
+			select {
+			case <-notices:
+			case <-time.After(time.Minute):
+				t.Errorf("%s: %d notices within a minute, want %d", what, i, want)
+				return
+			}
 		}
-		if got := notices.Swap(0); got != want {
-			t.Errorf("%s: %d notices, want %d", what, got, want)
+		if n := len(notices); n > 0 {
+			t.Errorf("%s: %d notices more than %d", what, n, want)
 		}
 	}
 	svc.EndpointChanged(1, nil)
 	expect("committed", 1)
 	svc.EndpointChanged(1, &calling.Error{Code: calling.CodeNotFound})
 	expect("refused", 0)
-	err, answer, _ := calling.LateOutcome("updateWebhookEndpoint")
+	err, answer := calling.LateOutcome("updateWebhookEndpoint")
 	svc.EndpointChanged(1, err)
 	expect("outcome unknown", 1)
 	answer(true)
 	expect("the late answer: committed", 1)
-	err, answer, taken := calling.LateOutcome("updateWebhookEndpoint")
+	err, answer = calling.LateOutcome("updateWebhookEndpoint")
 	svc.EndpointChanged(1, err)
 	expect("outcome unknown, again", 1)
-	answer(false)
-	deadline := time.Now().Add(time.Minute)
-	for !taken() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // a poll within the deadline
-	}
+	answer(false) // returns once the answer was taken
 	expect("the late answer: not committed", 0)
 }

@@ -12,12 +12,11 @@ func SetChunkSize(n int) (restore func()) {
 }
 
 // LateOutcome returns an *OutcomeUnknownError whose COMMIT's answer is
-// only late, the function that makes it come (committed or not), and one
-// that reports whether the answer was taken.
-func LateOutcome(action string) (err error, answer func(committed bool), taken func() bool) {
-	landed := make(chan bool, 1)
-	return &OutcomeUnknownError{Action: action, Err: errors.New("late"), landed: landed},
-		func(c bool) { landed <- c }, func() bool { return len(landed) == 0 }
+// only late, and the function that makes it come (committed or not); it
+// returns once the answer was taken.
+func LateOutcome(action string) (err error, answer func(committed bool)) {
+	landed := make(chan bool)
+	return &OutcomeUnknownError{Action: action, Err: errors.New("late"), landed: landed}, func(c bool) { landed <- c }
 }
 
 // EndpointChanged is (*Service).endpointChanged: what a command tells the

@@ -219,14 +219,7 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 	b.start(cfg)
 	evs := b.enqueue(agentEvents(30, 1)...)
 	waitFor(t, "three requests", func() bool { return oldRC.count() >= 3 })
-	secret := NewSecret()
-	newRC.expect(secret)
-	if err := elsewhere(b.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
-			Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
-	}); err != nil {
-		t.Fatal(err)
-	}
+	moveEndpoint(t, b, ep.ID, newRC.receiver)
 	changed := time.Now()
 	for _, ev := range evs {
 		b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
@@ -237,11 +230,7 @@ func TestEndpointURLAndSecretChangedElsewhere(t *testing.T) {
 	if oldRC.count()+newRC.count() != len(evs) {
 		t.Errorf("%d requests to the old URL and %d to the new one, want %d in all", oldRC.count(), newRC.count(), len(evs))
 	}
-	for _, r := range newRC.got() {
-		if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
-			t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
-		}
-	}
+	signedWithOnlyItsSecret(t, newRC.receiver)
 	t.Logf("%d requests to the old URL, %d to the new one", oldRC.count(), newRC.count())
 }
 
@@ -287,14 +276,7 @@ func TestEndpointChangedWhileAClaimIsUnderWay(t *testing.T) {
 			if deleted {
 				failEndpoint(t, b.db, ep.ID, true, b.clock.Now())
 			} else {
-				secret := NewSecret()
-				newRC.expect(secret)
-				if err := elsewhere(b.db, func(tx *gorm.DB) error {
-					return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
-						Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
-				}); err != nil {
-					t.Fatal(err)
-				}
+				moveEndpoint(t, b, ep.ID, newRC)
 			}
 			b.outbox.EndpointChanged(ep.ID) // as the command does after its commit
 			resume()
@@ -315,11 +297,7 @@ func TestEndpointChangedWhileAClaimIsUnderWay(t *testing.T) {
 				if newRC.count() != len(evs) {
 					t.Errorf("the new URL got %d requests, want %d", newRC.count(), len(evs))
 				}
-				for _, r := range newRC.got() {
-					if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
-						t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
-					}
-				}
+				signedWithOnlyItsSecret(t, newRC)
 			}
 			// The claim was paused before anything was sent: any request
 			// to the old URL was sent after the change committed.
@@ -459,14 +437,7 @@ func TestEndpointChangedWhileAWorkerBeginsItsAttempt(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("timed out waiting for an attempt to begin")
 	}
-	secret := NewSecret()
-	newRC.expect(secret)
-	if err := elsewhere(b.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", ep.ID).
-			Updates(map[string]any{"url": newRC.url("/new"), "secret": secret}).Error
-	}); err != nil {
-		t.Fatal(err)
-	}
+	moveEndpoint(t, b, ep.ID, newRC)
 	b.outbox.EndpointChanged(ep.ID) // as the command does after its commit
 	resume()
 	b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)
@@ -476,7 +447,29 @@ func TestEndpointChangedWhileAWorkerBeginsItsAttempt(t *testing.T) {
 	if newRC.count() != 1 {
 		t.Errorf("the new URL got %d requests, want 1", newRC.count())
 	}
-	for _, r := range newRC.got() {
+	signedWithOnlyItsSecret(t, newRC)
+}
+
+// moveEndpoint gives the endpoint id the URL of rc and a new secret,
+// which rc expects, in a transaction of its own (as another process's
+// command would), without telling the outbox.
+func moveEndpoint(t *testing.T, b *bundle, id int64, rc *receiver) {
+	t.Helper()
+	secret := NewSecret()
+	rc.expect(secret)
+	if err := elsewhere(b.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.WebhookEndpoint{}).Where("id = ?", id).
+			Updates(map[string]any{"url": rc.url("/new"), "secret": secret}).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signedWithOnlyItsSecret fails t unless every request rc got verifies
+// with the secret it expects and carries that one signature only.
+func signedWithOnlyItsSecret(t *testing.T, rc *receiver) {
+	t.Helper()
+	for _, r := range rc.got() {
 		if r.VerifyErr != nil || strings.Contains(r.Signature, " ") {
 			t.Errorf("request to the new URL signed %q (%v), want the new secret only", r.Signature, r.VerifyErr)
 		}
