@@ -89,6 +89,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil registers them nowhere.
 	Registerer prometheus.Registerer
+
+	// probeEvery, when set, is how long an endpoint whose breaker is open
+	// waits after a failed attempt, instead of what newPacer works out;
+	// recordGrace is how long a shutdown gives the recording of results
+	// beyond Timeout, default 10s. Only this package's tests set them,
+	// to wait less (the breaker's wait is on the monotonic clock, not
+	// Now's).
+	probeEvery, recordGrace time.Duration
 }
 
 // withDefaults returns c with every zero field set to its default. It
@@ -113,6 +121,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
 	setDefault(&c.StatsInterval, DefaultStatsInterval)
+	setDefault(&c.recordGrace, 10*time.Second)
 	if c.Now == nil {
 		c.Now = models.Now
 	}

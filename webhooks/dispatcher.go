@@ -89,7 +89,11 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	for i, l := range d.lanes {
 		l.index = i
 	}
-	d.pacer = newPacer(workers, slowAfter, firstRetry, func(lanes uint) {
+	probeEvery := probeInterval(firstRetry)
+	if cfg.probeEvery > 0 {
+		probeEvery = cfg.probeEvery
+	}
+	d.pacer = newPacer(workers, slowAfter, probeEvery, func(lanes uint) {
 		for _, l := range d.lanes {
 			if lanes&(1<<l.index) != 0 {
 				signal(l.space)
@@ -171,7 +175,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // ShutdownTimeout is how long Run takes at most to return once its
 // context is done: the attempts in flight (Timeout) and the recording of
 // their results.
-func (d *Dispatcher) ShutdownTimeout() time.Duration { return d.cfg.Timeout + 10*time.Second }
+func (d *Dispatcher) ShutdownTimeout() time.Duration { return d.cfg.Timeout + d.cfg.recordGrace }
 
 // workLoop runs the jobs of l until l is closed, and gives back those
 // that waited too long.

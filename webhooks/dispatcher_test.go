@@ -383,6 +383,7 @@ func TestEndpointDisabledAfterFailingForDays(t *testing.T) {
 	cfg := b.config()
 	cfg.RetrySchedule = []time.Duration{time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour,
 		24 * time.Hour, 24 * time.Hour, 24 * time.Hour}
+	cfg.probeEvery = time.Millisecond // the clock moves days, the breaker's wait is real time
 	d := b.start(cfg)
 	endpoint := func() models.WebhookEndpoint {
 		var e models.WebhookEndpoint

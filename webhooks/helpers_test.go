@@ -324,6 +324,15 @@ func newReceiver(t testing.TB, answer func(w http.ResponseWriter, r *http.Reques
 	return &receiver{hooktest.New(t, opts)}
 }
 
+// hangUntil holds a receiver's answer until released is closed or the
+// client gives up on the request.
+func hangUntil(r *http.Request, released <-chan struct{}) {
+	select {
+	case <-released:
+	case <-r.Context().Done():
+	}
+}
+
 // expect sets the secret the receiver verifies signatures with.
 func (rc *receiver) expect(secret string) { rc.SetSecrets(secret) }
 

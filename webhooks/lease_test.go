@@ -242,9 +242,17 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	// time (pacer.go) for the whole timeout, and whether a retry or
 	// another first attempt takes the next one is not promised, so that
 	// a retry could wait behind all twenty of them.
+	//
+	// A hanging request is answered 503 once the test no longer needs it
+	// to hang (firstHangs, retriesHang), rather than left to time out:
+	// the test then takes a second, not two timeouts.
 	var seenMu sync.Mutex
 	seen := map[string]bool{}
 	var retriesHanging atomic.Int64
+	firstHangs, retriesHang := make(chan struct{}), make(chan struct{})
+	releaseFirst := sync.OnceFunc(func() { close(firstHangs) })
+	defer releaseFirst()
+	defer close(retriesHang)
 	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		seenMu.Lock()
 		retry := seen[r.Header.Get("webhook-id")]
@@ -254,12 +262,11 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 		case retry:
 			retriesHanging.Add(1)
 			defer retriesHanging.Add(-1)
-			<-r.Context().Done()
+			hangUntil(r, retriesHang)
 		case n == 1:
-			<-r.Context().Done()
-		default:
-			w.WriteHeader(http.StatusServiceUnavailable)
+			hangUntil(r, firstHangs)
 		}
+		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	var mu sync.Mutex
 	var arrivals []time.Time
@@ -306,9 +313,10 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 	if first >= cfg.Timeout {
 		t.Errorf("the healthy endpoint waited %v, want less than the %v timeout", first, cfg.Timeout)
 	}
-	// Now the hanging endpoint's first attempts have failed and wait as
-	// retries; make them due, so that retries hang while fresh
-	// deliveries arrive.
+	// Now the hanging endpoint's first attempts fail (the one hanging is
+	// answered now) and wait as retries; make them due, so that retries
+	// hang while fresh deliveries arrive.
+	releaseFirst()
 	waitFor(t, "the hanging endpoint's first attempts to fail", func() bool {
 		var n int64
 		b.db.Model(&models.WebhookDelivery{}).Where("attempt_count = 1 AND status = ? AND lease_owner IS NULL", StatusPending).Count(&n)
@@ -327,7 +335,12 @@ func TestHangingEndpointDoesNotDelayOthers(t *testing.T) {
 func TestBackedUpEndpointIsLeftOutOfClaims(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
+	hangs := make(chan struct{})
+	defer close(hangs) // answered when the test is done, not left to time out
+	hang := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		hangUntil(r, hangs)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
 	healthy := newReceiver(t, nil)
 	h := b.endpoint(hang.url("/"))
 	cfg := b.config()
@@ -368,7 +381,7 @@ func TestShutdownHasADeadlineWithTheDatabaseGone(t *testing.T) {
 	})
 	b.endpoint(rc.url("/"))
 	cfg := b.config()
-	cfg.Timeout = time.Second
+	cfg.Timeout, cfg.recordGrace = time.Second, time.Second
 	d, err := NewDispatcher(b.db, b.outbox, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -74,15 +74,19 @@ type pace struct {
 // other without end while idle: woken together, one reserved the room,
 // the other found it full, the first gave it back unused and woke both,
 // and so on — a claim every millisecond or two, on the path of every new
-// delivery.) An open breaker
-// probes every maxProbeEvery, or every firstRetry when that is shorter
-// (and not zero): never less often than a failed delivery is retried.
-func newPacer(workers int, slowAfter, firstRetry time.Duration, freed func(lanes uint)) *pacer {
-	every := maxProbeEvery
+// delivery.) An open breaker probes every probeEvery (probeInterval).
+func newPacer(workers int, slowAfter, probeEvery time.Duration, freed func(lanes uint)) *pacer {
+	return &pacer{workers: workers, slowAfter: slowAfter, probeEvery: probeEvery, freed: freed, eps: map[int64]*pace{}}
+}
+
+// probeInterval is how often an open breaker probes: every maxProbeEvery,
+// or every firstRetry when that is shorter (and not zero), so never less
+// often than a failed delivery is retried.
+func probeInterval(firstRetry time.Duration) time.Duration {
 	if firstRetry > 0 {
-		every = min(every, firstRetry)
+		return min(maxProbeEvery, firstRetry)
 	}
-	return &pacer{workers: workers, slowAfter: slowAfter, probeEvery: every, freed: freed, eps: map[int64]*pace{}}
+	return maxProbeEvery
 }
 
 // get returns the endpoint's pace, creating it. The caller holds p.mu.
