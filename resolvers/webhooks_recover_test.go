@@ -10,6 +10,7 @@ import (
 
 	"outdial/calling"
 	"outdial/internal/hooktest"
+	"outdial/internal/server"
 	"outdial/internal/testenv"
 )
 
@@ -48,7 +49,11 @@ func abilityOf(t *testing.T, body []byte) agentVersion {
 // answers SUPERSEDED at once and sends nothing.
 func TestWebhookRecoverAfterReceiverOutage(t *testing.T) {
 	t.Parallel()
-	e := testenv.Setup(t, testenv.AllowLoopback, retrySchedule(50*time.Millisecond))
+	// The receiver's failures open the endpoint's breaker, which lets one
+	// attempt through at a time: with the default poll of a second, the
+	// 48 attempts that fail every delivery took 23 s.
+	e := testenv.Setup(t, testenv.AllowLoopback, retrySchedule(50*time.Millisecond),
+		func(c *server.Config) { c.WebhookPollInterval = 20 * time.Millisecond })
 	var up atomic.Bool
 	rc := hooktest.New(t, hooktest.Options{Answer: func(w http.ResponseWriter, _ *http.Request, _ hooktest.Request) {
 		if up.Load() {

@@ -52,7 +52,7 @@ type Config struct {
 	// WebhookPollInterval is how often the webhook dispatcher and the
 	// subscription feed look for work no commit of this process woke
 	// them for (not a flag: tests lengthen it, to show that a commit
-	// wakes them); 0 is webhooks.DefaultPollInterval.
+	// wakes them, or shorten it); 0 is webhooks.DefaultPollInterval.
 	WebhookPollInterval time.Duration
 	// WebSocketInitTimeout is how long a WebSocket may wait before its
 	// connection_init (not a flag: tests shorten it); 0 is the default.
