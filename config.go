@@ -11,7 +11,6 @@ import (
 
 	"outdial/calling"
 	"outdial/internal/server"
-	"outdial/webhooks"
 )
 
 // config is the server's configuration (server.Config), read from flags
@@ -25,8 +24,11 @@ const (
 	defaultDatabaseURL   = "sqlite:outdial.db"
 	defaultRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
 	defaultTimeout       = "10s"
-	// defaultInFlightLease is webhooks.DefaultInFlightLease.
+	// defaultLease is webhooks.DefaultLeaseDuration, defaultInFlightLease
+	// webhooks.DefaultInFlightLease.
+	defaultLease         = "30s"
 	defaultInFlightLease = "2m"
+	maxLease             = time.Hour
 	// defaultRequestTimeout (resolvers.DefaultRequestTimeout) is half the
 	// HTTP write timeout (server.WriteTimeout, 60 s); maxRequestTimeout leaves
 	// room in it for a commit under way at the deadline (calling waits
@@ -58,8 +60,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
+	lease := fs.String("webhook-lease", env("WEBHOOK_LEASE", defaultLease),
+		"how long a claimed delivery stays reserved for its process (renewed while it waits), at least three times the webhook timeout, up to 1h (WEBHOOK_LEASE)")
 	inFlight := fs.String("webhook-inflight-lease", env("WEBHOOK_INFLIGHT_LEASE", defaultInFlightLease),
-		"how long a delivery whose attempt began stays reserved for its process, 30s to 1h (WEBHOOK_INFLIGHT_LEASE)")
+		"how long a delivery whose attempt began stays reserved for its process, from the webhook lease to 1h (WEBHOOK_INFLIGHT_LEASE)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
 		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
 	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
@@ -95,9 +99,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
 	}
-	if cfg.WebhookInFlightLease, err = time.ParseDuration(*inFlight); err != nil ||
-		cfg.WebhookInFlightLease < webhooks.DefaultLeaseDuration || cfg.WebhookInFlightLease > time.Hour {
-		return config{}, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between %s and 1h, e.g. 2m; got %q", webhooks.DefaultLeaseDuration, *inFlight)
+	if cfg.WebhookLease, cfg.WebhookInFlightLease, err = parseLeases(*lease, *inFlight, cfg.WebhookTimeout, given(fs, getenv)); err != nil {
+		return config{}, err
 	}
 	if cfg.RequestTimeout, err = time.ParseDuration(*requestTimeout); err != nil || cfg.RequestTimeout < time.Second || cfg.RequestTimeout > maxRequestTimeout {
 		return config{}, fmt.Errorf("REQUEST_TIMEOUT: want a duration between 1s and %s, e.g. 30s; got %q", maxRequestTimeout, *requestTimeout)
@@ -109,6 +112,41 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, fmt.Errorf("AUDIT_RETENTION: want 0 (keep forever) or a duration of at least 1s, e.g. 8760h; got %q", *auditRetention)
 	}
 	return cfg, nil
+}
+
+// parseLeases parses WEBHOOK_LEASE and WEBHOOK_INFLIGHT_LEASE. The lease
+// is at least three times the attempt timeout (webhooks.Config), the
+// in-flight lease at least the lease, both at most maxLease. A default
+// (a setting not given) is raised to what the other settings need; a
+// given one that is too short is an error.
+func parseLeases(lease, inFlight string, timeout time.Duration, given func(variable string) bool) (l, f time.Duration, err error) {
+	if l, err = time.ParseDuration(lease); err != nil || l <= 0 || l > maxLease {
+		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want a duration up to 1h, e.g. 30s; got %q", lease)
+	}
+	if !given("WEBHOOK_LEASE") {
+		l = max(l, 3*timeout)
+	} else if l < 3*timeout {
+		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want at least three times WEBHOOK_TIMEOUT (%s), so that an attempt never outlives it; got %q", 3*timeout, lease)
+	}
+	if f, err = time.ParseDuration(inFlight); err != nil || f <= 0 || f > maxLease {
+		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between WEBHOOK_LEASE (%s) and 1h, e.g. 2m; got %q", l, inFlight)
+	}
+	if !given("WEBHOOK_INFLIGHT_LEASE") {
+		f = max(f, l)
+	} else if f < l {
+		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between WEBHOOK_LEASE (%s) and 1h, e.g. 2m; got %q", l, inFlight)
+	}
+	return l, f, nil
+}
+
+// given reports whether a setting was given, by its variable or its flag
+// (the variable's name in lower case, with - for _).
+func given(fs *flag.FlagSet, getenv func(string) string) func(variable string) bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return func(variable string) bool {
+		return strings.TrimSpace(getenv(variable)) != "" || set[strings.ReplaceAll(strings.ToLower(variable), "_", "-")]
+	}
 }
 
 // parseCIDRs parses a comma-separated list of CIDRs.

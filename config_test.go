@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,7 +28,8 @@ func TestRetentionSettings(t *testing.T) {
 
 // TestInFlightLeaseSetting: WEBHOOK_INFLIGHT_LEASE defaults to 2 minutes,
 // is read from the environment and the flag, and is refused shorter than
-// a claimed delivery's lease (30 s) or longer than an hour.
+// a claimed delivery's lease (WEBHOOK_LEASE, 30 s by default) or longer
+// than an hour.
 func TestInFlightLeaseSetting(t *testing.T) {
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	for _, c := range []struct {
@@ -50,6 +52,45 @@ func TestInFlightLeaseSetting(t *testing.T) {
 			t.Errorf("%v %v accepted as %v", c.args, c.vars, cfg.WebhookInFlightLease)
 		case c.want != 0 && (err != nil || cfg.WebhookInFlightLease != c.want):
 			t.Errorf("%v %v: %v, %v; want %v", c.args, c.vars, cfg.WebhookInFlightLease, err, c.want)
+		}
+	}
+}
+
+// TestLeaseSetting: WEBHOOK_LEASE defaults to 30 seconds, raised to three
+// times WEBHOOK_TIMEOUT when not given, and is refused below that when
+// given; WEBHOOK_INFLIGHT_LEASE follows it the same way.
+func TestLeaseSetting(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	for _, c := range []struct {
+		args            []string
+		vars            map[string]string
+		lease, inFlight time.Duration // 0: refused
+	}{
+		{nil, nil, 30 * time.Second, 2 * time.Minute},
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "20s"}, time.Minute, 2 * time.Minute},
+		{[]string{"-webhook-timeout", "1m"}, nil, 3 * time.Minute, 3 * time.Minute},
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "2s", "WEBHOOK_LEASE": "6s", "WEBHOOK_INFLIGHT_LEASE": "6s"}, 6 * time.Second, 6 * time.Second},
+		{[]string{"-webhook-lease", "45s"}, map[string]string{"WEBHOOK_LEASE": "1m"}, 45 * time.Second, 2 * time.Minute},
+		{nil, map[string]string{"WEBHOOK_LEASE": "5m"}, 5 * time.Minute, 5 * time.Minute},
+		// Given, and too short for the attempt timeout (10 s by default).
+		{nil, map[string]string{"WEBHOOK_LEASE": "6s"}, 0, 0},
+		{[]string{"-webhook-lease", "29s"}, nil, 0, 0},
+		// An in-flight lease given shorter than the lease.
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "1s", "WEBHOOK_LEASE": "5s", "WEBHOOK_INFLIGHT_LEASE": "4s"}, 0, 0},
+		{nil, map[string]string{"WEBHOOK_LEASE": "5m", "WEBHOOK_INFLIGHT_LEASE": "2m"}, 0, 0},
+		{nil, map[string]string{"WEBHOOK_LEASE": "61m"}, 0, 0},
+		{nil, map[string]string{"WEBHOOK_LEASE": "0s"}, 0, 0},
+		{nil, map[string]string{"WEBHOOK_LEASE": "-30s"}, 0, 0},
+		{[]string{"-webhook-lease", "half a minute"}, nil, 0, 0},
+	} {
+		cfg, err := parseConfig(c.args, env(c.vars), nil)
+		switch {
+		case c.lease == 0 && err == nil:
+			t.Errorf("%v %v accepted as %v, %v", c.args, c.vars, cfg.WebhookLease, cfg.WebhookInFlightLease)
+		case c.lease == 0 && !strings.Contains(err.Error(), "LEASE"):
+			t.Errorf("%v %v: %v, want an error naming the setting", c.args, c.vars, err)
+		case c.lease != 0 && (err != nil || cfg.WebhookLease != c.lease || cfg.WebhookInFlightLease != c.inFlight):
+			t.Errorf("%v %v: %v, %v, %v; want %v, %v", c.args, c.vars, cfg.WebhookLease, cfg.WebhookInFlightLease, err, c.lease, c.inFlight)
 		}
 	}
 }

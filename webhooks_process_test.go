@@ -156,10 +156,12 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 		return 503
 	})
 	dbURL := dbtest.URL(t)
-	// The attempts in flight in the killed process stay reserved for it
-	// for WEBHOOK_INFLIGHT_LEASE: 30 s here (the shortest, a claimed
-	// delivery's lease) instead of the default 2 minutes.
-	first := startServer(t, "first", dbURL, "-webhook-inflight-lease", "30s")
+	// The deliveries the killed process held stay reserved for it for
+	// WEBHOOK_LEASE (claimed) or WEBHOOK_INFLIGHT_LEASE (attempt begun):
+	// 9 s here, the shortest with a 3 s attempt timeout, instead of the
+	// defaults' 30 s and 2 minutes.
+	leases := []string{"-webhook-timeout", "3s", "-webhook-lease", "9s", "-webhook-inflight-lease", "9s"}
+	first := startServer(t, "first", dbURL, leases...)
 	f := newFanOut(first, rc)
 	f.fire(first)
 	rc.waitFor("the first answers", func() bool { return rc.ackedCount() >= ackBeforeKill })
@@ -171,10 +173,10 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 		t.Fatalf("all %d deliveries were received before the kill; the test proves nothing", got)
 	}
 
-	second := startServer(t, "restarted", dbURL)
+	second := startServer(t, "restarted", dbURL, leases...)
 	want := messageIDs(t, f.deliveries(second))
 	// Deliveries the dead process held are due again once its leases
-	// (30 s, claimed or in flight) expire.
+	// (9 s, claimed or in flight) expire.
 	rc.waitWithin(3*time.Minute, "every message ID after the restart", func() bool {
 		acked := rc.ackedIDs()
 		for id := range want {
