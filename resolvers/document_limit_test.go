@@ -42,6 +42,7 @@ func testSchema() *ast.Schema {
 // the limits say, with a coded error, and that the shapes have sizes that
 // make them adversarial.
 func TestAdversarialDocumentsAreBounded(t *testing.T) {
+	t.Parallel()
 	schema := testSchema()
 	for _, a := range adversarial.Documents() {
 		t.Run(a.Name, func(t *testing.T) {
@@ -188,6 +189,7 @@ func TestIntrospectionFieldsBounded(t *testing.T) {
 // or validation errors) without a server error. Their validation time is
 // BenchmarkAdversarialDocuments's (package resolvers).
 func TestAdversarialDocumentsAnsweredQuickly(t *testing.T) {
+	t.Parallel()
 	e := testenv.Setup(t)
 	var up struct{ Agents []testenv.IDOnly }
 	e.MustMutate("upsertAgents", testenv.UpsertAgents, map[string]any{"agents": []map[string]any{

@@ -63,6 +63,7 @@ const (
 // before execution come without a data entry (200 under application/json,
 // 400 under application/graphql-response+json).
 func TestGraphQLOverHTTP(t *testing.T) {
+	t.Parallel()
 	srv := newTestServer(t)
 	coerce := `{"query":"query Q($id: ID!) { node(id: $id) { id } }","variables":{"id":null}}`
 	tooComplex := `{"query":"{ agents(first: 100) { nodes { queues { agents(first: 100) { nodes { queues { name } } } } } } }"}`

@@ -14,6 +14,7 @@ import (
 // in /metrics, and redeliverWebhook of the deleted delivery says that it
 // is older than the retention.
 func TestRetentionThroughTheServer(t *testing.T) {
+	t.Parallel()
 	e := testenv.Setup(t, testenv.AllowLoopback, func(c *server.Config) { c.Retention = time.Second })
 	rc := hooktest.New(t, hooktest.Options{})
 	ep, _ := e.CreateHook("", rc, map[string]any{"url": rc.URL("/hooks")})

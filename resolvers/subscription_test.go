@@ -330,6 +330,7 @@ func waitSubscribers(e *testenv.Env, n int) {
 // database; a subscriber of the first sees a change made through the
 // second (driven from the stored events, not from memory).
 func TestSubscriptionSeesChangesMadeByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	a := testenv.Setup(t)
 	b := testenv.Setup(t, func(c *server.Config) { c.DatabaseURL = a.DatabaseURL })
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)

@@ -49,6 +49,7 @@ const createEndpointURL = `mutation($url: String!) { createWebhookEndpoint(input
 // gets exactly the events of the real runs. (That the impacts are the same
 // and the dry run writes nothing is calling's TestDryRunEveryMutation.)
 func TestDryRunPayloads(t *testing.T) {
+	t.Parallel()
 	e := testenv.Setup(t, testenv.AllowLoopback)
 	rcv := hooktest.New(t, hooktest.Options{})
 	var ep struct{ Secret string }

@@ -84,6 +84,7 @@ func wsRead(ctx context.Context, t *testing.T, conn *websocket.Conn) testenv.WSM
 }
 
 func TestWebSocketCloseCodes(t *testing.T) {
+	t.Parallel()
 	e := testenv.Setup(t, func(c *server.Config) { c.WebSocketInitTimeout = 300 * time.Millisecond })
 	aiko := e.CreateAgentID("Aiko Tanaka", "aiko@example.com", true)
 	revokedID, revoked := e.Token("revoked-app", "AGENT", aiko)
