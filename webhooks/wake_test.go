@@ -62,13 +62,13 @@ func TestIdleLanesDoNotWakeEachOther(t *testing.T) {
 	}
 }
 
-// quiet waits until c has counted nothing for 150 ms (a minute at most).
+// quiet waits until c has counted nothing for 300 ms (a minute at most).
 func quiet(t *testing.T, c *dbtest.Counter) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	last := c.Count()
 	for {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 		n := c.Count()
 		if n == last {
 			return
