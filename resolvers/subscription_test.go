@@ -265,15 +265,48 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 			t.Fatalf("%s %s: %v", typ, id, err)
 		}
 	}
+	// One goroutine reads, so that the test can wait for a message or for
+	// the feed's count of subscribers, whichever comes first (a Read whose
+	// context ends closes the connection). It ends with ctx.
+	msgs := make(chan testenv.WSMessage)
+	var readErr error // set before msgs is closed
+	go func() {
+		defer close(msgs)
+		for {
+			var msg testenv.WSMessage
+			if readErr = wsjson.Read(ctx, conn, &msg); readErr != nil {
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-ctx.Done():
+				readErr = ctx.Err()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		for range msgs { // the reader has returned
+		}
+	})
+	received := func(msg testenv.WSMessage, ok bool) testenv.WSMessage {
+		t.Helper()
+		if !ok {
+			t.Fatalf("read: %v", readErr)
+		}
+		return msg
+	}
+	next := func() testenv.WSMessage {
+		t.Helper()
+		msg, ok := <-msgs
+		return received(msg, ok)
+	}
 	for i := 2; i <= resolvers.MaxSubscriptionsPerConnection+1; i++ {
 		send(strconv.Itoa(i), "subscribe")
 	}
 	// The subscriptions start concurrently: any one of them is the one
 	// too many.
-	var msg testenv.WSMessage
-	if err := wsjson.Read(ctx, conn, &msg); err != nil {
-		t.Fatalf("read: %v", err)
-	}
+	msg := next()
 	if !strings.Contains(string(msg.Payload), `"QUOTA_EXCEEDED"`) || !strings.Contains(string(msg.Payload), "at most 20 subscriptions") {
 		t.Fatalf("subscription #%d got %+v %s, want QUOTA_EXCEEDED", resolvers.MaxSubscriptionsPerConnection+1, msg, msg.Payload)
 	}
@@ -281,40 +314,59 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	if refused == running {
 		running = "2"
 	}
+	// The feed counts each of the others once its subscribe took effect, a
+	// moment after the server read it, and stops counting the completed
+	// one once it stopped: from then on the count grows only when a
+	// subscribe is accepted.
+	waitSubscribers(e, resolvers.MaxSubscriptionsPerConnection)
 	send(running, "complete")
-	// The server frees the slot once the completed subscription has
-	// stopped, a moment later: subscribe again until it is accepted (it
-	// gets the next event) rather than refused.
-	for k := 1; ; k++ {
-		again := fmt.Sprintf("again-%d", k)
-		send(again, "subscribe")
-		e.CreateAgentID(fmt.Sprintf("Agent %d", k), fmt.Sprintf("agent%d@example.com", k), true)
-		accepted := false
-	read:
+	waitSubscribers(e, resolvers.MaxSubscriptionsPerConnection-1)
+	// The completed one frees its slot a moment after it stopped: subscribe
+	// again until one is accepted (the feed counts it) rather than refused.
+	// Only then is a change committed: a subscription sees the changes
+	// committed after it took effect, which the protocol does not tell the
+	// client (one committed right after subscribe may be missed).
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	var again string
+	for k := 1; again == ""; k++ {
+		try := fmt.Sprintf("again-%d", k)
+		send(try, "subscribe")
+	wait:
 		for {
-			msg = testenv.WSMessage{}
-			if err := wsjson.Read(ctx, conn, &msg); err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			errs := strings.Contains(string(msg.Payload), "errors") || msg.Type == "error"
-			switch {
-			case msg.Type == "complete" && msg.ID != again:
-				// The refused and the completed one, or an earlier try.
-			case msg.ID != again && msg.Type == "next" && !errs:
-				// An event for one of the others still running.
-			case msg.ID == again && msg.Type == "next" && !errs:
-				accepted = true
-				break read
-			case msg.ID == again && strings.Contains(string(msg.Payload), `"QUOTA_EXCEEDED"`):
-				break read // not freed yet
-			default:
-				t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
+			select {
+			case m, ok := <-msgs:
+				msg = received(m, ok)
+				switch {
+				case msg.Type == "complete" && msg.ID != try:
+					// The refused one, or an earlier try.
+				case msg.ID == try && strings.Contains(string(msg.Payload), `"QUOTA_EXCEEDED"`):
+					break wait // not freed yet
+				default:
+					t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
+				}
+			case <-poll.C:
+				if e.App.Feed.Subscribers() == resolvers.MaxSubscriptionsPerConnection {
+					again = try
+					break wait
+				}
 			}
 		}
-		if accepted {
+	}
+	e.CreateAgentID("Aiko Tanaka", "aiko@example.com", true)
+	for {
+		msg = next()
+		errs := strings.Contains(string(msg.Payload), "errors") || msg.Type == "error"
+		switch {
+		case msg.Type == "complete" && msg.ID != again:
+			// An earlier try.
+		case msg.ID != again && msg.Type == "next" && !errs:
+			// The change, for one of the others still running.
+		case msg.ID == again && msg.Type == "next" && !errs:
 			return
+		default:
+			t.Fatalf("after completing one, got %+v %s", msg, msg.Payload)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
