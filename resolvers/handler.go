@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -165,6 +166,11 @@ const MaxSubscriptionsPerConnection = 20
 // subscriptions it runs.
 type connSubscriptionsKey struct{}
 
+// operationSlotsKey holds, on a WebSocket operation's context, the
+// slots it holds (a WaitGroup): the connection waits for them to be given
+// back before it counts the operation ended (wsOperation.done).
+type operationSlotsKey struct{}
+
 // holdSubscriptionSlot takes one of the connection's subscription slots;
 // the returned func gives it back. It fails with QUOTA_EXCEEDED once the
 // connection runs MaxSubscriptionsPerConnection.
@@ -177,7 +183,16 @@ func holdSubscriptionSlot(ctx context.Context) (func(), error) {
 		n.Add(-1)
 		return nil, overQuota("A connection runs at most %d subscriptions at once; complete one first, or open another connection.", MaxSubscriptionsPerConnection)
 	}
-	return func() { n.Add(-1) }, nil
+	held, _ := ctx.Value(operationSlotsKey{}).(*sync.WaitGroup)
+	if held != nil {
+		held.Add(1)
+	}
+	return func() {
+		n.Add(-1)
+		if held != nil {
+			held.Done()
+		}
+	}, nil
 }
 
 // listSize is what a plain list (an agent's queues, a profile's numbers…)

@@ -321,8 +321,9 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	waitSubscribers(e, resolvers.MaxSubscriptionsPerConnection)
 	send(running, "complete")
 	waitSubscribers(e, resolvers.MaxSubscriptionsPerConnection-1)
-	// The completed one frees its slot a moment after it stopped: subscribe
-	// again until one is accepted (the feed counts it) rather than refused.
+	// The completed one's slot is free once the server read the complete
+	// (TestSubscriptionSlotIsFreeOnceCompleted); a refusal would only mean
+	// "not yet": subscribe until one is accepted (the feed counts it).
 	// Only then is a change committed: a subscription sees the changes
 	// committed after it took effect, which the protocol does not tell the
 	// client (one committed right after subscribe may be missed).
@@ -398,5 +399,64 @@ func TestSubscriptionSeesChangesMadeByAnotherProcess(t *testing.T) {
 	if msg.Type != "next" || !strings.Contains(string(msg.Payload), `"aiko@example.com"`) ||
 		!strings.Contains(string(msg.Payload), `"version":1`) {
 		t.Fatalf("the subscriber on the other server got %+v %s, want aiko's creation", msg, msg.Payload)
+	}
+}
+
+// TestSubscriptionSlotIsFreeOnceCompleted: a subscription the client
+// completed has given its slot back by the time the server reads the
+// client's next message, so that on a connection at its limit a subscribe
+// sent right after a complete is accepted, every time (100 times here).
+// gqlgen ends the stream when its context ends, before the resolver has
+// given the slot back; the connection waits for that too.
+func TestSubscriptionSlotIsFreeOnceCompleted(t *testing.T) {
+	t.Parallel()
+	e := testenv.Setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
+	defer cancel()
+	const query = `subscription { callingAbilityChanged { current { version } } }`
+	conn := e.Subscribe(ctx, e.Admin, query) // id "1"
+	payload, _ := json.Marshal(map[string]string{"query": query})
+	send := func(id, typ string) {
+		t.Helper()
+		msg := testenv.WSMessage{ID: id, Type: typ}
+		if typ == "subscribe" {
+			msg.Payload = payload
+		}
+		if err := wsjson.Write(ctx, conn, msg); err != nil {
+			t.Fatalf("%s %s: %v", typ, id, err)
+		}
+	}
+	running := []string{"1"}
+	for i := 2; i <= resolvers.MaxSubscriptionsPerConnection; i++ {
+		running = append(running, strconv.Itoa(i))
+		send(running[i-1], "subscribe")
+	}
+	waitSubscribers(e, resolvers.MaxSubscriptionsPerConnection)
+	// Nothing changes meanwhile: any message is a refusal or an error.
+	msgs := make(chan testenv.WSMessage, 1)
+	go func() {
+		var msg testenv.WSMessage
+		if err := wsjson.Read(ctx, conn, &msg); err == nil {
+			msgs <- msg
+		}
+	}()
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for k := range 100 {
+		old, fresh := running[k%len(running)], fmt.Sprintf("again-%d", k)
+		send(old, "complete")
+		send(fresh, "subscribe")
+		running[k%len(running)] = fresh
+		// Accepted: the feed counts the limit again.
+		for counted := false; !counted; {
+			select {
+			case msg := <-msgs:
+				t.Fatalf("subscribe %d, sent right after a complete, got %+v %s; want it accepted", k+1, msg, msg.Payload)
+			case <-poll.C:
+				counted = e.App.Feed.Subscribers() == resolvers.MaxSubscriptionsPerConnection
+			case <-ctx.Done():
+				t.Fatalf("subscribe %d: the feed counts %d subscriptions, want %d", k+1, e.App.Feed.Subscribers(), resolvers.MaxSubscriptionsPerConnection)
+			}
+		}
 	}
 }

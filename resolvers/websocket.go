@@ -99,9 +99,13 @@ type wsOperation struct {
 	mu sync.Mutex
 	// stopped: the client completed it; the server sends nothing more.
 	stopped bool
-	// done is closed once its resolvers returned (its subscription slot
-	// is free again).
-	done chan struct{}
+	// slots counts the subscription slots its resolvers hold
+	// (holdSubscriptionSlot); done is closed once they returned and gave
+	// them back, so that a subscribe sent after the end finds them free.
+	// (gqlgen's stream ends when its context does, before the resolver's
+	// goroutine has given its slot back: hence the count.)
+	slots sync.WaitGroup
+	done  chan struct{}
 }
 
 // wsStopWait bounds how long a client's complete waits for its operation
@@ -247,6 +251,7 @@ func (c *wsConn) subscribe(m wsMessage) bool {
 	}
 	ctx, cancel := context.WithCancel(c.authed)
 	op := &wsOperation{cancel: cancel, done: make(chan struct{})}
+	ctx = context.WithValue(ctx, operationSlotsKey{}, &op.slots)
 	c.active[m.ID] = op
 	c.mu.Unlock()
 
@@ -278,12 +283,14 @@ func (c *wsConn) run(ctx context.Context, id string, op *wsOperation, rc *graphq
 				gqlErr = &gqlerror.Error{Message: "internal error"}
 			}
 			c.finish(id, op)
+			op.slots.Wait()
 			payload, _ := json.Marshal(gqlerror.List{gqlErr})
 			c.sendUnlessStopped(op, wsMessage{ID: id, Type: "error", Payload: payload})
 			close(op.done)
 			return
 		}
 		c.finish(id, op)
+		op.slots.Wait()
 		c.sendUnlessStopped(op, wsMessage{ID: id, Type: "complete"})
 		close(op.done)
 		if revoked {
