@@ -252,19 +252,7 @@ func TestSubscriptionsPerConnectionAreLimited(t *testing.T) {
 	e := testenv.Setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
 	defer cancel()
-	const query = `subscription { callingAbilityChanged { current { version } } }`
-	conn := e.Subscribe(ctx, e.Admin, query) // id "1"
-	payload, _ := json.Marshal(map[string]string{"query": query})
-	send := func(id, typ string) {
-		t.Helper()
-		msg := testenv.WSMessage{ID: id, Type: typ}
-		if typ == "subscribe" {
-			msg.Payload = payload
-		}
-		if err := wsjson.Write(ctx, conn, msg); err != nil {
-			t.Fatalf("%s %s: %v", typ, id, err)
-		}
-	}
+	conn, send := abilitySubscriptions(ctx, e)
 	// One goroutine reads, so that the test can wait for a message or for
 	// the feed's count of subscribers, whichever comes first (a Read whose
 	// context ends closes the connection). It ends with ctx.
@@ -413,19 +401,7 @@ func TestSubscriptionSlotIsFreeOnceCompleted(t *testing.T) {
 	e := testenv.Setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitTimeout)
 	defer cancel()
-	const query = `subscription { callingAbilityChanged { current { version } } }`
-	conn := e.Subscribe(ctx, e.Admin, query) // id "1"
-	payload, _ := json.Marshal(map[string]string{"query": query})
-	send := func(id, typ string) {
-		t.Helper()
-		msg := testenv.WSMessage{ID: id, Type: typ}
-		if typ == "subscribe" {
-			msg.Payload = payload
-		}
-		if err := wsjson.Write(ctx, conn, msg); err != nil {
-			t.Fatalf("%s %s: %v", typ, id, err)
-		}
-	}
+	conn, send := abilitySubscriptions(ctx, e)
 	running := []string{"1"}
 	for i := 2; i <= resolvers.MaxSubscriptionsPerConnection; i++ {
 		running = append(running, strconv.Itoa(i))
@@ -457,6 +433,26 @@ func TestSubscriptionSlotIsFreeOnceCompleted(t *testing.T) {
 			case <-ctx.Done():
 				t.Fatalf("subscribe %d: the feed counts %d subscriptions, want %d", k+1, e.App.Feed.Subscribers(), resolvers.MaxSubscriptionsPerConnection)
 			}
+		}
+	}
+}
+
+// abilitySubscriptions opens a WebSocket as the admin with one
+// callingAbilityChanged subscription (id "1"), and returns it with send,
+// which sends a message of type typ for id: a subscribe sends the same
+// subscription.
+func abilitySubscriptions(ctx context.Context, e *testenv.Env) (*websocket.Conn, func(id, typ string)) {
+	const query = `subscription { callingAbilityChanged { current { version } } }`
+	conn := e.Subscribe(ctx, e.Admin, query)
+	payload, _ := json.Marshal(map[string]string{"query": query})
+	return conn, func(id, typ string) {
+		e.T.Helper()
+		msg := testenv.WSMessage{ID: id, Type: typ}
+		if typ == "subscribe" {
+			msg.Payload = payload
+		}
+		if err := wsjson.Write(ctx, conn, msg); err != nil {
+			e.T.Fatalf("%s %s: %v", typ, id, err)
 		}
 	}
 }
