@@ -11,6 +11,7 @@ import (
 
 	"outdial/calling"
 	"outdial/internal/server"
+	"outdial/webhooks"
 )
 
 // config is the server's configuration (server.Config), read from flags
@@ -61,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
 	lease := fs.String("webhook-lease", env("WEBHOOK_LEASE", defaultLease),
-		"how long a claimed delivery stays reserved for its process (renewed while it waits), at least three times the webhook timeout, up to 1h (WEBHOOK_LEASE)")
+		"how long a claimed delivery stays reserved for its process (renewed while it waits), from three times the webhook timeout (and twice the timeout and 1s) to 1h (WEBHOOK_LEASE)")
 	inFlight := fs.String("webhook-inflight-lease", env("WEBHOOK_INFLIGHT_LEASE", defaultInFlightLease),
 		"how long a delivery whose attempt began stays reserved for its process, from the webhook lease to 1h (WEBHOOK_INFLIGHT_LEASE)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
@@ -115,26 +116,28 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 }
 
 // parseLeases parses WEBHOOK_LEASE and WEBHOOK_INFLIGHT_LEASE. The lease
-// is at least three times the attempt timeout (webhooks.Config), the
-// in-flight lease at least the lease, both at most maxLease. A default
-// (a setting not given) is raised to what the other settings need; a
-// given one that is too short is an error.
+// is at least webhooks.MinLease of the attempt timeout (three times it,
+// and at least twice the timeout and a second), the in-flight lease at
+// least the lease, both at most maxLease. A default (a setting not given)
+// is raised to what the other settings need; a given one that is too
+// short is an error.
 func parseLeases(lease, inFlight string, timeout time.Duration, given func(variable string) bool) (l, f time.Duration, err error) {
-	if l, err = time.ParseDuration(lease); err != nil || l <= 0 || l > maxLease {
-		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want a duration up to 1h, e.g. 30s; got %q", lease)
+	least := webhooks.MinLease(timeout)
+	l, err = time.ParseDuration(lease)
+	if !given("WEBHOOK_LEASE") && err == nil {
+		l = max(l, least)
 	}
-	if !given("WEBHOOK_LEASE") {
-		l = max(l, 3*timeout)
-	} else if l < 3*timeout {
-		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want at least three times WEBHOOK_TIMEOUT (%s), so that an attempt never outlives it; got %q", 3*timeout, lease)
+	if err != nil || l < least || l > maxLease {
+		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want a duration between %s (for WEBHOOK_TIMEOUT %s) and 1h, e.g. %s; got %q",
+			least, timeout, max(least, 30*time.Second), lease)
 	}
-	if f, err = time.ParseDuration(inFlight); err != nil || f <= 0 || f > maxLease {
-		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between WEBHOOK_LEASE (%s) and 1h, e.g. 2m; got %q", l, inFlight)
-	}
-	if !given("WEBHOOK_INFLIGHT_LEASE") {
+	f, err = time.ParseDuration(inFlight)
+	if !given("WEBHOOK_INFLIGHT_LEASE") && err == nil {
 		f = max(f, l)
-	} else if f < l {
-		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between WEBHOOK_LEASE (%s) and 1h, e.g. 2m; got %q", l, inFlight)
+	}
+	if err != nil || f < l || f > maxLease {
+		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between the lease, %s (WEBHOOK_LEASE, or its default for WEBHOOK_TIMEOUT %s), and 1h, e.g. %s; got %q",
+			l, timeout, max(l, 2*time.Minute), inFlight)
 	}
 	return l, f, nil
 }

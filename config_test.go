@@ -56,9 +56,10 @@ func TestInFlightLeaseSetting(t *testing.T) {
 	}
 }
 
-// TestLeaseSetting: WEBHOOK_LEASE defaults to 30 seconds, raised to three
-// times WEBHOOK_TIMEOUT when not given, and is refused below that when
-// given; WEBHOOK_INFLIGHT_LEASE follows it the same way.
+// TestLeaseSetting: WEBHOOK_LEASE defaults to 30 seconds, raised to
+// webhooks.MinLease(WEBHOOK_TIMEOUT) when not given (three times the
+// timeout, and twice the timeout and a second), and is refused below that
+// when given; WEBHOOK_INFLIGHT_LEASE follows it the same way.
 func TestLeaseSetting(t *testing.T) {
 	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
 	for _, c := range []struct {
@@ -72,9 +73,15 @@ func TestLeaseSetting(t *testing.T) {
 		{nil, map[string]string{"WEBHOOK_TIMEOUT": "2s", "WEBHOOK_LEASE": "6s", "WEBHOOK_INFLIGHT_LEASE": "6s"}, 6 * time.Second, 6 * time.Second},
 		{[]string{"-webhook-lease", "45s"}, map[string]string{"WEBHOOK_LEASE": "1m"}, 45 * time.Second, 2 * time.Minute},
 		{nil, map[string]string{"WEBHOOK_LEASE": "5m"}, 5 * time.Minute, 5 * time.Minute},
-		// Given, and too short for the attempt timeout (10 s by default).
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "500ms", "WEBHOOK_LEASE": "3s"}, 3 * time.Second, 2 * time.Minute},
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "10ms"}, 30 * time.Second, 2 * time.Minute},
+		// Given, and too short for the attempt timeout (10 s by default):
+		// below three times it, or below twice it and a second, which
+		// would have every claimed delivery given back unsent.
 		{nil, map[string]string{"WEBHOOK_LEASE": "6s"}, 0, 0},
 		{[]string{"-webhook-lease", "29s"}, nil, 0, 0},
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "500ms", "WEBHOOK_LEASE": "2s"}, 0, 0},
+		{nil, map[string]string{"WEBHOOK_TIMEOUT": "10ms", "WEBHOOK_LEASE": "30ms"}, 0, 0},
 		// An in-flight lease given shorter than the lease.
 		{nil, map[string]string{"WEBHOOK_TIMEOUT": "1s", "WEBHOOK_LEASE": "5s", "WEBHOOK_INFLIGHT_LEASE": "4s"}, 0, 0},
 		{nil, map[string]string{"WEBHOOK_LEASE": "5m", "WEBHOOK_INFLIGHT_LEASE": "2m"}, 0, 0},

@@ -58,8 +58,8 @@ type Config struct {
 	// LeaseDuration is how long a claimed delivery stays reserved for this
 	// process (renewed while it waits); after it, anyone may take it over.
 	// It bounds how long a killed process's deliveries wait before another
-	// process sends them. Default 30 seconds, and never less than three
-	// times Timeout.
+	// process sends them. Default 30 seconds, and never less than
+	// MinLease(Timeout).
 	LeaseDuration time.Duration
 	// InFlightLease is how long a delivery stays reserved for this
 	// process once its attempt begins (inflight.go): a process paused or
@@ -115,7 +115,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.RetryWorkers, DefaultRetryWorkers)
 	setDefault(&c.BatchSize, DefaultBatchSize)
 	setDefault(&c.LeaseDuration, DefaultLeaseDuration)
-	c.LeaseDuration = max(c.LeaseDuration, 3*c.Timeout)
+	c.LeaseDuration = max(c.LeaseDuration, MinLease(c.Timeout))
 	setDefault(&c.InFlightLease, DefaultInFlightLease)
 	c.InFlightLease = max(c.InFlightLease, c.LeaseDuration)
 	setDefault(&c.PollInterval, DefaultPollInterval)
@@ -136,6 +136,15 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("webhooks: negative dispatcher setting")
 	}
 	return c, nil
+}
+
+// MinLease is the shortest LeaseDuration that works with an attempt
+// timeout: three times the timeout, and twice what a lease must still
+// hold for an attempt to start (the timeout and a second, lapsed), since
+// a queued delivery's lease is renewed only every third of it. A shorter
+// lease would have claimed deliveries given back unsent, again and again.
+func MinLease(timeout time.Duration) time.Duration {
+	return max(3*timeout, 2*(timeout+lapseMargin))
 }
 
 // setDefault sets *v to def when it is zero.

@@ -249,14 +249,18 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 	return d.attempt(ctx, j)
 }
 
+// lapseMargin is what a lease must hold beyond Timeout for an attempt to
+// start (lapsed).
+const lapseMargin = time.Second
+
 // lapsed reports whether j's lease, by this process's clock, ends before
-// an attempt started now surely does (Timeout, and a second to spare).
+// an attempt started now surely does (Timeout, and lapseMargin to spare).
 // The lease was last extended by this process, so a process that was
 // paused (SIGSTOP, a stalled VM) or cut off from the database past its
 // lease sends nothing: another process may have taken the delivery over.
 // Such a job is given back, if it is still this process's.
 func (d *Dispatcher) lapsed(j *job) bool {
-	return d.now().Add(d.cfg.Timeout+time.Second).UnixNano() > j.leaseEnd.Load()
+	return d.now().Add(d.cfg.Timeout+lapseMargin).UnixNano() > j.leaseEnd.Load()
 }
 
 // endpointChanged takes the queued jobs of the endpoint id out of the
