@@ -123,23 +123,28 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 // short is an error.
 func parseLeases(lease, inFlight string, timeout time.Duration, given func(variable string) bool) (l, f time.Duration, err error) {
 	least := webhooks.MinLease(timeout)
-	l, err = time.ParseDuration(lease)
-	if !given("WEBHOOK_LEASE") && err == nil {
-		l = max(l, least)
+	l, err = leaseSetting("WEBHOOK_LEASE", lease, least, given, fmt.Sprintf("between %s (for WEBHOOK_TIMEOUT %s) and 1h, e.g. %s",
+		least, timeout, max(least, 30*time.Second)))
+	if err != nil {
+		return 0, 0, err
 	}
-	if err != nil || l < least || l > maxLease {
-		return 0, 0, fmt.Errorf("WEBHOOK_LEASE: want a duration between %s (for WEBHOOK_TIMEOUT %s) and 1h, e.g. %s; got %q",
-			least, timeout, max(least, 30*time.Second), lease)
+	f, err = leaseSetting("WEBHOOK_INFLIGHT_LEASE", inFlight, l, given, fmt.Sprintf(
+		"between the lease, %s (WEBHOOK_LEASE, or its default for WEBHOOK_TIMEOUT %s), and 1h, e.g. %s", l, timeout, max(l, 2*time.Minute)))
+	return l, f, err
+}
+
+// leaseSetting parses value, the lease setting variable, of at least
+// least and at most maxLease: raised to least when not given, an error
+// saying want when given shorter, or when not a duration in range.
+func leaseSetting(variable, value string, least time.Duration, given func(variable string) bool, want string) (time.Duration, error) {
+	d, err := time.ParseDuration(value)
+	if !given(variable) && err == nil {
+		d = max(d, least)
 	}
-	f, err = time.ParseDuration(inFlight)
-	if !given("WEBHOOK_INFLIGHT_LEASE") && err == nil {
-		f = max(f, l)
+	if err != nil || d < least || d > maxLease {
+		return 0, fmt.Errorf("%s: want a duration %s; got %q", variable, want, value)
 	}
-	if err != nil || f < l || f > maxLease {
-		return 0, 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between the lease, %s (WEBHOOK_LEASE, or its default for WEBHOOK_TIMEOUT %s), and 1h, e.g. %s; got %q",
-			l, timeout, max(l, 2*time.Minute), inFlight)
-	}
-	return l, f, nil
+	return d, nil
 }
 
 // given reports whether a setting was given, by its variable or its flag
