@@ -90,8 +90,8 @@ type Config struct {
 	// Registerer receives the metrics; nil registers them nowhere.
 	Registerer prometheus.Registerer
 
-	// probeEvery, when set, is how long an endpoint whose breaker is open
-	// waits after a failed attempt, instead of what newPacer works out;
+	// probeEvery is how long an endpoint whose breaker is open waits
+	// after a failed attempt, default probeInterval(RetrySchedule);
 	// recordGrace is how long a shutdown gives the recording of results
 	// beyond Timeout, default 10s. Only this package's tests set them,
 	// to wait less (the breaker's wait is on the monotonic clock, not
@@ -122,6 +122,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
 	setDefault(&c.StatsInterval, DefaultStatsInterval)
 	setDefault(&c.recordGrace, 10*time.Second)
+	setDefault(&c.probeEvery, probeInterval(c.RetrySchedule))
 	if c.Now == nil {
 		c.Now = models.Now
 	}

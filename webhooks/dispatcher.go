@@ -82,18 +82,10 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 		begins:  newBeginQueue(),
 		settled: map[epAgent]int64{},
 	}
-	var firstRetry time.Duration
-	if len(cfg.RetrySchedule) > 0 {
-		firstRetry = cfg.RetrySchedule[0]
-	}
 	for i, l := range d.lanes {
 		l.index = i
 	}
-	probeEvery := probeInterval(firstRetry)
-	if cfg.probeEvery > 0 {
-		probeEvery = cfg.probeEvery
-	}
-	d.pacer = newPacer(workers, slowAfter, probeEvery, func(lanes uint) {
+	d.pacer = newPacer(workers, slowAfter, cfg.probeEvery, func(lanes uint) {
 		for _, l := range d.lanes {
 			if lanes&(1<<l.index) != 0 {
 				signal(l.space)

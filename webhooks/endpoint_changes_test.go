@@ -14,21 +14,12 @@ func TestEndpointChangesForgetNothingAndNoMore(t *testing.T) {
 	c.note(2)
 	m1 := c.mark()
 	c.note(3)
-	for _, tc := range []struct {
-		name     string
-		endpoint int64
-		mark     uint64
-		want     bool
-	}{
+	checkChanges(t, &c, "", []changeCase{
 		{"another endpoint changed first", 1, m0, false},
 		{"the endpoint changed after the mark", 2, m0, true},
 		{"the endpoint changed before the mark", 2, m1, false},
 		{"the endpoint changed after a later mark", 3, m1, true},
-	} {
-		if got := c.changedSince(tc.endpoint, tc.mark); got != tc.want {
-			t.Errorf("%s: changedSince(%d, %d) = %v, want %v", tc.name, tc.endpoint, tc.mark, got, tc.want)
-		}
-	}
+	})
 
 	var r endpointChanges
 	old := r.mark()
@@ -37,22 +28,31 @@ func TestEndpointChangesForgetNothingAndNoMore(t *testing.T) {
 	}
 	before := r.mark()
 	r.note(7) // starts afresh: the record holds only this change
-	for _, tc := range []struct {
-		name     string
-		endpoint int64
-		mark     uint64
-		want     bool
-	}{
+	checkChanges(t, &r, "after a reset, ", []changeCase{
 		{"unchanged since the mark just before the reset", 1, before, false},
 		{"changed at the reset", 7, before, true},
 		{"a change the reset forgot, older mark", 100, old, true},
 		{"no change, but the record forgot: older mark", 1, old, true},
-	} {
-		if got := r.changedSince(tc.endpoint, tc.mark); got != tc.want {
-			t.Errorf("after a reset, %s: changedSince(%d, %d) = %v, want %v", tc.name, tc.endpoint, tc.mark, got, tc.want)
-		}
-	}
+	})
 	if len(r.at) != 1 {
 		t.Errorf("after a reset the record holds %d endpoints, want 1", len(r.at))
+	}
+}
+
+// changeCase is what changedSince(endpoint, mark) should answer.
+type changeCase struct {
+	name     string
+	endpoint int64
+	mark     uint64
+	want     bool
+}
+
+// checkChanges checks each case against c, naming a failure with prefix.
+func checkChanges(t *testing.T, c *endpointChanges, prefix string, cases []changeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if got := c.changedSince(tc.endpoint, tc.mark); got != tc.want {
+			t.Errorf("%s%s: changedSince(%d, %d) = %v, want %v", prefix, tc.name, tc.endpoint, tc.mark, got, tc.want)
+		}
 	}
 }

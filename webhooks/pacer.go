@@ -80,11 +80,11 @@ func newPacer(workers int, slowAfter, probeEvery time.Duration, freed func(lanes
 }
 
 // probeInterval is how often an open breaker probes: every maxProbeEvery,
-// or every firstRetry when that is shorter (and not zero), so never less
-// often than a failed delivery is retried.
-func probeInterval(firstRetry time.Duration) time.Duration {
-	if firstRetry > 0 {
-		return min(maxProbeEvery, firstRetry)
+// or every first retry delay of schedule when that is shorter (and not
+// zero), so never less often than a failed delivery is retried.
+func probeInterval(schedule []time.Duration) time.Duration {
+	if len(schedule) > 0 && schedule[0] > 0 {
+		return min(maxProbeEvery, schedule[0])
 	}
 	return maxProbeEvery
 }
