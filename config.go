@@ -25,9 +25,7 @@ const (
 	defaultDatabaseURL   = "sqlite:outdial.db"
 	defaultRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
 	defaultTimeout       = "10s"
-	// defaultLease is webhooks.DefaultLeaseDuration, defaultInFlightLease
-	// webhooks.DefaultInFlightLease.
-	defaultLease         = "30s"
+	// defaultInFlightLease is webhooks.DefaultInFlightLease.
 	defaultInFlightLease = "2m"
 	maxLease             = time.Hour
 	// defaultRequestTimeout (resolvers.DefaultRequestTimeout) is half the
@@ -61,10 +59,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
-	lease := fs.String("webhook-lease", env("WEBHOOK_LEASE", defaultLease),
-		"how long a claimed delivery stays reserved for its process (renewed while it waits), from three times the webhook timeout (and twice the timeout and 1s) to 1h (WEBHOOK_LEASE)")
 	inFlight := fs.String("webhook-inflight-lease", env("WEBHOOK_INFLIGHT_LEASE", defaultInFlightLease),
-		"how long a delivery whose attempt began stays reserved for its process, from the webhook lease to 1h (WEBHOOK_INFLIGHT_LEASE)")
+		"how long a claimed webhook delivery stays reserved for its process, from three times the webhook timeout (and twice the timeout and 1s) to 1h (WEBHOOK_INFLIGHT_LEASE)")
+	removedLease := fs.String("webhook-lease", env("WEBHOOK_LEASE", ""),
+		"removed: a claimed delivery is leased for -webhook-inflight-lease (WEBHOOK_LEASE)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
 		"ISO 3166-1 alpha-2 country of phone numbers written without a country code when the request names none, e.g. GB (DEFAULT_REGION)")
 	requestTimeout := fs.String("request-timeout", env("REQUEST_TIMEOUT", defaultRequestTimeout),
@@ -100,7 +98,10 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if cfg.WebhookTimeout, err = time.ParseDuration(*timeout); err != nil || cfg.WebhookTimeout <= 0 || cfg.WebhookTimeout > 5*time.Minute {
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
 	}
-	if cfg.WebhookLease, cfg.WebhookInFlightLease, err = parseLeases(*lease, *inFlight, cfg.WebhookTimeout, given(fs, getenv)); err != nil {
+	if strings.TrimSpace(*removedLease) != "" {
+		return config{}, errors.New("WEBHOOK_LEASE: removed; a claimed delivery is now leased for WEBHOOK_INFLIGHT_LEASE (-webhook-inflight-lease, default 2m): set that instead, or unset WEBHOOK_LEASE")
+	}
+	if cfg.WebhookInFlightLease, err = parseLease(*inFlight, cfg.WebhookTimeout, given(fs, getenv)); err != nil {
 		return config{}, err
 	}
 	if cfg.RequestTimeout, err = time.ParseDuration(*requestTimeout); err != nil || cfg.RequestTimeout < time.Second || cfg.RequestTimeout > maxRequestTimeout {
@@ -115,34 +116,20 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	return cfg, nil
 }
 
-// parseLeases parses WEBHOOK_LEASE and WEBHOOK_INFLIGHT_LEASE. The lease
-// is at least webhooks.MinLease of the attempt timeout (three times it,
-// and at least twice the timeout and a second), the in-flight lease at
-// least the lease, both at most maxLease. A default (a setting not given)
-// is raised to what the other settings need; a given one that is too
-// short is an error.
-func parseLeases(lease, inFlight string, timeout time.Duration, given func(variable string) bool) (l, f time.Duration, err error) {
+// parseLease parses WEBHOOK_INFLIGHT_LEASE, value: at least
+// webhooks.MinLease of the attempt timeout (three times it, and at least
+// twice the timeout and a second) and at most maxLease. The default (the
+// setting not given) is raised to that minimum; a given value too short
+// is an error.
+func parseLease(value string, timeout time.Duration, given func(variable string) bool) (time.Duration, error) {
 	least := webhooks.MinLease(timeout)
-	l, err = leaseSetting("WEBHOOK_LEASE", lease, least, given, fmt.Sprintf("between %s (for WEBHOOK_TIMEOUT %s) and 1h, e.g. %s",
-		least, timeout, max(least, 30*time.Second)))
-	if err != nil {
-		return 0, 0, err
-	}
-	f, err = leaseSetting("WEBHOOK_INFLIGHT_LEASE", inFlight, l, given, fmt.Sprintf(
-		"between the lease, %s (WEBHOOK_LEASE, or its default for WEBHOOK_TIMEOUT %s), and 1h, e.g. %s", l, timeout, max(l, 2*time.Minute)))
-	return l, f, err
-}
-
-// leaseSetting parses value, the lease setting variable, of at least
-// least and at most maxLease: raised to least when not given, an error
-// saying want when given shorter, or when not a duration in range.
-func leaseSetting(variable, value string, least time.Duration, given func(variable string) bool, want string) (time.Duration, error) {
 	d, err := time.ParseDuration(value)
-	if !given(variable) && err == nil {
+	if !given("WEBHOOK_INFLIGHT_LEASE") && err == nil {
 		d = max(d, least)
 	}
 	if err != nil || d < least || d > maxLease {
-		return 0, fmt.Errorf("%s: want a duration %s; got %q", variable, want, value)
+		return 0, fmt.Errorf("WEBHOOK_INFLIGHT_LEASE: want a duration between %s (for WEBHOOK_TIMEOUT %s) and 1h, e.g. %s; got %q",
+			least, timeout, max(least, 2*time.Minute), value)
 	}
 	return d, nil
 }

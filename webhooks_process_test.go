@@ -157,10 +157,9 @@ func TestWebhookKillMidFanOut(t *testing.T) {
 	})
 	dbURL := dbtest.URL(t)
 	// The deliveries the killed process held stay reserved for it for
-	// WEBHOOK_LEASE (claimed) or WEBHOOK_INFLIGHT_LEASE (attempt begun):
-	// 9 s here, the shortest with a 3 s attempt timeout, instead of the
-	// defaults' 30 s and 2 minutes.
-	leases := []string{"-webhook-timeout", "3s", "-webhook-lease", "9s", "-webhook-inflight-lease", "9s"}
+	// WEBHOOK_INFLIGHT_LEASE: 9 s here, the shortest with a 3 s attempt
+	// timeout, instead of the default 2 minutes.
+	leases := []string{"-webhook-timeout", "3s", "-webhook-inflight-lease", "9s"}
 	first := startServer(t, "first", dbURL, leases...)
 	f := newFanOut(first, rc)
 	f.fire(first)

@@ -166,7 +166,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 		}
 	}
 	c = claimed{found: len(rows), endpoints: map[int64]*endpoint{}, takenOver: map[string]int{},
-		token: d.newToken(), until: now.Add(d.cfg.LeaseDuration)}
+		token: d.newToken(), until: now.Add(d.cfg.InFlightLease)}
 	if n, err := d.deliveries.lease(tx, rowIDs(rows), c.token, now, c.until); err != nil || n != int64(len(rows)) {
 		return c, rooms, cmp.Or(err, fmt.Errorf("lease deliveries: %d of the %d selected were no longer due", len(rows)-int(n), len(rows)))
 	}
@@ -568,7 +568,7 @@ func (d *Dispatcher) renew(ctx context.Context, jobs []*job) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	until := d.now().Add(d.cfg.LeaseDuration)
+	until := d.now().Add(d.cfg.InFlightLease)
 	var renewed []int64
 	err := models.RetryLocks(ctx, func() error {
 		var err error

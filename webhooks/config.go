@@ -28,7 +28,6 @@ const (
 	DefaultFirstAttemptWorkers = 32
 	DefaultRetryWorkers        = 8
 	DefaultBatchSize           = 256
-	DefaultLeaseDuration       = 30 * time.Second
 	DefaultInFlightLease       = 2 * time.Minute
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
@@ -55,20 +54,15 @@ type Config struct {
 	// BatchSize is the most deliveries claimed at once, and queued for a
 	// lane's workers; default 256.
 	BatchSize int
-	// LeaseDuration is how long a claimed delivery stays reserved for this
-	// process (renewed while it waits); after it, anyone may take it over.
-	// It bounds how long a killed process's deliveries wait before another
-	// process sends them. Default 30 seconds, and never less than
+	// InFlightLease is how long a claimed delivery stays reserved for
+	// this process (lease.go; renewed while its result waits to be
+	// recorded): a process paused or cut off from the database for less
+	// than this records its attempts itself, and nothing is sent twice;
+	// after it, another process makes the attempt again (at least once:
+	// receivers deduplicate on webhook-id). It bounds how long the
+	// deliveries a killed process had claimed wait before another process
+	// sends them. Default 2 minutes, and never less than
 	// MinLease(Timeout).
-	LeaseDuration time.Duration
-	// InFlightLease is how long a delivery stays reserved for this
-	// process once its attempt begins (inflight.go): a process paused or
-	// cut off from the database for less than this after an attempt
-	// began records it itself, and nothing is sent twice; after it,
-	// another process makes the attempt again (at least once: receivers
-	// deduplicate on webhook-id). It bounds how long the attempts in
-	// flight in a killed process wait. Default 2 minutes, and never less
-	// than LeaseDuration.
 	InFlightLease time.Duration
 	// PollInterval is how often the database is polled when nothing woke
 	// the dispatcher (due retries, other processes' commits); default 1s.
@@ -97,6 +91,9 @@ type Config struct {
 	// to wait less (the breaker's wait is on the monotonic clock, not
 	// Now's).
 	probeEvery, recordGrace time.Duration
+	// taken, when set, is called by a worker that took a job out of its
+	// lane, before anything else is done with it: tests pause there.
+	taken func()
 }
 
 // withDefaults returns c with every zero field set to its default. It
@@ -114,10 +111,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.FirstAttemptWorkers, DefaultFirstAttemptWorkers)
 	setDefault(&c.RetryWorkers, DefaultRetryWorkers)
 	setDefault(&c.BatchSize, DefaultBatchSize)
-	setDefault(&c.LeaseDuration, DefaultLeaseDuration)
-	c.LeaseDuration = max(c.LeaseDuration, MinLease(c.Timeout))
 	setDefault(&c.InFlightLease, DefaultInFlightLease)
-	c.InFlightLease = max(c.InFlightLease, c.LeaseDuration)
+	c.InFlightLease = max(c.InFlightLease, MinLease(c.Timeout))
 	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.DisableAfter, DefaultDisableAfter)
 	setDefault(&c.StatsInterval, DefaultStatsInterval)
@@ -139,11 +134,12 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// MinLease is the shortest LeaseDuration that works with an attempt
+// MinLease is the shortest InFlightLease that works with an attempt
 // timeout: three times the timeout, and twice what a lease must still
-// hold for an attempt to start (the timeout and a second, lapsed), since
-// a queued delivery's lease is renewed only every third of it. A shorter
-// lease would have claimed deliveries given back unsent, again and again.
+// hold for an attempt to start (the timeout and a second, lapsed). A
+// shorter lease would have claimed deliveries given back unsent, again
+// and again, or a result waiting to be recorded lose its lease before
+// the renewal (every quarter of the lease) came round.
 func MinLease(timeout time.Duration) time.Duration {
 	return max(3*timeout, 2*(timeout+lapseMargin))
 }

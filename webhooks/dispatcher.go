@@ -33,7 +33,6 @@ type Dispatcher struct {
 	lanes      []*lane
 	pacer      *pacer
 	results    *resultQueue
-	begins     *beginQueue   // attempts about to begin, whose leases are extended first (inflight.go)
 	recent     *recentEvents // the outbox's recent events; nil without an outbox
 
 	retryWake *retryWake // wakes the retry lane when the earliest retry this process scheduled is due
@@ -79,7 +78,6 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 			newLane("retry", true, cfg.RetryWorkers, cfg.BatchSize),
 		},
 		results: newResultQueue(),
-		begins:  newBeginQueue(),
 		settled: map[epAgent]int64{},
 	}
 	for i, l := range d.lanes {
@@ -130,8 +128,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var workers, loops sync.WaitGroup
 	writer := make(chan struct{})
 	go func() { d.writeLoop(d.results); close(writer) }()
-	begins := make(chan struct{})
-	go func() { d.beginLoop(d.begins); close(begins) }()
 	for _, l := range d.lanes {
 		for range l.workers {
 			workers.Go(func() { d.workLoop(context.WithoutCancel(ctx), l) })
@@ -156,8 +152,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	d.release(shutdown, holdsOfJobs(queued))
 	workers.Wait()
-	d.begins.close()
-	<-begins
 	d.results.close()
 	<-writer
 	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
@@ -187,7 +181,10 @@ func (d *Dispatcher) workLoop(ctx context.Context, l *lane) {
 
 // work attempts j, a job of l, and hands on its result.
 func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
-	r := d.handle(ctx, l, j)
+	if d.cfg.taken != nil {
+		d.cfg.taken()
+	}
+	r := d.handle(ctx, j)
 	if r.attempted {
 		d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
 	}
@@ -220,39 +217,20 @@ func (d *Dispatcher) busy() bool {
 	return false
 }
 
-// handle attempts j unless its lease would end before the attempt does,
-// or is no longer this process's when the attempt begins (inflight.go),
-// or its endpoint changed in this process since the claim read it: a
-// worker that took j out of its lane before the change's drop
-// (endpointChanged) could find it only here, after its lease was
-// extended (a new URL or secret leaves the lease as it was), so j is
-// given back, to be claimed again with the endpoint as it is. What the
-// claim read of j is otherwise at most maxQueued old (lane.take).
-func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
+// handle attempts j unless its lease would end before the attempt does
+// (lapsed), or its endpoint changed in this process since the claim read
+// it: a worker that took j out of its lane before the change's drop
+// (endpointChanged) could find it only here, so j is given back, to be
+// claimed again with the endpoint as it is. What the claim read of j is
+// otherwise at most maxQueued old (lane.take).
+func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
 	if d.lapsed(j) {
 		return &result{job: j, dropped: true, lapsed: true}
-	}
-	if ok, lost := d.begin(l, j); !ok {
-		return &result{job: j, dropped: true, lapsed: lost}
 	}
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
 		return &result{job: j, dropped: true}
 	}
 	return d.attempt(ctx, j)
-}
-
-// lapseMargin is what a lease must hold beyond Timeout for an attempt to
-// start (lapsed).
-const lapseMargin = time.Second
-
-// lapsed reports whether j's lease, by this process's clock, ends before
-// an attempt started now surely does (Timeout, and lapseMargin to spare).
-// The lease was last extended by this process, so a process that was
-// paused (SIGSTOP, a stalled VM) or cut off from the database past its
-// lease sends nothing: another process may have taken the delivery over.
-// Such a job is given back, if it is still this process's.
-func (d *Dispatcher) lapsed(j *job) bool {
-	return d.now().Add(d.cfg.Timeout+lapseMargin).UnixNano() > j.leaseEnd.Load()
 }
 
 // endpointChanged takes the queued jobs of the endpoint id out of the
@@ -336,10 +314,10 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 }
 
 // renewLoop extends the leases of the deliveries this process holds,
-// queued, in flight or with a result not yet recorded, three times per
-// lease duration, until ctx is done.
+// queued, in flight or with a result not yet recorded, when less than
+// half of InFlightLease is left (lease.go), until ctx is done.
 func (d *Dispatcher) renewLoop(ctx context.Context) {
-	tick := time.NewTicker(d.cfg.LeaseDuration / 3)
+	tick := time.NewTicker(d.cfg.InFlightLease / 4)
 	defer tick.Stop()
 	for {
 		select {
@@ -347,9 +325,9 @@ func (d *Dispatcher) renewLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		// A lease extended for an attempt (inflight.go) ends later than
-		// a renewal would: it is left alone until it does not.
-		until := d.now().Add(d.cfg.LeaseDuration).UnixNano()
+		// Leases with more than half of InFlightLease left are left alone:
+		// most deliveries are sent and recorded long before.
+		until := d.now().Add(d.cfg.InFlightLease / 2).UnixNano()
 		var jobs []*job
 		for _, j := range d.results.jobs() {
 			if j.leaseEnd.Load() < until {

@@ -34,9 +34,10 @@
 // Deliveries (transitions.go) is the one writer of a delivery's state:
 // lease, renew, release, finish, reschedule, supersede, fail, redeliver and
 // recover, with the SQL of both dialects side by side; the calling package
-// asks it and writes no delivery row itself. A lease is named by a token,
-// and every write of its holder is fenced on it. The dispatcher checks the
-// lease by its own clock right before each send, and its result writer
+// asks it and writes no delivery row itself. A lease (lease.go) is taken
+// by the claim for the whole way from the claim to the result, named by a
+// token, and every write of its holder is fenced on it. The dispatcher
+// checks the lease by its own clock right before each send, and its result writer
 // (writer.go) keeps results until they are recorded, however long the
 // database is away, stopping only at the shutdown's deadline.
 //

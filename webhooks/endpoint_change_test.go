@@ -406,36 +406,31 @@ func TestOtherEndpointsChangingDoNotHoldBackAClaim(t *testing.T) {
 
 // TestEndpointChangedWhileAWorkerBeginsItsAttempt changes an endpoint's
 // URL and secret while a worker that took its job out of the lane (where
-// endpointChanged's drop cannot find it) waits for the extension of its
-// lease before the attempt (inflight.go): a new URL or secret leaves the
-// lease as it was, so the extension succeeds. The job is given back, not
-// sent with what its claim read: the old URL gets nothing, the new URL
-// the delivery signed with the new secret.
+// endpointChanged's drop cannot find it) is about to make its attempt.
+// The job is given back, not sent with what its claim read: the old URL
+// gets nothing, the new URL the delivery signed with the new secret.
 func TestEndpointChangedWhileAWorkerBeginsItsAttempt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	stopped, goOn := make(chan struct{}), make(chan struct{})
 	var first, resumed sync.Once
-	if err := b.db.Callback().Raw().Before("gorm:raw").Register("test:pause_begin", func(tx *gorm.DB) {
-		if strings.Contains(tx.Statement.SQL.String(), "SET lease_expires_at = ?, next_attempt_at = ?") {
-			first.Do(func() {
-				close(stopped)
-				<-goOn
-			})
-		}
-	}); err != nil {
-		t.Fatal(err)
+	cfg := b.config()
+	cfg.taken = func() {
+		first.Do(func() {
+			close(stopped)
+			<-goOn
+		})
 	}
 	resume := func() { resumed.Do(func() { close(goOn) }) }
 	t.Cleanup(resume)
 	oldRC, newRC := newReceiver(t, nil), newReceiver(t, nil)
 	ep := b.endpoint(oldRC.url("/"))
-	b.start(b.config())
+	b.start(cfg)
 	ev := b.enqueue(abilityEvent(1, 1))[0]
 	select {
 	case <-stopped:
 	case <-time.After(time.Minute):
-		t.Fatal("timed out waiting for an attempt to begin")
+		t.Fatal("timed out waiting for a worker to take the job")
 	}
 	moveEndpoint(t, b, ep.ID, newRC)
 	b.outbox.EndpointChanged(ep.ID) // as the command does after its commit

@@ -12,33 +12,30 @@ import (
 // records them straight to this process's workers.
 //
 // A delivery that waits for a claim costs, between the change's commit
-// and its attempt, the claim's transaction (4 statements and a COMMIT)
-// and the fenced extension of its lease before the attempt (an UPDATE
-// and a COMMIT): two more durable commits after the change's own. On a
-// MariaDB with its default innodb_flush_log_at_trx_commit = 1 each
-// durable commit waits for an fsync, 6 to 10 ms on the benchmark's
-// machine: most of the time from a one-agent change's answer to its
-// webhook (BENCHMARKS.md, "The one-agent change on MariaDB: the
-// hand-off").
+// and its attempt, the claim's transaction (4 statements and a COMMIT):
+// one more durable commit after the change's own (two until the claim
+// took the whole lease, lease.go). On a MariaDB with its default
+// innodb_flush_log_at_trx_commit = 1 each durable commit waits for an
+// fsync, 6 to 10 ms on the benchmark's machine: most of the time from a
+// one-agent change's answer to its webhook (BENCHMARKS.md, "The
+// one-agent change on MariaDB: the hand-off").
 //
 // So when the first-attempt lane has an idle worker for each of a
 // write's deliveries and each one's endpoint is proven healthy with room
 // to run it now (pacer.canHand), the Writer records them already leased
-// to this process for InFlightLease, as the extension before an attempt
-// would (inflight.go), under a lease token of their own; after the commit
-// (Writer.Committed) they are queued on the lane as jobs whose attempt
-// has begun, with the endpoint as the transaction read it and the body it
-// wrote. No other process claims them (they are not due until the lease
-// ends), and every later write of them is fenced on the token as for a
-// claimed delivery. The lease is written by the transaction that creates
-// the delivery, so it commits before the request goes out, as the
-// extension's does.
+// to this process for InFlightLease, as a claim would (lease.go), under a
+// lease token of their own; after the commit (Writer.Committed) they are
+// queued on the lane as jobs, with the endpoint as the transaction read
+// it and the body it wrote. No other process claims them (they are not
+// due until the lease ends), and every later write of them is fenced on
+// the token as for a claimed delivery. The lease is written by the
+// transaction that creates the delivery, so it commits before the
+// request goes out, as a claim's does.
 //
 // What this costs: should the process die between the commit and the
 // attempts, or the command's outcome be unknown (its COMMIT sent, no
-// answer), those deliveries wait InFlightLease, not LeaseDuration, before
-// another process takes them over; at most maxHanded a command, and only
-// while the lane is idle. An endpoint that changes while such a command
+// answer), those deliveries wait InFlightLease before another process
+// takes them over, as claimed ones do. An endpoint that changes while such a command
 // runs (an endpoint command, or the result writer disabling it) makes the
 // hand-off give its deliveries back, due at once, to be claimed with the
 // endpoint's new state.
@@ -71,12 +68,11 @@ func (d *Dispatcher) offer(endpoints []int64) (token string, until time.Time, ok
 }
 
 // take queues the deliveries hs, committed leased under token until
-// until (offer), on the first-attempt lane, their attempts begun. When
-// one of their endpoints changed since mark (endpointChanges.mark), taken
-// before their transaction read the endpoints (checked under the lane's
-// lock, as a claim's: see endpointChanged), or the lane is closed, it
-// gives them all back instead, due at once: their attempts, begun, are
-// not fenced.
+// until (offer), on the first-attempt lane. When one of their endpoints
+// changed since mark (endpointChanges.mark), taken before their
+// transaction read the endpoints (checked under the lane's lock, as a
+// claim's: see endpointChanged), or the lane is closed, it gives them all
+// back instead, due at once.
 func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint64) {
 	now := d.now()
 	eps := map[int64]*endpoint{}
@@ -91,7 +87,6 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint6
 			body: h.body, ep: ep, claimedAt: time.Now(), mark: mark, handed: true}
 		j.token.Store(&token)
 		j.leaseEnd.Store(until.UnixNano())
-		j.begun.Store(true)
 		jobs[i] = j
 	}
 	d.pacer.hold(jobs)

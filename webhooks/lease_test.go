@@ -144,7 +144,8 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 	evs := b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(3, 1))
 
 	// A process claims a delivery (one: the endpoint is not proven
-	// healthy yet), then dies (kill -9) before sending.
+	// healthy yet), then dies (kill -9) before sending. Its lease is
+	// InFlightLease from the claim (lease.go).
 	crashed, err := NewDispatcher(b.db, nil, b.config())
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +163,28 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 			b.waitStatus(id, StatusSucceeded, 1) // recorded: the clock may jump past their leases
 		}
 	}
-	if got := b.delivery(leased.ID); got.Status != StatusPending || processOf(deref(got.LeaseOwner)) != crashed.owner {
-		t.Fatalf("the leased delivery is %s, leased to %v, before its lease expired", got.Status, deref(got.LeaseOwner))
+	stillCrashed := func() {
+		t.Helper()
+		if got := b.delivery(leased.ID); got.Status != StatusPending || processOf(deref(got.LeaseOwner)) != crashed.owner {
+			t.Fatalf("the leased delivery is %s, leased to %v, before its lease expired", got.Status, deref(got.LeaseOwner))
+		}
 	}
-	b.clock.Advance(d.cfg.LeaseDuration + time.Second)
+	stillCrashed()
+	if want := b.clock.Now().Add(crashed.cfg.InFlightLease); !leased.LeaseExpiresAt.Equal(want) {
+		t.Errorf("leased until %v, want %v (InFlightLease from the claim)", leased.LeaseExpiresAt, want)
+	}
+	// A second before the lease ends, another claim takes nothing.
+	start := b.clock.Now()
+	b.clock.Set(start.Add(d.cfg.InFlightLease - time.Second))
+	other, err := NewDispatcher(b.db, nil, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobs, _, _, err := other.claimJobs(context.Background(), other.lanes[0]); err != nil || len(jobs) != 0 {
+		t.Fatalf("a claim a second before the lease ends took %d jobs, %v; want none", len(jobs), err)
+	}
+	stillCrashed()
+	b.clock.Set(start.Add(d.cfg.InFlightLease + time.Second))
 	d.Wake()
 	for _, ev := range evs {
 		b.waitStatus(b.onlyDelivery(ev.ID).ID, StatusSucceeded, 1)

@@ -17,13 +17,9 @@ type Config struct {
 	WebhookAllowedCIDRs  []netip.Prefix
 	WebhookRetrySchedule []time.Duration
 	WebhookTimeout       time.Duration
-	// WebhookLease is how long a claimed delivery stays reserved for its
-	// process (webhooks.Config.LeaseDuration); 0 is the dispatcher's
-	// default, 30 seconds.
-	WebhookLease time.Duration
-	// WebhookInFlightLease is how long a delivery whose attempt began
-	// stays reserved for its process (webhooks.Config.InFlightLease); 0 is
-	// the dispatcher's default, 2 minutes.
+	// WebhookInFlightLease is how long a claimed delivery stays reserved
+	// for its process (webhooks.Config.InFlightLease); 0 is the
+	// dispatcher's default, 2 minutes.
 	WebhookInFlightLease time.Duration
 	// DefaultRegion is the ISO 3166-1 alpha-2 country of phone numbers
 	// written without a country code when the input names none.

@@ -272,7 +272,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	var err error
 	a.Dispatcher, err = webhooks.NewDispatcher(a.BG, a.Outbox, webhooks.Config{
-		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout, LeaseDuration: cfg.WebhookLease, InFlightLease: cfg.WebhookInFlightLease, PollInterval: cfg.WebhookPollInterval,
+		RetrySchedule: cfg.WebhookRetrySchedule, Timeout: cfg.WebhookTimeout, InFlightLease: cfg.WebhookInFlightLease, PollInterval: cfg.WebhookPollInterval,
 		AllowedCIDRs: cfg.WebhookAllowedCIDRs, Logger: log, Registerer: a.registry(),
 	})
 	if err != nil {
