@@ -60,7 +60,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		"delays between webhook attempts, Go durations, comma-separated (WEBHOOK_RETRY_SCHEDULE)")
 	timeout := fs.String("webhook-timeout", env("WEBHOOK_TIMEOUT", defaultTimeout), "timeout of one webhook attempt (WEBHOOK_TIMEOUT)")
 	inFlight := fs.String("webhook-inflight-lease", env("WEBHOOK_INFLIGHT_LEASE", defaultInFlightLease),
-		"how long a claimed webhook delivery stays reserved for its process, from three times the webhook timeout (and twice the timeout and 1s) to 1h (WEBHOOK_INFLIGHT_LEASE)")
+		"how long a claimed webhook delivery stays reserved for its process, from the larger of 3×timeout and 2×(timeout+1s) to 1h (WEBHOOK_INFLIGHT_LEASE)")
 	removedLease := fs.String("webhook-lease", env("WEBHOOK_LEASE", ""),
 		"removed: a claimed delivery is leased for -webhook-inflight-lease (WEBHOOK_LEASE)")
 	region := fs.String("default-region", env("DEFAULT_REGION", calling.DefaultRegion),
@@ -99,7 +99,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, fmt.Errorf("WEBHOOK_TIMEOUT: want a duration between 1ms and 5m, e.g. 10s; got %q", *timeout)
 	}
 	if strings.TrimSpace(*removedLease) != "" {
-		return config{}, errors.New("WEBHOOK_LEASE: removed; a claimed delivery is now leased for WEBHOOK_INFLIGHT_LEASE (-webhook-inflight-lease, default 2m): set that instead, or unset WEBHOOK_LEASE")
+		return config{}, errors.New("WEBHOOK_LEASE (-webhook-lease): removed; a claimed delivery is now leased for WEBHOOK_INFLIGHT_LEASE (-webhook-inflight-lease, default 2m, more for a long WEBHOOK_TIMEOUT): set that instead, and remove WEBHOOK_LEASE")
 	}
 	if cfg.WebhookInFlightLease, err = parseLease(*inFlight, cfg.WebhookTimeout, given(fs, getenv)); err != nil {
 		return config{}, err
@@ -118,7 +118,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 
 // parseLease parses WEBHOOK_INFLIGHT_LEASE, value: at least
 // webhooks.MinLease of the attempt timeout (three times it, and at least
-// twice the timeout and a second) and at most maxLease. The default (the
+// twice the sum of the timeout and a second) and at most maxLease. The default (the
 // setting not given) is raised to that minimum; a given value too short
 // is an error.
 func parseLease(value string, timeout time.Duration, given func(variable string) bool) (time.Duration, error) {

@@ -89,7 +89,7 @@ func TestRemovedLeaseSetting(t *testing.T) {
 		{[]string{"-webhook-lease", "45s"}, nil},
 	} {
 		_, err := parseConfig(c.args, env(c.vars), nil)
-		if err == nil || !strings.Contains(err.Error(), "WEBHOOK_LEASE: removed") || !strings.Contains(err.Error(), "WEBHOOK_INFLIGHT_LEASE") {
+		if err == nil || !strings.Contains(err.Error(), "WEBHOOK_LEASE (-webhook-lease): removed") || !strings.Contains(err.Error(), "WEBHOOK_INFLIGHT_LEASE") {
 			t.Errorf("%v %v: %v, want WEBHOOK_LEASE refused, naming WEBHOOK_INFLIGHT_LEASE", c.args, c.vars, err)
 		}
 	}

@@ -485,6 +485,7 @@ func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) (
 			claimedAt: claimedAt}
 		j.token.Store(&c.token)
 		j.leaseEnd.Store(c.until.UnixNano())
+		j.heldAt.Store(int64(claimedAt.Sub(monoBase)))
 		if r.AgentID != nil && r.Version != nil {
 			j.agentID, j.version = *r.AgentID, *r.Version
 		}

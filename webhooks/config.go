@@ -138,8 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 // timeout: three times the timeout, and twice what a lease must still
 // hold for an attempt to start (the timeout and a second, lapsed). A
 // shorter lease would have claimed deliveries given back unsent, again
-// and again, or a result waiting to be recorded lose its lease before
-// the renewal (every quarter of the lease) came round.
+// and again.
 func MinLease(timeout time.Duration) time.Duration {
 	return max(3*timeout, 2*(timeout+lapseMargin))
 }

@@ -42,6 +42,7 @@ type Dispatcher struct {
 	// process once its lease expired.
 	writeFailing atomic.Bool
 	serving      atomic.Bool   // Run is delivering: deliveries may be handed off to it (handoff.go)
+	begins       *beginQueue   // attempts about to begin, whose deliveries are checked first (lease.go)
 	abandon      chan struct{} // closed when the shutdown's deadline passes: the writer stops retrying
 
 	// endpointChanges records the calls of endpointChanged: a claim that
@@ -72,6 +73,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	d := &Dispatcher{
 		db: db, cfg: cfg, log: cfg.Logger, metrics: m, owner: newOwner(), deliveries: NewDeliveries(db.Dialect),
 		abandon:   make(chan struct{}),
+		begins:    newBeginQueue(),
 		transport: newTransport(cfg.AllowedCIDRs, cfg.Timeout, workers),
 		lanes: []*lane{
 			newLane("first", false, cfg.FirstAttemptWorkers, cfg.BatchSize),
@@ -128,6 +130,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var workers, loops sync.WaitGroup
 	writer := make(chan struct{})
 	go func() { d.writeLoop(d.results); close(writer) }()
+	begins := make(chan struct{})
+	go func() { d.beginLoop(d.begins); close(begins) }()
 	for _, l := range d.lanes {
 		for range l.workers {
 			workers.Go(func() { d.workLoop(context.WithoutCancel(ctx), l) })
@@ -152,6 +156,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	d.release(shutdown, holdsOfJobs(queued))
 	workers.Wait()
+	d.begins.close()
+	<-begins
 	d.results.close()
 	<-writer
 	d.log.Info("webhook dispatcher stopped", "owner", d.owner, "released", len(queued))
@@ -184,7 +190,7 @@ func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
 	if d.cfg.taken != nil {
 		d.cfg.taken()
 	}
-	r := d.handle(ctx, j)
+	r := d.handle(ctx, l, j)
 	if r.attempted {
 		d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
 	}
@@ -218,14 +224,19 @@ func (d *Dispatcher) busy() bool {
 }
 
 // handle attempts j unless its lease would end before the attempt does
-// (lapsed), or its endpoint changed in this process since the claim read
-// it: a worker that took j out of its lane before the change's drop
-// (endpointChanged) could find it only here, so j is given back, to be
-// claimed again with the endpoint as it is. What the claim read of j is
-// otherwise at most maxQueued old (lane.take).
-func (d *Dispatcher) handle(ctx context.Context, j *job) *result {
+// (lapsed), or its delivery is no longer held by its lease when the
+// attempt begins (begin: settled or taken over by another process), or
+// its endpoint changed in this process since the claim read it: a worker
+// that took j out of its lane before the change's drop (endpointChanged)
+// could find it only here, so j is given back, to be claimed again with
+// the endpoint as it is. What the claim read of j is otherwise at most
+// maxQueued old (lane.take).
+func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 	if d.lapsed(j) {
 		return &result{job: j, dropped: true, lapsed: true}
+	}
+	if ok, lost := d.begin(l, j); !ok {
+		return &result{job: j, dropped: true, lapsed: lost}
 	}
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
 		return &result{job: j, dropped: true}
@@ -317,7 +328,7 @@ func (d *Dispatcher) claimWhileNeeded(ctx context.Context, l *lane) {
 // queued, in flight or with a result not yet recorded, when less than
 // half of InFlightLease is left (lease.go), until ctx is done.
 func (d *Dispatcher) renewLoop(ctx context.Context) {
-	tick := time.NewTicker(d.cfg.InFlightLease / 4)
+	tick := time.NewTicker(d.cfg.InFlightLease / 8)
 	defer tick.Stop()
 	for {
 		select {

@@ -249,8 +249,8 @@ func elsewhere(db *models.DB, fn func(tx *gorm.DB) error) error {
 // every delivery at the new URL signed with the new secret only, and
 // the old URL gets nothing; deleted, it gets nothing. (A deletion, as a
 // disabling, also FAILs the delivery and clears its lease, which the
-// fenced extension before an attempt checks, inflight.go: Deleted holds
-// without the claim's check too; a new URL or secret leaves the lease.)
+// check before an attempt finds once the claim's reading is older than
+// heldFor, lease.go; a new URL or secret leaves the lease.)
 func TestEndpointChangedWhileAClaimIsUnderWay(t *testing.T) {
 	t.Parallel()
 	for _, deleted := range []bool{false, true} {

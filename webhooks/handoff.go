@@ -87,6 +87,7 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint6
 			body: h.body, ep: ep, claimedAt: time.Now(), mark: mark, handed: true}
 		j.token.Store(&token)
 		j.leaseEnd.Store(until.UnixNano())
+		j.heldAt.Store(monoNow()) // written by its own transaction just now
 		jobs[i] = j
 	}
 	d.pacer.hold(jobs)

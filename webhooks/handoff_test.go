@@ -138,7 +138,8 @@ func TestHandOffGivesBackAfterAnEndpointChange(t *testing.T) {
 // writer disables an endpoint (it answered 410 Gone) after a change's
 // transaction read the endpoint and before the change's deliveries are
 // queued: they are given back, and not sent. Nothing else would stop
-// them: the attempts of deliveries handed off are begun, not fenced.
+// them: a hand-off's jobs are known held (their own transaction wrote
+// them), so no check before the attempt reads them again (lease.go).
 func TestHandOffGivesBackAfterTheWriterDisabledItsEndpoint(t *testing.T) {
 	b := setupHandOff(t)
 	quiet(t, b.count)

@@ -79,8 +79,8 @@ func TestKill9LosesNothing(t *testing.T) {
 	db.Model(&models.WebhookDelivery{}).Where("lease_owner IS NOT NULL AND status = ?", StatusPending).Count(&leased)
 	t.Logf("killed after %d requests, %d deliveries left leased; output: %q", before, leased, out.String())
 
-	// A new process, once the dead one's leases have expired, those of
-	// its attempts in flight included (inflight.go).
+	// A new process, once the dead one's leases (InFlightLease from
+	// each claim, lease.go) have expired.
 	b.clock.Set(models.Now().Add(DefaultInFlightLease + time.Second))
 	b.start(b.config())
 	// Up to 3000 deliveries with the race detector, beside the other

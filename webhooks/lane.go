@@ -19,10 +19,11 @@ type job struct {
 	msgID      string
 	body       []byte
 	ep         *endpoint
-	claimedAt  time.Time // monotonic, taken before the claim read the endpoint: for maxQueued
-	mark       uint64    // endpointChanges.mark() before the claim (or hand-off) read the endpoint
-	unproven   bool      // counted in its lane's budget for endpoints not proven healthy
-	handed     bool      // handed off by its transaction (handoff.go), not claimed
+	claimedAt  time.Time    // monotonic, taken before the claim read the endpoint: for maxQueued
+	mark       uint64       // endpointChanges.mark() before the claim (or hand-off) read the endpoint
+	unproven   bool         // counted in its lane's budget for endpoints not proven healthy
+	heldAt     atomic.Int64 // monoNow() when its delivery was last known held by its lease: its claim, a check (lease.go)
+	handed     bool         // handed off by its transaction (handoff.go), not claimed
 }
 
 // lease returns the token of the lease j is held under.
@@ -131,6 +132,7 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func(end
 		if held := l.held(j.id); held != nil {
 			held.token.Store(j.token.Load())
 			held.leaseEnd.Store(j.leaseEnd.Load())
+			held.heldAt.Store(j.heldAt.Load())
 			again = append(again, j)
 			continue
 		}
@@ -163,6 +165,14 @@ func (l *lane) held(id int64) *job {
 		}
 	}
 	return nil
+}
+
+// upcoming returns up to n of the queued jobs, the first ones: those the
+// workers take next (Dispatcher.begin checks them ahead).
+func (l *lane) upcoming(n int) []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.queue[:min(n, len(l.queue))])
 }
 
 // lastEndpoint returns the endpoint the last claim ended with.

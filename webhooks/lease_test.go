@@ -418,3 +418,101 @@ func TestShutdownHasADeadlineWithTheDatabaseGone(t *testing.T) {
 		t.Errorf("no log of the results left unrecorded at shutdown:\n%s", b.logs.String())
 	}
 }
+
+// TestSettledElsewhereIsNotSent: a delivery this process claimed, and
+// that another process then settles without holding its lease (FAILED:
+// it disabled or deleted the endpoint; SUPERSEDED: it delivered a newer
+// version of the agent's ability to the same endpoint), or takes over
+// (its lease released and claimed there), is not sent when a worker here
+// comes to it heldFor or more after its claim: the worker asks the
+// database right before the attempt (lease.go).
+func TestSettledElsewhereIsNotSent(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		settle func(t *testing.T, b *bundle, d *Dispatcher, ep models.WebhookEndpoint, claimed models.WebhookDelivery)
+		status string
+	}{
+		{"endpoint disabled elsewhere", func(t *testing.T, b *bundle, d *Dispatcher, ep models.WebhookEndpoint, _ models.WebhookDelivery) {
+			if n, err := d.deliveries.Fail(b.db.DB, ep.ID, b.clock.Now()); err != nil || n != 3 {
+				t.Fatalf("fail = %d, %v", n, err)
+			}
+		}, StatusFailed},
+		{"newer version delivered elsewhere", func(t *testing.T, b *bundle, d *Dispatcher, _ models.WebhookEndpoint, claimed models.WebhookDelivery) {
+			newer := b.onlyDelivery(b.enqueue(abilityEvent(*claimed.AgentID, *claimed.Version+1))[0].ID)
+			if err := b.db.Exec("UPDATE webhook_deliveries SET status = ?, next_attempt_at = NULL WHERE id = ?", StatusSucceeded, newer.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n, err := d.deliveries.supersede(b.db.DB, []int64{newer.ID}, nil, b.clock.Now()); err != nil || n != 1 {
+				t.Fatalf("supersede = %d, %v", n, err)
+			}
+		}, StatusSuperseded},
+		{"taken over elsewhere", func(t *testing.T, b *bundle, d *Dispatcher, _ models.WebhookEndpoint, claimed models.WebhookDelivery) {
+			if err := b.db.Exec("UPDATE webhook_deliveries SET lease_owner = ? WHERE id = ?", "d_other.1", claimed.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}, StatusPending},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			rc := newReceiver(t, nil)
+			ep := b.endpoint(rc.url("/"))
+			b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(3, 1))
+			d, err := NewDispatcher(b.db, nil, b.config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := d.lanes[0]
+			jobs, _, _, err := d.claimJobs(context.Background(), l)
+			if err != nil || len(jobs) == 0 {
+				t.Fatalf("claim = %d jobs, %v; want some", len(jobs), err)
+			}
+			c.settle(t, b, d, ep, b.delivery(jobs[0].id))
+			jobs[0].heldAt.Store(monoNow() - int64(heldFor)) // the claim's reading is no longer trusted
+			loop := make(chan struct{})
+			go func() { d.beginLoop(d.begins); close(loop) }()
+			defer func() { d.begins.close(); <-loop }()
+			r := d.handle(context.Background(), l, jobs[0])
+			if !r.dropped || r.attempted {
+				t.Errorf("the worker's result: dropped %v, attempted %v; want dropped, not attempted", r.dropped, r.attempted)
+			}
+			if rc.count() != 0 {
+				t.Errorf("the receiver got %d requests for a delivery settled elsewhere, want 0", rc.count())
+			}
+			if got := b.delivery(jobs[0].id).Status; got != c.status {
+				t.Errorf("the delivery is %s, want %s", got, c.status)
+			}
+		})
+	}
+}
+
+// TestLapsedLeaseIsNotSent: a worker that comes to a job whose lease, by
+// this process's clock, ends before an attempt surely does (the attempt
+// timeout and a second) sends nothing, though the database still shows
+// the lease as this process's: a process paused past its lease may find
+// another process about to take the delivery over.
+func TestLapsedLeaseIsNotSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, nil)
+	b.endpoint(rc.url("/"))
+	b.enqueue(abilityEvent(1, 1))
+	d, err := NewDispatcher(b.db, nil, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := d.lanes[0]
+	jobs, _, _, err := d.claimJobs(context.Background(), l)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim = %d jobs, %v; want 1", len(jobs), err)
+	}
+	b.clock.Advance(d.cfg.InFlightLease - d.cfg.Timeout - lapseMargin/2)
+	loop := make(chan struct{})
+	go func() { d.beginLoop(d.begins); close(loop) }()
+	defer func() { d.begins.close(); <-loop }()
+	r := d.handle(context.Background(), l, jobs[0])
+	if !r.lapsed || r.attempted || rc.count() != 0 {
+		t.Errorf("lapsed %v, attempted %v, %d requests; want lapsed, nothing sent", r.lapsed, r.attempted, rc.count())
+	}
+}

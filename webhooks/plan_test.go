@@ -40,7 +40,7 @@ func TestTransitionsSeekByID(t *testing.T) {
 			" lease_expires_at = NULL, updated_at = ?" + where, append([]any{StatusSucceeded, now}, fence...)},
 		"renew": {"UPDATE " + s.byID() + " SET lease_expires_at = ?, next_attempt_at = ?" + where,
 			append([]any{now, now}, fence...)},
-		"renew's look": {"SELECT id FROM " + s.byID() + where, fence},
+		"renew's look, held": {"SELECT id FROM " + s.byID() + where, fence},
 		"reschedule": {s.update() + "attempt_count = attempt_count + 1, next_attempt_at = CASE id WHEN 1 THEN ? END," +
 			" lease_owner = NULL, lease_expires_at = NULL, updated_at = ?" + where,
 			append([]any{now.Add(time.Minute), now}, fence...)},

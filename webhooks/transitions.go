@@ -163,6 +163,21 @@ func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, err
 	return out, nil
 }
 
+// held returns the IDs of the deliveries of hs still PENDING under the
+// lease each was claimed with: a read, before their attempts (lease.go).
+func (s Deliveries) held(tx *gorm.DB, hs []hold) ([]int64, error) {
+	var out []int64
+	for chunk := range slices.Chunk(hs, batchSize) {
+		where, args := fenced(chunk)
+		var ids []int64
+		if err := tx.Raw("SELECT id FROM "+s.byID()+where, args...).Scan(&ids).Error; err != nil {
+			return out, fmt.Errorf("check leases: %w", err)
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
 // release gives the deliveries of hs still held back, due now, for any
 // process to claim, and returns how many it gave back.
 func (s Deliveries) release(tx *gorm.DB, hs []hold, now time.Time) (int64, error) {
