@@ -33,6 +33,7 @@ type result struct {
 	attempted bool      // an HTTP request was made (or refused before it)
 	dropped   bool      // not sent: the endpoint changed meanwhile, or the lease ran out (lapsed)
 	lapsed    bool      // not sent: the lease would end before the attempt
+	settled   bool      // not sent: settled or taken over by another process before the attempt (begin)
 	at        time.Time // when the attempt started
 	status    int       // HTTP status; 0 when no answer came
 	took      time.Duration

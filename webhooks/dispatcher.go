@@ -236,7 +236,10 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 		return &result{job: j, dropped: true, lapsed: true}
 	}
 	if ok, lost := d.begin(l, j); !ok {
-		return &result{job: j, dropped: true, lapsed: lost}
+		return &result{job: j, dropped: true, settled: lost}
+	}
+	if d.lapsed(j) { // the check may have waited for the database
+		return &result{job: j, dropped: true, lapsed: true}
 	}
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
 		return &result{job: j, dropped: true}

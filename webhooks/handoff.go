@@ -72,8 +72,9 @@ func (d *Dispatcher) offer(endpoints []int64) (token string, until time.Time, ok
 // changed since mark (endpointChanges.mark), taken before their
 // transaction read the endpoints (checked under the lane's lock, as a
 // claim's: see endpointChanged), or the lane is closed, it gives them all
-// back instead, due at once.
-func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint64) {
+// back instead, due at once. heldAt (monoNow) is from before their
+// transaction: what it wrote is trusted heldFor from then (lease.go).
+func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint64, heldAt int64) {
 	now := d.now()
 	eps := map[int64]*endpoint{}
 	jobs := make([]*job, len(hs))
@@ -87,7 +88,7 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint6
 			body: h.body, ep: ep, claimedAt: time.Now(), mark: mark, handed: true}
 		j.token.Store(&token)
 		j.leaseEnd.Store(until.UnixNano())
-		j.heldAt.Store(monoNow()) // written by its own transaction just now
+		j.heldAt.Store(heldAt) // before its transaction, which wrote it leased
 		jobs[i] = j
 	}
 	d.pacer.hold(jobs)

@@ -181,7 +181,7 @@ func (d *Dispatcher) checkHeld(batch []*beginReq) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), min(d.cfg.Timeout, 5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), min(max(d.cfg.Timeout, time.Second), 5*time.Second))
 	defer cancel()
 	go func() {
 		select {

@@ -174,7 +174,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *gorm.DB, events []Event) ([]mo
 // small write may be leased to this process's dispatcher in tx and wait
 // for it (handoff.go).
 func (o *Outbox) Writer(ctx context.Context, tx *gorm.DB) *Writer {
-	w := &Writer{o: o, ctx: ctx, tx: tx, now: o.now()}
+	w := &Writer{o: o, ctx: ctx, tx: tx, now: o.now(), started: monoNow()}
 	o.mu.Lock()
 	if len(o.dispatchers) > 0 {
 		w.taker = o.dispatchers[0]
@@ -201,7 +201,7 @@ func (o *Outbox) addDispatcher(d *Dispatcher) {
 func (w *Writer) Committed(wake bool) {
 	wake = wake || w.claimable
 	if len(w.handed) > 0 {
-		w.taker.take(w.token, w.until, w.handed, w.mark)
+		w.taker.take(w.token, w.until, w.handed, w.mark, w.started)
 		w.handed = nil
 	} else {
 		wake = true
@@ -222,6 +222,7 @@ type Writer struct {
 
 	taker     *Dispatcher // nil: no hand-off (Enqueue)
 	mark      uint64      // the taker's endpointChanges.mark() before the transaction read the endpoints
+	started   int64       // monoNow() before the transaction wrote anything: when its deliveries were known held
 	claimable bool        // deliveries were written that are not handed off
 	token     string      // the lease of the deliveries handed off
 	until     time.Time

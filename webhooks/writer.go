@@ -188,6 +188,7 @@ type written struct {
 	succeeded, retried, failed, superseded int64
 	released                               int64     // deliveries given back for a new claim
 	lapsed                                 int64     // of them, not sent because their lease ran out
+	settled                                int64     // of them, not sent because another process settled or took them first
 	nextRetry                              time.Time // the earliest retry scheduled; zero when none
 	notLeased                              int64     // results for deliveries no longer leased to us
 	failedForGood                          []*result
@@ -222,7 +223,7 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (wr
 			if err != nil {
 				return err
 			}
-			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: lapsed(batch)}
+			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: lapsed(batch), settled: settledElsewhere(batch)}
 			if again {
 				if exist, err = d.unrecorded(tx, exist); err != nil {
 					return err
@@ -249,6 +250,18 @@ func lapsed(batch []*result) int64 {
 	var n int64
 	for _, r := range batch {
 		if r.lapsed {
+			n++
+		}
+	}
+	return n
+}
+
+// settledElsewhere counts the results of batch not sent because another
+// process had settled or taken over their deliveries (begin).
+func settledElsewhere(batch []*result) int64 {
+	var n int64
+	for _, r := range batch {
+		if r.settled {
 			n++
 		}
 	}
@@ -636,6 +649,10 @@ func (d *Dispatcher) noteWritten(w written) {
 	}
 	if w.notLeased > 0 {
 		d.log.Info("webhook results not applied: the deliveries were settled or taken over meanwhile", "deliveries", w.notLeased)
+	}
+	if w.settled > 0 {
+		d.log.Info("webhook deliveries not sent: another process settled or took them over since their claim",
+			"deliveries", w.settled)
 	}
 	if w.lapsed > 0 {
 		d.log.Warn("webhook deliveries not sent: their leases ran out first (the process was paused or the database out of reach)",
