@@ -201,26 +201,32 @@ func TestFaultDatabaseKilledMidFanOut(t *testing.T) {
 	}
 }
 
-// TestFaultProcessPausedPastLease runs two server processes on one
-// MariaDB, pauses one (SIGSTOP) mid fan-out for 40 s, past its 30 s
-// leases (WEBHOOK_INFLIGHT_LEASE), while the other takes its deliveries
-// over, then resumes it (SIGCONT). The paused process sends nothing
-// once resumed (each attempt first checks its lease by its clock, and
-// every result it writes is fenced on the lease, webhooks/lease.go), and
-// an answer that came while it was stopped is read, not timed out. What
-// is sent twice is only what it held at the pause, sent again by the
-// other once its leases had expired (at least once: the attempts it had
-// begun). Every delivery reaches its receiver, with one attempt row per
-// request.
-func TestFaultProcessPausedPastLease(t *testing.T) {
+// TestFaultProcessPaused runs two server processes on one MariaDB,
+// pauses one (SIGSTOP) mid fan-out for 40 s, within its leases (2
+// minutes, WEBHOOK_INFLIGHT_LEASE, from each claim: webhooks/lease.go),
+// then resumes it (SIGCONT). The other takes nothing over; the paused
+// process, resumed, records the attempts it had begun (an answer that
+// came while it was stopped is read, not timed out) and sends the rest
+// it held, or gives them back. Nothing is sent twice. Every delivery
+// reaches its receiver, with one attempt row per request.
+//
+// A pause past the lease (before December 2026 this test paused past a
+// claim's 30 s lease, while attempts begun held 2 minutes) has another
+// process take the deliveries over, and may have one sent twice when the
+// pause fell between a worker's last look at its lease and its request:
+// at least once, as the README says. That the paused process sends
+// nothing it knows lost, and that takeover waits for the lease, are
+// tested without a real pause: webhooks' TestLapsedLeaseIsNotSent,
+// TestSettledElsewhereIsNotSent and TestExpiredLeaseIsTakenOver.
+func TestFaultProcessPaused(t *testing.T) {
 	t.Parallel()
 	const agents, pause = 2000, 40 * time.Second
 	s := faultdb.Start(t)
 	url := s.CreateDatabase("outdial")
 	rcs := []*hookReceiver{newHookReceiver(t, slowly(20*time.Millisecond)), newHookReceiver(t, slowly(20*time.Millisecond)),
 		newHookReceiver(t, slowly(20*time.Millisecond))}
-	a := startTestServer(t, "a", url, "-webhook-timeout", "5s", "-webhook-inflight-lease", "30s")
-	b := startTestServer(t, "b", url, "-webhook-timeout", "5s", "-webhook-inflight-lease", "30s")
+	a := startTestServer(t, "a", url, "-webhook-timeout", "5s")
+	b := startTestServer(t, "b", url, "-webhook-timeout", "5s")
 	db := openFor(t, url)
 	o := newFaultOrg(a, agents, rcs...)
 	o.mustFire(a)
@@ -258,11 +264,11 @@ func TestFaultProcessPausedPastLease(t *testing.T) {
 	if late != 0 {
 		t.Errorf("%d duplicates begun after the paused process resumed, want 0", late)
 	}
-	if int64(got.duplicated) > heldAtStop {
-		t.Errorf("%d duplicates in all, more than the %d deliveries the paused process held", got.duplicated, heldAtStop)
+	if got.duplicated != 0 {
+		t.Errorf("%d duplicates in all, want 0: a pause within the lease sends nothing twice", got.duplicated)
 	}
-	if heldAtStop > 0 && takenOver == 0 {
-		t.Errorf("the other process took none of the %d leases held at the pause over: the pause outlasted them", heldAtStop)
+	if takenOver != 0 {
+		t.Errorf("the other process took %d of the %d leases held at the pause over, want none: the pause was within them", takenOver, heldAtStop)
 	}
 }
 
