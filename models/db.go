@@ -325,6 +325,14 @@ const migrationLockWait = 300 * time.Second
 // once take turns (GET_LOCK), so each migration runs exactly once; the
 // migrations run on a pool of their own, whose lock waits are long enough
 // for DDL on a busy database.
+//
+// The version table is created first, under the lock (GetDBVersion takes
+// it): goose's Up asks HasPending before it takes the lock, and HasPending
+// creates a missing version table without it. On MySQL that CREATE TABLE
+// commits before the row of version 0 is inserted, so a replica starting
+// beside it could see the table, take the lock first and find no row
+// ("missing zero version migration"; pressly/goose#1120). Once the
+// provider has made sure of its table, HasPending no longer creates it.
 func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	mdb := db
 	if db.Dialect == MySQL {
@@ -339,6 +347,9 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	p, err := mdb.provider()
 	if err != nil {
 		return err
+	}
+	if _, err := p.GetDBVersion(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
