@@ -25,7 +25,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if dbtest.MySQLURL() == "" {
 		t.Skip("TEST_MYSQL_URL is not set: processes share a database only on MySQL")
 	}
-	rounds, procs := 25, 8
+	rounds, procs := 10, 8 // a round failed one time in five before the fix: ten miss it one time in ten
 	if testing.Short() {
 		rounds = 2
 	}
