@@ -461,21 +461,10 @@ func TestSettledElsewhereIsNotSent(t *testing.T) {
 			rc := newReceiver(t, nil)
 			ep := b.endpoint(rc.url("/"))
 			b.enqueue(abilityEvent(1, 1), abilityEvent(2, 1), abilityEvent(3, 1))
-			d, err := NewDispatcher(b.db, nil, b.config())
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := d.lanes[0]
-			jobs, _, _, err := d.claimJobs(context.Background(), l)
-			if err != nil || len(jobs) == 0 {
-				t.Fatalf("claim = %d jobs, %v; want some", len(jobs), err)
-			}
-			c.settle(t, b, d, ep, b.delivery(jobs[0].id))
-			jobs[0].heldAt.Store(monoNow() - int64(heldFor)) // the claim's reading is no longer trusted
-			loop := make(chan struct{})
-			go func() { d.beginLoop(d.begins); close(loop) }()
-			defer func() { d.begins.close(); <-loop }()
-			r := d.handle(context.Background(), l, jobs[0])
+			d, l, j := claimOne(t, b)
+			c.settle(t, b, d, ep, b.delivery(j.id))
+			j.heldAt.Store(monoNow() - int64(heldFor)) // the claim's reading is no longer trusted
+			r := d.handle(context.Background(), l, j)
 			if !r.dropped || r.attempted || !r.settled || r.lapsed {
 				t.Errorf("the worker's result: dropped %v, attempted %v, settled elsewhere %v, lapsed %v; want dropped, settled elsewhere",
 					r.dropped, r.attempted, r.settled, r.lapsed)
@@ -483,7 +472,7 @@ func TestSettledElsewhereIsNotSent(t *testing.T) {
 			if rc.count() != 0 {
 				t.Errorf("the receiver got %d requests for a delivery settled elsewhere, want 0", rc.count())
 			}
-			if got := b.delivery(jobs[0].id).Status; got != c.status {
+			if got := b.delivery(j.id).Status; got != c.status {
 				t.Errorf("the delivery is %s, want %s", got, c.status)
 			}
 		})
@@ -501,20 +490,9 @@ func TestLapsedLeaseIsNotSent(t *testing.T) {
 	rc := newReceiver(t, nil)
 	b.endpoint(rc.url("/"))
 	b.enqueue(abilityEvent(1, 1))
-	d, err := NewDispatcher(b.db, nil, b.config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := d.lanes[0]
-	jobs, _, _, err := d.claimJobs(context.Background(), l)
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("claim = %d jobs, %v; want 1", len(jobs), err)
-	}
+	d, l, j := claimOne(t, b)
 	b.clock.Advance(d.cfg.InFlightLease - d.cfg.Timeout - lapseMargin/2)
-	loop := make(chan struct{})
-	go func() { d.beginLoop(d.begins); close(loop) }()
-	defer func() { d.begins.close(); <-loop }()
-	r := d.handle(context.Background(), l, jobs[0])
+	r := d.handle(context.Background(), l, j)
 	if !r.lapsed || r.attempted || rc.count() != 0 {
 		t.Errorf("lapsed %v, attempted %v, %d requests; want lapsed, nothing sent", r.lapsed, r.attempted, rc.count())
 	}
@@ -543,24 +521,13 @@ func TestFreshClaimIsNotCheckedAgain(t *testing.T) {
 			rc := newReceiver(t, nil)
 			b.endpoint(rc.url("/"))
 			b.enqueue(abilityEvent(1, 1))
-			d, err := NewDispatcher(b.db, nil, b.config())
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := d.lanes[0]
-			jobs, _, _, err := d.claimJobs(context.Background(), l)
-			if err != nil || len(jobs) != 1 {
-				t.Fatalf("claim = %d jobs, %v; want 1", len(jobs), err)
-			}
+			d, l, j := claimOne(t, b)
 			if stale {
-				jobs[0].heldAt.Store(monoNow() - int64(heldFor))
+				j.heldAt.Store(monoNow() - int64(heldFor))
 			} else {
-				jobs[0].heldAt.Store(monoNow()) // however slow the machine was since the claim
+				j.heldAt.Store(monoNow()) // however slow the machine was since the claim
 			}
-			loop := make(chan struct{})
-			go func() { d.beginLoop(d.begins); close(loop) }()
-			defer func() { d.begins.close(); <-loop }()
-			r := d.handle(context.Background(), l, jobs[0])
+			r := d.handle(context.Background(), l, j)
 			if !r.attempted || rc.count() != 1 {
 				t.Fatalf("attempted %v, %d requests; want the delivery sent", r.attempted, rc.count())
 			}
@@ -573,4 +540,25 @@ func TestFreshClaimIsNotCheckedAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// claimOne has a dispatcher that is not running claim one job of its
+// first lane (the endpoint is not proven healthy: one at a time), with
+// its begin loop running until the test ends, for tests of what a worker
+// does with the job (handle).
+func claimOne(t *testing.T, b *bundle) (*Dispatcher, *lane, *job) {
+	t.Helper()
+	d, err := NewDispatcher(b.db, nil, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := d.lanes[0]
+	jobs, _, _, err := d.claimJobs(context.Background(), l)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim = %d jobs, %v; want 1", len(jobs), err)
+	}
+	loop := make(chan struct{})
+	go func() { d.beginLoop(d.begins); close(loop) }()
+	t.Cleanup(func() { d.begins.close(); <-loop })
+	return d, l, jobs[0]
 }

@@ -223,7 +223,8 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (wr
 			if err != nil {
 				return err
 			}
-			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: lapsed(batch), settled: settledElsewhere(batch)}
+			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: countOf(batch, func(r *result) bool { return r.lapsed }),
+				settled: countOf(batch, func(r *result) bool { return r.settled })}
 			if again {
 				if exist, err = d.unrecorded(tx, exist); err != nil {
 					return err
@@ -244,24 +245,14 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (wr
 	return w, err
 }
 
-// lapsed counts the results of batch not sent because their lease ran
-// out, whether or not the lease was taken over since.
-func lapsed(batch []*result) int64 {
+// countOf counts the results of batch for which is holds: lapsed (not
+// sent because their lease ran out, whether or not it was taken over
+// since) or settled (not sent because another process had settled or
+// taken over their deliveries, begin).
+func countOf(batch []*result, is func(*result) bool) int64 {
 	var n int64
 	for _, r := range batch {
-		if r.lapsed {
-			n++
-		}
-	}
-	return n
-}
-
-// settledElsewhere counts the results of batch not sent because another
-// process had settled or taken over their deliveries (begin).
-func settledElsewhere(batch []*result) int64 {
-	var n int64
-	for _, r := range batch {
-		if r.settled {
+		if is(r) {
 			n++
 		}
 	}
