@@ -154,8 +154,8 @@ func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, err
 			}
 			continue
 		}
-		var still []int64 // some were settled or taken over: which are ours?
-		if err := tx.Raw("SELECT id FROM "+s.byID()+where, args...).Scan(&still).Error; err != nil {
+		still, err := s.held(tx, chunk) // some were settled or taken over: which are ours?
+		if err != nil {
 			return out, fmt.Errorf("renew leases: %w", err)
 		}
 		out = append(out, still...)
@@ -164,7 +164,8 @@ func (s Deliveries) renew(tx *gorm.DB, hs []hold, until time.Time) ([]int64, err
 }
 
 // held returns the IDs of the deliveries of hs still PENDING under the
-// lease each was claimed with: a read, before their attempts (lease.go).
+// lease each was claimed with: a read, before their attempts (lease.go)
+// and after a renewal that did not find them all.
 func (s Deliveries) held(tx *gorm.DB, hs []hold) ([]int64, error) {
 	var out []int64
 	for chunk := range slices.Chunk(hs, batchSize) {

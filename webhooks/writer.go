@@ -223,7 +223,9 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (wr
 			if err != nil {
 				return err
 			}
-			w = written{held: held, notLeased: notDropped(batch) - notDropped(held), lapsed: countOf(batch, func(r *result) bool { return r.lapsed }),
+			sent := func(r *result) bool { return !r.dropped }
+			w = written{held: held, notLeased: countOf(batch, sent) - countOf(held, sent),
+				lapsed:  countOf(batch, func(r *result) bool { return r.lapsed }),
 				settled: countOf(batch, func(r *result) bool { return r.settled })}
 			if again {
 				if exist, err = d.unrecorded(tx, exist); err != nil {
@@ -245,25 +247,14 @@ func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (wr
 	return w, err
 }
 
-// countOf counts the results of batch for which is holds: lapsed (not
-// sent because their lease ran out, whether or not it was taken over
-// since) or settled (not sent because another process had settled or
-// taken over their deliveries, begin).
+// countOf counts the results of batch for which is holds: sent (not
+// dropped), lapsed (not sent because their lease ran out, whether or not
+// it was taken over since) or settled (not sent because another process
+// had settled or taken over their deliveries, begin).
 func countOf(batch []*result, is func(*result) bool) int64 {
 	var n int64
 	for _, r := range batch {
 		if is(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// notDropped counts the results of batch other than dropped jobs.
-func notDropped(batch []*result) int64 {
-	var n int64
-	for _, r := range batch {
-		if !r.dropped {
 			n++
 		}
 	}
