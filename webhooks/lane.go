@@ -73,14 +73,15 @@ type lane struct {
 	cursor   int64          // the endpoint the last claim ended with: the next one starts after it
 
 	wake  chan struct{} // claim now: a commit, a clock change
-	space chan struct{} // claim now: a worker or a place in the queue is free
+	space chan struct{} // claim when roomy: a worker or a place in the queue is free
+	freed chan struct{} // claim when roomy: room came back that a claim found taken (pacer, unprovenBudget)
 }
 
 // newLane returns a lane of workers workers that queues at most batch
 // deliveries.
 func newLane(name string, retries bool, workers, batch int) *lane {
 	l := &lane{name: name, retries: retries, workers: workers, batch: batch, running: map[int64]*job{},
-		wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), space: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
 	l.cond = sync.NewCond(&l.mu)
 	return l
 }
@@ -228,6 +229,7 @@ func (l *lane) take(mayRun func(endpointID int64) bool) (j *job, expired []*job)
 func (l *lane) forget(j *job) {
 	if j.unproven {
 		l.unproven--
+		signal(l.freed) // a claim may have found the budget taken
 	}
 }
 
