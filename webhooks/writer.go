@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -202,6 +203,11 @@ type disabled struct {
 	failures int64 // pending deliveries failed with it
 }
 
+// errNotAllHeld is the error of a write's optimistic transaction (see
+// write) when a fenced statement changed fewer rows than it was given: the
+// transaction is rolled back and run again the careful way.
+var errNotAllHeld = errors.New("not every delivery of the batch is still held")
+
 // write records batch in one transaction: the attempts, the deliveries'
 // new state, the supersession of older versions, the endpoints' health.
 // Every attempt made gets its row, so that the history says what was
@@ -211,40 +217,88 @@ type disabled struct {
 // its lease expired keeps the state given to it there. It returns an error
 // when the database fails; then nothing is written.
 //
+// The first transaction is optimistic: it takes every delivery of batch
+// as still held, and checks that by the counts of the fenced UPDATEs (see
+// record). Only when a count falls short (a delivery settled or taken
+// over elsewhere, or deleted) is it rolled back and run again the careful
+// way, which reads first which deliveries are held and which exist
+// (stillHeld): nearly always all of them are, and that read cost as much
+// as the UPDATE that finishes them (0.34 s of the writer's 1.28 s per
+// 60,000 deliveries, BenchmarkFanOut on SQLite). The careful way comes
+// first for a batch written again, one with a delivery known lost before
+// its attempt, or whose lease has ended by this process's clock (a fenced
+// statement matches a delivery under any lease token it lists, so only
+// stillHeld tells this process's old lease from its new claim of the same
+// delivery), and after a lost deadlock (it locks the rows before changing
+// them, in primary key order).
+//
 // again says that batch is being written again after an error: then the
 // attempts already recorded are left out, as the error may have come after
 // a COMMIT that went through (the database died as it answered).
 func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (written, error) {
 	now := d.now()
+	careful := again || slices.ContainsFunc(batch, func(r *result) bool {
+		return r.settled || r.job.leaseEnd.Load() <= now.UnixNano()
+	})
 	var w written
-	err := models.RetryLocks(ctx, func() error {
+	try := func() error {
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			held, exist, err := d.stillHeld(tx, batch)
-			if err != nil {
-				return err
-			}
-			sent := func(r *result) bool { return !r.dropped }
-			w = written{held: held, notLeased: countOf(batch, sent) - countOf(held, sent),
-				lapsed:  countOf(batch, func(r *result) bool { return r.lapsed }),
-				settled: countOf(batch, func(r *result) bool { return r.settled })}
-			if again {
-				if exist, err = d.unrecorded(tx, exist); err != nil {
-					return err
-				}
-			}
-			if err := d.insertAttempts(tx, exist); err != nil {
-				return err
-			}
-			if err := d.applyResults(tx, held, now, &w); err != nil {
-				return err
-			}
-			if err := d.supersedeOlder(tx, held, now, &w); err != nil {
-				return err
-			}
-			return d.trackHealth(tx, held, now, &w)
+			return d.record(tx, batch, now, again, careful, &w)
 		})
+	}
+	err := models.RetryLocks(ctx, func() error {
+		err := try()
+		if !careful {
+			careful = true
+			if errors.Is(err, errNotAllHeld) {
+				err = try()
+			}
+		}
+		return err
 	})
 	return w, err
+}
+
+// record writes batch in tx for write, into w. Careful, it writes the new
+// state of the deliveries still held only and the attempts of those still
+// existing (stillHeld); otherwise it takes every delivery as held and
+// returns errNotAllHeld when a fenced UPDATE finds one that is not. The
+// attempts are inserted after the UPDATEs: on MySQL their foreign key
+// check share-locks each delivery, and a delivery share-locked first then
+// updated deadlocks with anyone waiting to change it meanwhile; and a
+// delivery deleted since its attempt makes a count fall short rather than
+// that check fail.
+func (d *Dispatcher) record(tx *gorm.DB, batch []*result, now time.Time, again, careful bool, w *written) error {
+	held, exist := batch, batch
+	if careful {
+		var err error
+		if held, exist, err = d.stillHeld(tx, batch); err != nil {
+			return err
+		}
+	}
+	sent := func(r *result) bool { return !r.dropped }
+	*w = written{held: held, notLeased: countOf(batch, sent) - countOf(held, sent),
+		lapsed:  countOf(batch, func(r *result) bool { return r.lapsed }),
+		settled: countOf(batch, func(r *result) bool { return r.settled })}
+	if err := d.applyResults(tx, held, now, w); err != nil {
+		return err
+	}
+	if !careful && (w.notLeased > 0 || w.released < int64(len(batch))-countOf(batch, sent)) {
+		return errNotAllHeld
+	}
+	if again {
+		var err error
+		if exist, err = d.unrecorded(tx, exist); err != nil {
+			return err
+		}
+	}
+	if err := d.insertAttempts(tx, exist); err != nil {
+		return err
+	}
+	if err := d.supersedeOlder(tx, held, now, w); err != nil {
+		return err
+	}
+	return d.trackHealth(tx, held, now, w)
 }
 
 // countOf counts the results of batch for which is holds: sent (not
