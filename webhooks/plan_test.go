@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,18 @@ func TestTransitionsSeekByID(t *testing.T) {
 	for i := range hs {
 		hs[i], ids[i] = hold{int64(i + 1), "t.1"}, int64(i+1)
 	}
+	for _, tokens := range []int{1, 3} { // one claim's deliveries, or three claims'
+		for i := range hs {
+			hs[i].token = fmt.Sprintf("t.%d", 1+i%tokens)
+		}
+		seekByID(t, b, s, hs, ids, now)
+	}
+}
+
+// seekByID checks the plans of the transitions of hs for
+// TestTransitionsSeekByID.
+func seekByID(t *testing.T, b *bundle, s Deliveries, hs []hold, ids []int64, now time.Time) {
+	t.Helper()
 	where, fence := fenced(hs)
 	for name, stmt := range map[string]struct {
 		sql  string
@@ -53,7 +66,7 @@ func TestTransitionsSeekByID(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if len(plan) != 1 || !strings.Contains(plan[0].Detail, "INTEGER PRIMARY KEY") {
-			t.Errorf("%s reads %+v, want the deliveries by ID only", name, plan)
+			t.Errorf("%s (%d tokens) reads %+v, want the deliveries by ID only", name, len(fence), plan)
 		}
 	}
 }

@@ -104,21 +104,36 @@ func (s Deliveries) using(alias, index string) string {
 	return "webhook_deliveries AS " + alias + " INDEXED BY " + index
 }
 
-// fenced returns the condition that the deliveries of hs are still
-// PENDING under the lease each was claimed with, and its arguments. The
-// tokens are bound; the IDs, integers we formatted, are written in.
+// fenced returns the condition that each delivery of hs is still PENDING
+// under the very lease it was claimed with, and its arguments. The
+// tokens are bound; the IDs, integers we formatted, are written in. With
+// one token (the common case: one claim's deliveries) the condition is
+// lease_owner = ?; with several, each token is tied to its own IDs, so
+// that a delivery this process claimed again after its lease ended
+// matches only its new lease's writes, never its old one's. All the IDs
+// are also listed in one IN, which both databases read by primary key
+// (TestTransitionsSeekByID).
 func fenced(hs []hold) (string, []any) {
 	ids := make([]int64, len(hs))
 	var tokens []any
+	byToken := map[string][]int64{}
 	for i, h := range hs {
 		ids[i] = h.id
-		if !slices.Contains(tokens, any(h.token)) {
+		if byToken[h.token] == nil {
 			tokens = append(tokens, h.token)
 		}
+		byToken[h.token] = append(byToken[h.token], h.id)
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(tokens)), ",")
 	// 'PENDING' is a literal so that SQLite sees its partial indexes match.
-	return " WHERE id IN " + inList(ids) + " AND status = 'PENDING' AND lease_owner IN (" + marks + ")", tokens
+	where := " WHERE id IN " + inList(ids) + " AND status = 'PENDING' AND "
+	if len(tokens) == 1 {
+		return where + "lease_owner = ?", tokens
+	}
+	owners := make([]string, len(tokens))
+	for i, t := range tokens {
+		owners[i] = "(lease_owner = ? AND id IN " + inList(byToken[t.(string)]) + ")"
+	}
+	return where + "(" + strings.Join(owners, " OR ") + ")", tokens
 }
 
 // lease leases the due PENDING deliveries ids under token until until,

@@ -123,6 +123,19 @@ func testDeliveryTransitions(t *testing.T, db *models.DB) {
 		r.want("done", done.ID, StatusSucceeded, 0, "")
 	})
 
+	t.Run("fence: each token with its own deliveries", func(t *testing.T) {
+		// Two claims of this process in one statement: a delivery matches
+		// only under the token it is held with, not under any token listed.
+		const second = "d_me.2"
+		a, c := r.leased(r.ep, mine), r.leased(r.ep, second)
+		n, err := r.s.finish(tx, []hold{{a.ID, second}, {c.ID, mine}}, StatusSucceeded, true, r.now)
+		check(n, err, 0, "finish with the tokens crossed")
+		n, err = r.s.finish(tx, []hold{{a.ID, mine}, {c.ID, second}}, StatusSucceeded, true, r.now)
+		check(n, err, 2, "finish, each under its own token")
+		r.want("first claim's", a.ID, StatusSucceeded, 1, "")
+		r.want("second claim's", c.ID, StatusSucceeded, 1, "")
+	})
+
 	t.Run("renew", func(t *testing.T) {
 		a, theirs := r.leased(r.ep, mine), r.leased(r.ep, other)
 		until := r.now.Add(2 * time.Minute)

@@ -226,20 +226,15 @@ var errNotAllHeld = errors.New("not every delivery of the batch is still held")
 // as the UPDATE that finishes them (0.34 s of the writer's 1.28 s per
 // 60,000 deliveries, BenchmarkFanOut on SQLite). The careful way comes
 // first for a batch written again, one with a delivery known lost before
-// its attempt, or whose lease has ended by this process's clock (a fenced
-// statement matches a delivery under any lease token it lists, so only
-// stillHeld tells this process's old lease from its new claim of the same
-// delivery), and after a lost deadlock (it locks the rows before changing
-// them, in primary key order).
+// its attempt, and after a lost deadlock (it locks the rows before
+// changing them, in primary key order).
 //
 // again says that batch is being written again after an error: then the
 // attempts already recorded are left out, as the error may have come after
 // a COMMIT that went through (the database died as it answered).
 func (d *Dispatcher) write(ctx context.Context, batch []*result, again bool) (written, error) {
 	now := d.now()
-	careful := again || slices.ContainsFunc(batch, func(r *result) bool {
-		return r.settled || r.job.leaseEnd.Load() <= now.UnixNano()
-	})
+	careful := again || slices.ContainsFunc(batch, func(r *result) bool { return r.settled })
 	var w written
 	try := func() error {
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -20,10 +20,9 @@ import (
 // batch is written again the careful way: the others get their new state,
 // that one keeps what was given to it elsewhere, the attempt of every
 // delivery that still exists is recorded, and the counts are those of the
-// deliveries still held. A delivery whose lease ended by this process's
-// clock, re-claimed here since under another token of the same batch, is
-// written the careful way at once: the fenced UPDATE alone would take it
-// for held.
+// deliveries still held. A delivery re-claimed here since, under the
+// token of the others' results, is not taken for held: the fence ties
+// each token to its own deliveries (fenced).
 func TestWriteReadsLeasesOnlyWhenACountFallsShort(t *testing.T) {
 	t.Parallel()
 	const mine, later = "d_test.1", "d_test.2"
@@ -50,7 +49,6 @@ func TestWriteReadsLeasesOnlyWhenACountFallsShort(t *testing.T) {
 		{"re-claimed here", func(r *transitionRig, x *job, others []*job) {
 			// x's lease ended, and a later claim of this process took
 			// x and the others: only the others' results are of it.
-			x.leaseEnd.Store(r.now.Add(-time.Second).UnixNano())
 			r.set(x.id, map[string]any{"lease_owner": later})
 			for _, j := range others {
 				r.set(j.id, map[string]any{"lease_owner": later})
