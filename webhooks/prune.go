@@ -537,9 +537,16 @@ func (r *pruneRun) deliveries(cutoff time.Time) error {
 // batch: a batch never reads again the index entries of the rows deleted
 // before it (InnoDB purges them later, and a scan from the start of the
 // range would step over every one).
+//
+// On SQLite webhook_deliveries_finished is a partial index (WHERE status
+// <> 'PENDING', migration 00021), and SQLite reads a partial index (here
+// INDEXED BY it) only when the query's WHERE holds its condition as
+// written: status = ? does not count, so the condition is repeated
+// literally (MySQL's index is whole; the term changes nothing there).
 func (r *pruneRun) deliveriesOf(status string, cutoff time.Time) error {
 	find := "SELECT d.id, d.updated_at FROM " + r.using("webhook_deliveries", "d", "webhook_deliveries_finished") +
-		" WHERE d.status = ? AND d.updated_at < ? AND (d.updated_at > ? OR (d.updated_at = ? AND d.id > ?))" +
+		" WHERE d.status = ? AND d.status <> 'PENDING'" +
+		" AND d.updated_at < ? AND (d.updated_at > ? OR (d.updated_at = ? AND d.id > ?))" +
 		" ORDER BY d.updated_at, d.id LIMIT ?"
 	after := time.Unix(0, 0).UTC()
 	var afterID int64

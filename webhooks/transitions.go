@@ -61,7 +61,10 @@ type hold struct {
 // webhook_deliveries_finished (status, updated_at), that is every
 // PENDING delivery, at every lease, release, finish and reschedule
 // (EXPLAIN QUERY PLAN, TestTransitionsSeekByID): a cost that grew with
-// the backlog of every endpoint.
+// the backlog of every endpoint. Since migration 00021 that index holds
+// finished deliveries only, and the planner left alone seeks these IDs
+// by rowid again; NOT INDEXED stays, which keeps that plan whatever
+// indexes are added later.
 func (s Deliveries) update() string {
 	if s.dialect == models.SQLite {
 		return "UPDATE OR FAIL webhook_deliveries NOT INDEXED SET "
