@@ -179,8 +179,9 @@ type Lister[T any] struct {
 	q           func() *gorm.DB
 	newestFirst bool
 	err         error
-	// count, when set, answers Count from a maintained count instead of
-	// counting the rows of q.
+	// count, when set, answers Count instead of counting the rows of q:
+	// from a maintained count, or from a query with q's rows that the
+	// database counts faster.
 	count func() (int, error)
 }
 

@@ -2,8 +2,8 @@
 -- (webhooks/prune.go, deliveriesOf, the one statement that names it),
 -- which reads finished deliveries only (SUCCEEDED, FAILED, SUPERSEDED),
 -- and the API's list of the deliveries of one status. Its PENDING entries
--- served only that list filtered to PENDING (which now counts through
--- webhook_deliveries_pending_age and pages from the newest delivery), yet
+-- served only that list filtered to PENDING (which now counts and pages
+-- through webhook_deliveries_pending_age, calling.WebhookDeliveries), yet
 -- every lease, release, retry and result of a delivery changes
 -- updated_at, so each moved the delivery's entry in this index too.
 -- Partial, it is written when a delivery finishes and after
