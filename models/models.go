@@ -198,7 +198,13 @@ type WebhookEndpoint struct {
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
 	FailingSince            *time.Time
-	DeletedAt               *time.Time
+	// ProbeOwner and ProbeUntil record the probe of a failing endpoint
+	// running in some process: the lease token of the claim that took it,
+	// and when its attempt has certainly ended. Only the webhook
+	// dispatcher writes them (webhooks/pacer.go); the API shows neither.
+	ProbeOwner *string
+	ProbeUntil *time.Time
+	DeletedAt  *time.Time
 	// CreatedByTokenID is the API token that created the endpoint (nil for
 	// endpoints older than the column).
 	CreatedByTokenID *int64

@@ -56,6 +56,8 @@ type claimed struct {
 	superseded int
 	failed     int
 	takenOver  map[string]int // previous lease owner (process) → deliveries taken over
+	probes     []int64        // the failing endpoints whose probe it took, recorded under token (startProbes)
+	probeUntil time.Time      // when those probes' attempts have certainly ended (probe_until)
 }
 
 // claim leases what the workers of lane l can send now and a batch more
@@ -96,7 +98,8 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	if err == nil {
 		d.noteClaim(l, c)
 		// The leases are taken: finish even if ctx ends now, so that the
-		// deliveries are sent (or released), not left leased.
+		// deliveries are sent (or released), not left leased. (Released
+		// here, the probes c recorded end at their probe_until.)
 		if jobs, err = d.jobs(context.WithoutCancel(ctx), c, start); err != nil {
 			d.release(context.WithoutCancel(ctx), holdsOf(c.leased, c.token))
 		}
@@ -115,6 +118,11 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 			for _, j := range jobs {
 				j.unproven = j.unproven || j.endpointID == r.endpoint
 			}
+		}
+	}
+	for _, j := range jobs {
+		if slices.Contains(c.probes, j.endpointID) {
+			j.probe, j.probeUntil = c.token, c.probeUntil
 		}
 	}
 	d.pacer.unreserve(rooms, taken)
@@ -136,10 +144,10 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 
 // claimTx is claim's transaction: read the endpoints and plan each one's
 // room (reserved in the pacer, and given back when the transaction
-// fails), hold back the probes of failing endpoints that have an attempt
-// running, select due rows fairly (locking them on MySQL, skipping rows
-// another process holds), lease them, and settle those that must not be
-// sent.
+// fails), leaving out the probes of failing endpoints that have one
+// running (probe_until), select due rows fairly (locking them on MySQL,
+// skipping rows another process holds), lease them, settle those that
+// must not be sent, and record the probes taken on their endpoints.
 func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
 	order, err := d.claimEndpoints(tx, cursor, now)
 	if err != nil {
@@ -205,8 +213,10 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	if _, err := d.deliveries.finish(tx, failed, StatusFailed, false, now); err != nil {
 		return c, rooms, err
 	}
-	_, err = d.deliveries.finish(tx, superseded, StatusSuperseded, false, now)
-	return c, rooms, err
+	if _, err := d.deliveries.finish(tx, superseded, StatusSuperseded, false, now); err != nil {
+		return c, rooms, err
+	}
+	return c, rooms, d.startProbes(tx, open, &c, now)
 }
 
 // newToken returns the token of a new lease: the process's owner ID and
@@ -227,6 +237,7 @@ type claimEndpoint struct {
 	id      int64
 	usable  bool // enabled and not deleted
 	failing bool // the database records its attempts failing (failing_since)
+	probing bool // a probe is running to it, in some process (probe_until after the claim's now)
 	loaded  bool // loadEndpoints read url and secrets
 	url     string
 	secrets [2]string // the current secret; the previous one while its overlap lasts
@@ -243,7 +254,7 @@ const recentlyDeleted = time.Hour
 // round to after, so that the claims of a lane take their turns
 // round-robin; and an error when the database fails.
 //
-// Every claim reads every endpoint, so this reads three small columns,
+// Every claim reads every endpoint, so this reads four small columns,
 // scanned without reflection, and loadEndpoints reads the URL and
 // secrets of only the few endpoints a claim took deliveries of: with a
 // hundred endpoints, whole rows through gorm cost each claim about a
@@ -251,8 +262,8 @@ const recentlyDeleted = time.Hour
 // healthy endpoint beside dead ones").
 func (d *Dispatcher) claimEndpoints(tx *gorm.DB, after int64, now time.Time) ([]claimEndpoint, error) {
 	rows, err := tx.Raw("SELECT id, CASE WHEN enabled AND deleted_at IS NULL THEN 1 ELSE 0 END,"+
-		" CASE WHEN failing_since IS NULL THEN 0 ELSE 1 END"+
-		" FROM webhook_endpoints WHERE deleted_at IS NULL OR deleted_at > ? ORDER BY id", now.Add(-recentlyDeleted)).Rows()
+		" CASE WHEN failing_since IS NULL THEN 0 ELSE 1 END, CASE WHEN probe_until > ? THEN 1 ELSE 0 END"+
+		" FROM webhook_endpoints WHERE deleted_at IS NULL OR deleted_at > ? ORDER BY id", now, now.Add(-recentlyDeleted)).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
 	}
@@ -260,7 +271,7 @@ func (d *Dispatcher) claimEndpoints(tx *gorm.DB, after int64, now time.Time) ([]
 	var eps []claimEndpoint
 	for rows.Next() {
 		var e claimEndpoint
-		if err := rows.Scan(&e.id, &e.usable, &e.failing); err != nil {
+		if err := rows.Scan(&e.id, &e.usable, &e.failing, &e.probing); err != nil {
 			return nil, fmt.Errorf("list endpoints: %w", err)
 		}
 		eps = append(eps, e)
@@ -324,12 +335,21 @@ func (e claimEndpoint) endpoint() *endpoint {
 	return ep
 }
 
-// openProbes returns the rooms without the probes of failing endpoints
-// that have an attempt running, in any process (a lease not yet
-// expired), or, on MySQL, that another claim is looking at: it locks the
-// endpoint rows of the probes it keeps (skipping those locked), so that
-// two processes never both send a probe to one endpoint.
+// openProbes returns the rooms without the probes that another claim
+// holds. On SQLite there are none: the claim's transaction is a write
+// transaction (txlock=immediate), so claimEndpoints read every probe
+// recorded (probe_until), and plan left out the endpoints with one
+// running. On MySQL claimEndpoints's plain read may miss a probe another
+// claim committed meanwhile (a snapshot), so this locks the rows of the
+// endpoints to probe (skipping those locked: another claim is looking at
+// them) and keeps those whose probe_until, read locked and so current, is
+// not after now. The locks last until the claim commits, with the probes
+// it took recorded (startProbes): two processes never both send a probe
+// to one endpoint.
 func (d *Dispatcher) openProbes(tx *gorm.DB, rooms []room, now time.Time) ([]room, error) {
+	if d.db.Dialect != models.MySQL {
+		return rooms, nil
+	}
 	var probes []int64
 	for _, r := range rooms {
 		if r.probe {
@@ -339,30 +359,51 @@ func (d *Dispatcher) openProbes(tx *gorm.DB, rooms []room, now time.Time) ([]roo
 	if len(probes) == 0 {
 		return rooms, nil
 	}
-	open := map[int64]bool{}
-	if d.db.Dialect == models.MySQL {
-		var locked []int64
-		if err := tx.Raw("SELECT id FROM webhook_endpoints WHERE id IN " + inList(probes) + " FOR UPDATE SKIP LOCKED").
-			Scan(&locked).Error; err != nil {
-			return nil, fmt.Errorf("lock failing endpoints: %w", err)
-		}
-		for _, id := range locked {
-			open[id] = true
-		}
-	} else {
-		for _, id := range probes {
-			open[id] = true
+	var open []int64
+	if err := tx.Raw("SELECT id FROM webhook_endpoints WHERE id IN "+inList(probes)+
+		" AND (probe_until IS NULL OR probe_until <= ?) FOR UPDATE SKIP LOCKED", now).Scan(&open).Error; err != nil {
+		return nil, fmt.Errorf("lock failing endpoints: %w", err)
+	}
+	return slices.DeleteFunc(slices.Clone(rooms), func(r room) bool { return r.probe && !slices.Contains(open, r.endpoint) }), nil
+}
+
+// probeMargin is what probeFor allows beyond the wait for a worker and
+// the attempt: for the check before the attempt (begin) and the
+// scheduling of the goroutines.
+const probeMargin = time.Second
+
+// probeFor is how long after its claim's now a probe holds its endpoint
+// (probe_until), unless its result's write ends it first (endProbes): a
+// claimed delivery is attempted within maxQueued or given back (lane.take),
+// and an attempt lasts at most Timeout; a probe whose attempt would not
+// end by then is given back unsent (Dispatcher.handle). So once
+// probe_until has passed, the probe's attempt has certainly ended (on
+// the clocks of processes that agree), and another process may probe the
+// endpoint: a process that died mid-probe holds the endpoint's probes
+// that long (12 s by default), not for its delivery's lease (2 minutes).
+func (d *Dispatcher) probeFor() time.Duration {
+	return maxQueued + d.cfg.Timeout + probeMargin
+}
+
+// startProbes records, on their endpoints' rows, the probes that c took
+// (the probe rooms of rooms of which c leased a delivery): probe_owner is
+// c's lease token, probe_until the claim's now and probeFor. They are
+// noted in c for the jobs (claimJobs), whose results end them.
+func (d *Dispatcher) startProbes(tx *gorm.DB, rooms []room, c *claimed, now time.Time) error {
+	for _, r := range rooms {
+		if r.probe && slices.ContainsFunc(c.leased, func(row dueRow) bool { return row.EndpointID == r.endpoint }) {
+			c.probes = append(c.probes, r.endpoint)
 		}
 	}
-	var busy []int64
-	if err := tx.Raw("SELECT DISTINCT endpoint_id FROM "+d.deliveriesUsing("l", "webhook_deliveries_leased")+
-		" WHERE lease_expires_at > ? AND endpoint_id IN "+inList(probes), now).Scan(&busy).Error; err != nil {
-		return nil, fmt.Errorf("count the attempts running to failing endpoints: %w", err)
+	if len(c.probes) == 0 {
+		return nil
 	}
-	for _, id := range busy {
-		delete(open, id)
+	c.probeUntil = now.Add(d.probeFor())
+	if err := tx.Exec("UPDATE webhook_endpoints SET probe_owner = ?, probe_until = ? WHERE id IN "+inList(c.probes),
+		c.token, c.probeUntil).Error; err != nil {
+		return fmt.Errorf("record the probes of failing endpoints: %w", err)
 	}
-	return slices.DeleteFunc(slices.Clone(rooms), func(r room) bool { return r.probe && !open[r.endpoint] }), nil
+	return nil
 }
 
 // maxBranches bounds the endpoints one fair select reads (SQLite allows

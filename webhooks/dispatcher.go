@@ -224,7 +224,8 @@ func (d *Dispatcher) busy() bool {
 }
 
 // handle attempts j unless its lease would end before the attempt does
-// (lapsed), or its delivery is no longer held by its lease when the
+// (lapsed), or, when j is its failing endpoint's probe, the probe's
+// record would (probeFor), or its delivery is no longer held by its lease when the
 // attempt begins (begin: settled or taken over by another process), or
 // its endpoint changed in this process since the claim read it: a worker
 // that took j out of its lane before the change's drop (endpointChanged)
@@ -242,6 +243,11 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 		return &result{job: j, dropped: true, lapsed: true}
 	}
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
+		return &result{job: j, dropped: true}
+	}
+	if j.probe != "" && d.now().Add(d.cfg.Timeout).After(j.probeUntil) {
+		// A probe whose attempt would outlast probe_until: another
+		// process may take the endpoint's probe by then (probeFor).
 		return &result{job: j, dropped: true}
 	}
 	return d.attempt(ctx, j)

@@ -24,6 +24,8 @@ type job struct {
 	unproven   bool         // counted in its lane's budget for endpoints not proven healthy
 	heldAt     atomic.Int64 // monoNow() when its delivery was last known held by its lease: its claim, a check (lease.go)
 	handed     bool         // handed off by its transaction (handoff.go), not claimed
+	probe      string       // the token its claim recorded it under as its failing endpoint's probe (probe_owner); "" when not a probe
+	probeUntil time.Time    // that probe's probe_until, by this process's clock (probeFor)
 }
 
 // lease returns the token of the lease j is held under.

@@ -28,10 +28,19 @@ import (
 //     after the last failure (a second, or the first retry delay when
 //     that is shorter); and an endpoint whose failures the database
 //     records (failing_since, set by whichever process saw them) has one
-//     attempt running at a time across all processes. A success closes
-//     it. This is Convoy's circuit breaker and Svix's endpoint throttling
-//     in a small form: the deliveries wait, due, and are neither failed
-//     nor rescheduled because the breaker is open.
+//     attempt, its probe, running at a time across all processes. A
+//     success closes it. This is Convoy's circuit breaker and Svix's
+//     endpoint throttling in a small form: the deliveries wait, due, and
+//     are neither failed nor rescheduled because the breaker is open.
+//
+// A probe is recorded on its endpoint's row, by the claim that takes it
+// (startProbes): probe_owner, the claim's lease token, and probe_until,
+// when its attempt has certainly ended (probeFor); its result's write
+// clears both, fenced on the token (endProbes). A claim leaves out the
+// failing endpoints whose probe_until is after its now (claimEndpoints,
+// and on MySQL openProbes, which locks their rows). Attempts claimed
+// before the endpoint was recorded failing are not probes: they may
+// still be running beside the first probe, each within Timeout.
 
 // breakerAfter is how many consecutive failed attempts open an endpoint's
 // breaker in this process.
@@ -104,7 +113,7 @@ type room struct {
 	endpoint int64
 	n        int  // deliveries
 	unproven bool // one at a time, within the lane's budget of unproven attempts
-	probe    bool // the database records the endpoint failing: one attempt across all processes
+	probe    bool // the database records the endpoint failing: one attempt across all processes (startProbes)
 	fail     bool // the endpoint is disabled or deleted: its deliveries are failed, not sent
 }
 
@@ -135,7 +144,7 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			e.denied |= 1 << lane
 			continue
 		}
-		if unproven == 0 || (e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery) {
+		if unproven == 0 || (ep.failing && ep.probing) || (e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery) {
 			continue
 		}
 		unproven--

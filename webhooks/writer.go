@@ -209,7 +209,8 @@ type disabled struct {
 var errNotAllHeld = errors.New("not every delivery of the batch is still held")
 
 // write records batch in one transaction: the attempts, the deliveries'
-// new state, the supersession of older versions, the endpoints' health.
+// new state, the supersession of older versions, the endpoints' health,
+// the end of the probes of failing endpoints.
 // Every attempt made gets its row, so that the history says what was
 // sent; the new state is written only for the deliveries still held under
 // the job's lease (fenced, see Deliveries): one settled meanwhile (its
@@ -293,7 +294,10 @@ func (d *Dispatcher) record(tx *gorm.DB, batch []*result, now time.Time, again, 
 	if err := d.supersedeOlder(tx, held, now, w); err != nil {
 		return err
 	}
-	return d.trackHealth(tx, held, now, w)
+	if err := d.trackHealth(tx, held, now, w); err != nil {
+		return err
+	}
+	return d.endProbes(tx, batch)
 }
 
 // countOf counts the results of batch for which is holds: sent (not
@@ -589,6 +593,43 @@ func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w 
 		return nil
 	}
 	return d.noteFailures(tx, failEps, now, w)
+}
+
+// endProbes ends the probes of failing endpoints (pacer.go) whose jobs
+// have results in batch, attempted or given back unsent, held or not: it
+// clears probe_owner and probe_until of each endpoint whose probe is
+// still the one its job's claim recorded (startProbes), each token tied
+// to its own endpoints, so that a probe another claim recorded since
+// (once probe_until passed) is left alone. Only results of probes cost a
+// statement; a probe whose result never comes (the process died, or gave
+// its claim back before making jobs) ends at its probe_until by itself.
+func (d *Dispatcher) endProbes(tx *gorm.DB, batch []*result) error {
+	var ids []int64
+	var tokens []any
+	byToken := map[string][]int64{}
+	for _, r := range batch {
+		t := r.job.probe
+		if t == "" {
+			continue
+		}
+		if byToken[t] == nil {
+			tokens = append(tokens, t)
+		}
+		byToken[t] = appendNew(byToken[t], r.job.endpointID)
+		ids = appendNew(ids, r.job.endpointID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	owners := make([]string, len(tokens))
+	for i, t := range tokens {
+		owners[i] = "(probe_owner = ? AND id IN " + inList(byToken[t.(string)]) + ")"
+	}
+	if err := tx.Exec("UPDATE webhook_endpoints SET probe_owner = NULL, probe_until = NULL WHERE id IN "+inList(ids)+
+		" AND ("+strings.Join(owners, " OR ")+")", tokens...).Error; err != nil {
+		return fmt.Errorf("end the probes of failing endpoints: %w", err)
+	}
+	return nil
 }
 
 // noteFailures sets failing_since on endpoints that just failed, and
