@@ -34,6 +34,7 @@ type hangingEndpoint struct {
 	conns []net.Conn
 	open  int // connections for path not yet closed by the client
 	peak  int // the most open at once
+	total int // connections for path in all
 }
 
 // newHangingEndpoint starts a hanging endpoint. Its connections are closed
@@ -69,6 +70,7 @@ func (h *hangingEndpoint) hold(c net.Conn) {
 	if mine {
 		h.mu.Lock()
 		h.open++
+		h.total++
 		h.peak = max(h.peak, h.open)
 		h.mu.Unlock()
 	}
@@ -87,6 +89,14 @@ func (h *hangingEndpoint) peakOpen() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.peak
+}
+
+// connections returns how many connections for its path the endpoint
+// got in all.
+func (h *hangingEndpoint) connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.total
 }
 
 // release closes the listener and every connection: the attempts hanging
