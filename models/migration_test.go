@@ -63,3 +63,35 @@ func TestNameKeysMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointProbeMigration: 00022 adds webhook_endpoints.probe_owner and
+// probe_until and drops webhook_deliveries_leased; down brings the index
+// back and drops the columns, and up again, on both databases.
+func TestEndpointProbeMigration(t *testing.T) {
+	ctx := context.Background()
+	db, err := models.Open(dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	check := func(version int64, index, columns bool) {
+		t.Helper()
+		if err := db.MigrateTo(ctx, version); err != nil {
+			t.Fatalf("migrate to %d: %v", version, err)
+		}
+		m := db.Migrator()
+		if got := m.HasIndex("webhook_deliveries", "webhook_deliveries_leased"); got != index {
+			t.Errorf("at %d: webhook_deliveries_leased exists: %v, want %v", version, got, index)
+		}
+		for _, c := range []string{"probe_owner", "probe_until"} {
+			if got := m.HasColumn("webhook_endpoints", c); got != columns {
+				t.Errorf("at %d: webhook_endpoints.%s exists: %v, want %v", version, c, got, columns)
+			}
+		}
+	}
+	check(21, true, false)
+	for range 2 {
+		check(22, false, true)
+		check(21, true, false)
+	}
+}
