@@ -38,9 +38,12 @@ import (
 // when its attempt has certainly ended (probeFor); its result's write
 // clears both, fenced on the token (endProbes). A claim leaves out the
 // failing endpoints whose probe_until is after its now (claimEndpoints,
-// and on MySQL openProbes, which locks their rows). Attempts claimed
-// before the endpoint was recorded failing are not probes: they may
-// still be running beside the first probe, each within Timeout.
+// and on MySQL openProbes, which locks their rows). Only probes are
+// recorded: an attempt a process claimed (or handed off, handoff.go)
+// while it had the endpoint proven healthy, before it read the endpoint
+// failing, may still run beside a probe, within Timeout. (The index of
+// leased deliveries that counted those too cost every delivery a write,
+// migration 00022.)
 
 // breakerAfter is how many consecutive failed attempts open an endpoint's
 // breaker in this process.
