@@ -153,7 +153,10 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	if err != nil {
 		return c, nil, err
 	}
-	rooms = d.pacer.plan(l.index, order, free, unproven, time.Now())
+	rooms, probeAt := d.pacer.plan(l.index, order, free, unproven, time.Now())
+	if !probeAt.IsZero() {
+		l.freeAt(probeAt)
+	}
 	defer func() {
 		if err != nil {
 			d.pacer.unreserve(rooms, nil)
@@ -169,8 +172,11 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 		return c, rooms, err
 	}
 	if d.db.Dialect == models.MySQL {
+		selected := len(rows)
 		if rows, err = d.lockDue(tx, rows, now); err != nil || len(rows) == 0 {
-			return c, rooms, err
+			// Found, though another claim took them first: the lane is
+			// not idle (claimWhileNeeded), more may be due.
+			return claimed{found: selected}, rooms, err
 		}
 	}
 	c = claimed{found: len(rows), endpoints: map[int64]*endpoint{}, takenOver: map[string]int{},

@@ -1,6 +1,8 @@
 package webhooks
 
 import (
+	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"outdial/models"
+	"outdial/models/dbtest"
 )
 
 // TestClaimsTakeHalfABatch: a backlog is claimed half a batch or more at
@@ -57,4 +60,98 @@ func TestClaimsTakeHalfABatch(t *testing.T) {
 		t.Errorf("%d claims for %d deliveries in batches of %d, want at most %d", claims.Load(), n, batch, most)
 	}
 	t.Logf("%d claims", claims.Load())
+}
+
+// TestBreakerProbesWithoutAPoll: an endpoint whose breaker is open gets
+// its next attempt (a probe) every probeEvery although nothing else goes
+// on and the poll is an hour away: a claim that left it out for the
+// breaker's wait sets a timer for the wait's end (pacer.plan,
+// lane.freeAt). Without it the lane, idle after a claim that found
+// nothing it could take, waited for the poll.
+func TestBreakerProbesWithoutAPoll(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := newReceiver(t, status(500))
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.PollInterval, cfg.StatsInterval = time.Hour, time.Hour // only wakes and timers claim
+	cfg.RetrySchedule = []time.Duration{time.Hour}
+	cfg.probeEvery = 100 * time.Millisecond
+	b.start(cfg)
+	for i := range 8 {
+		b.enqueue(abilityEvent(int64(i+1), 1))
+	}
+	// 3 failures open the breaker; the probes after it come one per
+	// probeEvery, each on a delivery of its own.
+	waitWithin(t, 20*time.Second, "3 probes after the breaker opened", func() bool { return rc.count() >= 6 })
+}
+
+// TestClaimBeatenToItsRowsIsNotIdle (MySQL): a claim whose selected rows
+// another process's claim locked first (lockDue finds none) found due
+// deliveries, and the lane goes on claiming as its queue drains, without
+// a wake or a poll: the rest of the backlog is still due.
+func TestClaimBeatenToItsRowsIsNotIdle(t *testing.T) {
+	if dbtest.MySQLURL() == "" {
+		t.Skip("MySQL only: lockDue")
+	}
+	t.Parallel()
+	b := setupOn(t, dbtest.OpenMySQL(t))
+	released := make(chan struct{})
+	var hang atomic.Bool
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if hang.Load() {
+			hangUntil(r, released)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	ep := b.endpoint(rc.url("/"))
+	var lockDues, stolen atomic.Int64
+	var armed, done atomic.Bool
+	ids := regexp.MustCompile(`id IN \(([0-9,]+)\)`)
+	other := b.db.Session(&gorm.Session{NewDB: true})
+	if err := b.db.Callback().Row().Before("gorm:row").Register("test:take_first", func(tx *gorm.DB) {
+		sql := tx.Statement.SQL.String()
+		if !strings.Contains(sql, "FOR UPDATE SKIP LOCKED") || !strings.HasPrefix(sql, "SELECT id FROM webhook_deliveries") {
+			return
+		}
+		lockDues.Add(1)
+		if !armed.CompareAndSwap(true, false) {
+			return
+		}
+		// Another process's claim leases these rows first (committed).
+		far := time.Now().Add(time.Hour)
+		res := other.Exec("UPDATE webhook_deliveries SET lease_owner = 'd_other.1', lease_expires_at = ?, next_attempt_at = ?"+
+			" WHERE id IN ("+ids.FindStringSubmatch(sql)[1]+")", far, far)
+		if res.Error != nil {
+			t.Error(res.Error)
+		}
+		stolen.Store(res.RowsAffected)
+		done.Store(true)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.config()
+	cfg.FirstAttemptWorkers, cfg.RetryWorkers, cfg.BatchSize = 1, 1, 8
+	cfg.PollInterval, cfg.StatsInterval = time.Hour, time.Hour // only wakes claim
+	b.start(cfg)
+	for v := range int64(20) { // prove the endpoint
+		b.waitStatus(b.onlyDelivery(b.enqueue(abilityEvent(1, v+1))[0].ID).ID, StatusSucceeded, 1)
+	}
+	hang.Store(true)
+	events := make([]Event, 100)
+	for i := range events {
+		events[i] = abilityEvent(int64(i+2), 1)
+	}
+	before := lockDues.Load()
+	b.enqueue(events...)
+	waitFor(t, "the first claim of the backlog", func() bool { return lockDues.Load() > before })
+	armed.Store(true)
+	close(released)
+	waitFor(t, "a claim beaten to its rows", done.Load)
+	want := 20 + int64(len(events)) - stolen.Load()
+	waitWithin(t, 20*time.Second, "the rest of the backlog sent", func() bool {
+		var n int64
+		b.db.Model(&models.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", ep.ID, StatusSucceeded).Count(&n)
+		return n == want
+	})
 }

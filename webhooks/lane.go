@@ -74,9 +74,12 @@ type lane struct {
 	unproven int            // queued and running jobs to endpoints not proven healthy, and reserved places
 	cursor   int64          // the endpoint the last claim ended with: the next one starts after it
 
+	timer   *time.Timer // signals freed at timerAt (freeAt)
+	timerAt time.Time
+
 	wake  chan struct{} // claim now: a commit, a clock change
 	space chan struct{} // claim when roomy: a worker or a place in the queue is free
-	freed chan struct{} // claim when roomy: room came back that a claim found taken (pacer, unprovenBudget)
+	freed chan struct{} // claim when roomy: room came back that a claim found taken (pacer, unprovenBudget), or a breaker's wait ended (freeAt)
 }
 
 // newLane returns a lane of workers workers that queues at most batch
@@ -271,6 +274,24 @@ func (l *lane) drop(endpointID int64) []*job {
 		signal(l.space)
 	}
 	return out
+}
+
+// freeAt signals l.freed at when (monotonic), unless a signal is set
+// for earlier already: when a breaker left out by a claim lets its probe
+// go (pacer.plan).
+func (l *lane) freeAt(when time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.timer != nil && l.timerAt.After(now) && !l.timerAt.After(when) {
+		return
+	}
+	l.timerAt = when
+	if l.timer == nil {
+		l.timer = time.AfterFunc(when.Sub(now), func() { signal(l.freed) })
+		return
+	}
+	l.timer.Reset(when.Sub(now))
 }
 
 // roomy reports whether the lane's queue is down to half a batch: time

@@ -123,11 +123,13 @@ type room struct {
 // plan reserves the rooms of one claim of at most free deliveries, of
 // which at most unproven to endpoints not proven healthy, over eps (in
 // the order given, which the caller rotates for fairness). The caller
-// must give back what it did not take (unreserve).
-func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) []room {
+// must give back what it did not take (unreserve). It also returns when
+// the first breaker it left out for its wait (probeEvery after the last
+// failure) lets a probe go (monotonic; zero when none): no attempt's end
+// tells a lane that, so the caller sets a timer (lane.freeAt).
+func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) (out []room, probeAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []room
 	for _, ep := range eps {
 		if !ep.usable {
 			out = append(out, room{endpoint: ep.id, n: free, fail: true})
@@ -147,14 +149,20 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			e.denied |= 1 << lane
 			continue
 		}
-		if unproven == 0 || (ep.failing && ep.probing) || (e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery) {
+		if e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery {
+			if at := e.failedAt.Add(p.probeEvery); probeAt.IsZero() || at.Before(probeAt) {
+				probeAt = at
+			}
+			continue
+		}
+		if unproven == 0 || (ep.failing && ep.probing) {
 			continue
 		}
 		unproven--
 		e.claimed++
 		out = append(out, room{endpoint: ep.id, n: 1, unproven: true, probe: ep.failing})
 	}
-	return out
+	return out, probeAt
 }
 
 // claimCap is how many deliveries of a proven endpoint may be claimed at
