@@ -512,7 +512,7 @@ func TestFreshClaimIsNotCheckedAgain(t *testing.T) {
 			b := setup(t)
 			var checks atomic.Int64
 			if err := b.db.Callback().Row().Before("gorm:row").Register("test:count_checks", func(tx *gorm.DB) {
-				if sql := tx.Statement.SQL.String(); strings.HasPrefix(sql, "SELECT id FROM webhook_deliveries") && strings.Contains(sql, "AND lease_owner") {
+				if sql := tx.Statement.SQL.String(); strings.HasPrefix(sql, "SELECT id FROM webhook_deliveries") && strings.Contains(sql, "lease_owner = ?") {
 					checks.Add(1)
 				}
 			}); err != nil {
