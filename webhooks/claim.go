@@ -378,17 +378,32 @@ func (d *Dispatcher) openProbes(tx *gorm.DB, rooms []room, now time.Time) ([]roo
 // scheduling of the goroutines.
 const probeMargin = time.Second
 
+// probeSkew is how far apart probeFor allows the clocks of two processes
+// to be: probe_until is written by one process's clock and read against
+// another's.
+const probeSkew = 2 * time.Second
+
 // probeFor is how long after its claim's now a probe holds its endpoint
 // (probe_until), unless its result's write ends it first (endProbes): a
 // claimed delivery is attempted within maxQueued or given back (lane.take),
-// and an attempt lasts at most Timeout; a probe whose attempt would not
-// end by then is given back unsent (Dispatcher.handle). So once
-// probe_until has passed, the probe's attempt has certainly ended (on
-// the clocks of processes that agree), and another process may probe the
-// endpoint: a process that died mid-probe holds the endpoint's probes
-// that long (12 s by default), not for its delivery's lease (2 minutes).
+// and an attempt lasts at most Timeout, and stallGrace more when its
+// timer fired late (attempt.go); a probe whose attempt would not end
+// probeSkew before probe_until is given back unsent (Dispatcher.handle).
+// So once probe_until has passed, by the clock of any process less than
+// probeSkew apart, the probe's attempt has ended, and another process may
+// probe the endpoint: a process that died mid-probe holds the endpoint's
+// probes that long (15 s by default), not for its delivery's lease (2
+// minutes). A process paused longer than that mid-attempt can overlap
+// another's probe when it resumes, as it can send a delivery twice
+// (lease.go).
 func (d *Dispatcher) probeFor() time.Duration {
-	return maxQueued + d.cfg.Timeout + probeMargin
+	return maxQueued + probeMargin + d.probeAttempt()
+}
+
+// probeAttempt is the time a probe's attempt must have before its
+// probe_until (Dispatcher.handle): the attempt's longest, and probeSkew.
+func (d *Dispatcher) probeAttempt() time.Duration {
+	return d.cfg.Timeout + stallGrace + probeSkew
 }
 
 // startProbes records, on their endpoints' rows, the probes that c took

@@ -245,7 +245,7 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
 		return &result{job: j, dropped: true}
 	}
-	if j.probe != "" && d.now().Add(d.cfg.Timeout).After(j.probeUntil) {
+	if j.probe != "" && d.now().Add(d.probeAttempt()).After(j.probeUntil) {
 		// A probe whose attempt would outlast probe_until: another
 		// process may take the endpoint's probe by then (probeFor).
 		return &result{job: j, dropped: true}
