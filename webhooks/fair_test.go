@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"outdial/models"
 	"outdial/models/dbtest"
 )
 
@@ -268,19 +266,7 @@ func TestDeadEndpointsDoNotDelayAHealthyOne(t *testing.T) {
 func TestDeadEndpointsDoNotDelayAHealthyOneTwoProcesses(t *testing.T) {
 	const changes = 500
 	url := dbtest.URL(t)
-	var dbs [2]*models.DB
-	for i := range dbs {
-		db, err := models.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs[i] = db
-	}
-	b := setupOn(t, dbs[0])
-	if err := b.db.Migrate(context.Background(), b.log); err != nil {
-		t.Fatal(err)
-	}
+	b, dbs := twoProcesses(t, url)
 	f := newDeadFleet(t, b, 5, 20)
 	var ds [2]*Dispatcher
 	for i := range ds {

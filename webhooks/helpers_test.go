@@ -90,6 +90,27 @@ func setup(t testing.TB) *bundle {
 	return setupOn(t, dbtest.Open(t))
 }
 
+// twoProcesses opens the database at url twice, as two processes would
+// (each its own connection pool), migrates it, and returns a bundle on
+// the first and both pools, closed when the test ends.
+func twoProcesses(t *testing.T, url string) (*bundle, [2]*models.DB) {
+	t.Helper()
+	var dbs [2]*models.DB
+	for i := range dbs {
+		db, err := models.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dbs[i] = db
+	}
+	b := setupOn(t, dbs[0])
+	if err := b.db.Migrate(context.Background(), b.log); err != nil {
+		t.Fatal(err)
+	}
+	return b, dbs
+}
+
 func setupOn(t testing.TB, db *models.DB) *bundle {
 	c := newClock()
 	logs := &syncBuffer{}

@@ -37,19 +37,7 @@ func TestTwoDispatchersShareTheWork(t *testing.T) {
 // deliver 2,000 deliveries between them, each exactly once.
 func testTwoDispatchers(t *testing.T, url string) {
 	const events, endpoints = 1000, 2
-	dbs := [2]*models.DB{}
-	for i := range dbs {
-		db, err := models.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs[i] = db
-	}
-	b := setupOn(t, dbs[0])
-	if err := b.db.Migrate(context.Background(), b.log); err != nil {
-		t.Fatal(err)
-	}
+	b, dbs := twoProcesses(t, url)
 	var mu sync.Mutex
 	inFlight := map[string]int{} // webhook-id and path → requests being answered
 	overlap := 0

@@ -188,19 +188,7 @@ func TestFailingEndpointOneProbeAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	const deliveries, probes = 8, 4
 	url := dbtest.URL(t)
-	var dbs [2]*models.DB
-	for i := range dbs {
-		db, err := models.Open(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs[i] = db
-	}
-	b := setupOn(t, dbs[0])
-	if err := b.db.Migrate(context.Background(), b.log); err != nil {
-		t.Fatal(err)
-	}
+	b, dbs := twoProcesses(t, url)
 	h := newHangingEndpoint(t)
 	ep := b.endpoint(h.url())
 	markFailing(t, b, ep.ID)
