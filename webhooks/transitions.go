@@ -108,17 +108,24 @@ func (s Deliveries) using(alias, index string) string {
 }
 
 // fenced returns the condition that each delivery of hs is still PENDING
-// under the very lease it was claimed with, and its arguments. The
-// tokens are bound; the IDs, integers we formatted, are written in. With
-// one token (the common case: one claim's deliveries) the condition is
-// lease_owner = ?; with several, each token is tied to its own IDs, so
-// that a delivery this process claimed again after its lease ended
-// matches only its new lease's writes, never its old one's. All the IDs
-// are also listed in one IN, which both databases read by primary key
-// (TestTransitionsSeekByID).
+// under the very lease it was claimed with, and its arguments (see
+// ownedBy). All the IDs are also listed in one IN, which both databases
+// read by primary key (TestTransitionsSeekByID).
 func fenced(hs []hold) (string, []any) {
-	ids := make([]int64, len(hs))
-	var tokens []any
+	ids, owned, tokens := ownedBy("lease_owner", hs)
+	// 'PENDING' is a literal so that SQLite sees its partial indexes match.
+	return " WHERE id IN " + inList(ids) + " AND status = 'PENDING' AND " + owned, tokens
+}
+
+// ownedBy returns the IDs of hs (rows of any table, by id) and the
+// condition that column holds each row's own token, with its arguments.
+// The tokens are bound; the IDs, integers we formatted, are written in.
+// With one token (the common case: one claim's rows) the condition is
+// column = ?; with several, each token is tied to its own IDs, so that a
+// row this process claimed again after its lease ended matches only its
+// new lease's writes, never its old one's.
+func ownedBy(column string, hs []hold) (ids []int64, cond string, tokens []any) {
+	ids = make([]int64, len(hs))
 	byToken := map[string][]int64{}
 	for i, h := range hs {
 		ids[i] = h.id
@@ -127,16 +134,14 @@ func fenced(hs []hold) (string, []any) {
 		}
 		byToken[h.token] = append(byToken[h.token], h.id)
 	}
-	// 'PENDING' is a literal so that SQLite sees its partial indexes match.
-	where := " WHERE id IN " + inList(ids) + " AND status = 'PENDING' AND "
 	if len(tokens) == 1 {
-		return where + "lease_owner = ?", tokens
+		return ids, column + " = ?", tokens
 	}
 	owners := make([]string, len(tokens))
 	for i, t := range tokens {
-		owners[i] = "(lease_owner = ? AND id IN " + inList(byToken[t.(string)]) + ")"
+		owners[i] = "(" + column + " = ? AND id IN " + inList(byToken[t.(string)]) + ")"
 	}
-	return where + "(" + strings.Join(owners, " OR ") + ")", tokens
+	return ids, "(" + strings.Join(owners, " OR ") + ")", tokens
 }
 
 // lease leases the due PENDING deliveries ids under token until until,

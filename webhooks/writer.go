@@ -604,29 +604,18 @@ func (d *Dispatcher) trackHealth(tx *gorm.DB, batch []*result, now time.Time, w 
 // statement; a probe whose result never comes (the process died, or gave
 // its claim back before making jobs) ends at its probe_until by itself.
 func (d *Dispatcher) endProbes(tx *gorm.DB, batch []*result) error {
-	var ids []int64
-	var tokens []any
-	byToken := map[string][]int64{}
+	var probes []hold // endpoint, probe token
 	for _, r := range batch {
-		t := r.job.probe
-		if t == "" {
-			continue
+		if h := (hold{r.job.endpointID, r.job.probe}); h.token != "" && !slices.Contains(probes, h) {
+			probes = append(probes, h)
 		}
-		if byToken[t] == nil {
-			tokens = append(tokens, t)
-		}
-		byToken[t] = appendNew(byToken[t], r.job.endpointID)
-		ids = appendNew(ids, r.job.endpointID)
 	}
-	if len(ids) == 0 {
+	if len(probes) == 0 {
 		return nil
 	}
-	owners := make([]string, len(tokens))
-	for i, t := range tokens {
-		owners[i] = "(probe_owner = ? AND id IN " + inList(byToken[t.(string)]) + ")"
-	}
+	ids, owned, tokens := ownedBy("probe_owner", probes)
 	if err := tx.Exec("UPDATE webhook_endpoints SET probe_owner = NULL, probe_until = NULL WHERE id IN "+inList(ids)+
-		" AND ("+strings.Join(owners, " OR ")+")", tokens...).Error; err != nil {
+		" AND "+owned, tokens...).Error; err != nil {
 		return fmt.Errorf("end the probes of failing endpoints: %w", err)
 	}
 	return nil
