@@ -57,9 +57,8 @@ type Config struct {
 	// claims again once its queue is down to half a batch; a MySQL
 	// claim (seven round trips to the server) takes longer than the
 	// first attempts' workers take to send 128 deliveries, so that with
-	// 256 they waited for claims most of the time and the fan-out sent
-	// about 14 % fewer deliveries a second (BENCHMARKS.md, "MariaDB's
-	// claims"). On SQLite 512 cost about 5 %.
+	// 256 they waited for claims most of the time (BENCHMARKS.md,
+	// "MariaDB's claims"). On SQLite 512 cost about 5 %.
 	BatchSize int
 	// InFlightLease is how long a claimed delivery stays reserved for
 	// this process (lease.go; renewed while its result waits to be

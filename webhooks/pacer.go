@@ -17,7 +17,8 @@ import (
 //     answer (TCP's additive increase, multiplicative decrease), so that
 //     a healthy endpoint alone soon gets every worker; and may have as
 //     many deliveries claimed ahead as it is likely to send within
-//     maxQueued (from its recent attempts' duration), up to 7 rounds.
+//     maxQueued (from its recent attempts' duration), up to
+//     maxRoundsAhead rounds.
 //   - Any other endpoint (not tried yet, slow, or whose recent attempts
 //     failed) has one delivery claimed at a time, and all of them
 //     together hold at most half a lane's workers (lane.unprovenBudget):
@@ -165,11 +166,23 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 	return out, probeAt
 }
 
+// maxRoundsAhead bounds the rounds of a proven endpoint's limit that
+// may be claimed ahead of its running attempts (claimCap). With the
+// default 40 workers, a lone healthy endpoint may then have 1,280
+// claimed: more than a lane queues (Config.BatchSize), so that the
+// lane's rule, not this one, sets the size of its claims. Until
+// December 2026 it was 7 (320 claimed): on MySQL, where a lane claims
+// again with 256 queued, that left claims of a few dozen deliveries,
+// and the fan-out sent about 10 % fewer a second (BENCHMARKS.md,
+// "MariaDB's claims").
+const maxRoundsAhead = 31
+
 // claimCap is how many deliveries of a proven endpoint may be claimed at
 // once: its limit running, and those its limit sends within maxQueued at
-// its recent pace, up to 7 rounds more. The caller holds p.mu.
+// its recent pace, up to maxRoundsAhead rounds more. The caller holds
+// p.mu.
 func (e *pace) claimCap() int {
-	rounds := 7
+	rounds := maxRoundsAhead
 	if e.took > 0 {
 		rounds = min(rounds, int(maxQueued/e.took))
 	}
