@@ -27,8 +27,7 @@ const (
 	DefaultTimeout             = 10 * time.Second
 	DefaultFirstAttemptWorkers = 32
 	DefaultRetryWorkers        = 8
-	DefaultBatchSize           = 256 // on SQLite
-	DefaultMySQLBatchSize      = 512
+	DefaultBatchSize           = 512
 	DefaultInFlightLease       = 2 * time.Minute
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
@@ -53,12 +52,11 @@ type Config struct {
 	// that they never delay first attempts; default 8.
 	RetryWorkers int
 	// BatchSize is the most deliveries claimed at once, and queued for a
-	// lane's workers; default 256 on SQLite and 512 on MySQL. A lane
-	// claims again once its queue is down to half a batch; a MySQL
-	// claim (seven round trips to the server) takes longer than the
-	// first attempts' workers take to send 128 deliveries, so that with
-	// 256 they waited for claims most of the time (BENCHMARKS.md,
-	// "MariaDB's claims"). On SQLite 512 cost about 5 %.
+	// lane's workers; default 512. A lane claims again once its queue is
+	// down to half a batch: a MySQL claim (seven round trips to the
+	// server) takes longer than the first attempts' workers take to
+	// send 128 deliveries, so that with 256 they waited for claims most
+	// of the time (BENCHMARKS.md, "MariaDB's claims").
 	BatchSize int
 	// InFlightLease is how long a claimed delivery stays reserved for
 	// this process (lease.go; renewed while its result waits to be

@@ -3,9 +3,6 @@ package webhooks
 import (
 	"testing"
 	"time"
-
-	"outdial/models"
-	"outdial/models/dbtest"
 )
 
 // TestLeaseIsLongEnoughToSend: a lease shorter than MinLease(Timeout) is
@@ -33,33 +30,5 @@ func TestLeaseIsLongEnoughToSend(t *testing.T) {
 			t.Errorf("timeout %v: a lease of %v holds %v once queued the longest, not more than the %v an attempt needs",
 				c.timeout, cfg.InFlightLease, held, c.timeout+lapseMargin)
 		}
-	}
-}
-
-// TestBatchSizeDefaultsByDialect checks the default BatchSize of each
-// database (Config.BatchSize), and that a BatchSize given is kept.
-func TestBatchSizeDefaultsByDialect(t *testing.T) {
-	t.Parallel()
-	for name, c := range map[string]struct {
-		open func(testing.TB) *models.DB
-		want int
-	}{"SQLite": {dbtest.OpenSQLite, DefaultBatchSize}, "MySQL": {dbtest.OpenMySQL, DefaultMySQLBatchSize}} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			b := setupOn(t, c.open(t))
-			for given, want := range map[int]int{0: c.want, 64: 64} {
-				cfg := b.config()
-				cfg.BatchSize = given
-				d, err := NewDispatcher(b.db, b.outbox, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, l := range d.lanes {
-					if l.batch != want {
-						t.Errorf("BatchSize %d: the %s lane claims %d at most, want %d", given, l.name, l.batch, want)
-					}
-				}
-			}
-		})
 	}
 }

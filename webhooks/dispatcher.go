@@ -60,9 +60,6 @@ const maxDelivered = 200_000
 // outbox wake it after every commit. It returns an error when cfg has a
 // negative setting or its metrics cannot be registered.
 func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, error) {
-	if cfg.BatchSize == 0 && db.Dialect == models.MySQL {
-		cfg.BatchSize = DefaultMySQLBatchSize
-	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
