@@ -125,9 +125,10 @@ type room struct {
 // which at most unproven to endpoints not proven healthy, over eps (in
 // the order given, which the caller rotates for fairness). The caller
 // must give back what it did not take (unreserve). It also returns when
-// the first breaker it left out for its wait (probeEvery after the last
-// failure) lets a probe go (monotonic; zero when none): no attempt's end
-// tells a lane that, so the caller sets a timer (lane.freeAt).
+// to look again at the breakers it left out (monotonic; zero when none):
+// for its wait, probeEvery after the last failure; for a probe running,
+// probeEvery from now. No attempt's end in this lane tells it either, so
+// the caller sets a timer (lane.freeAt).
 func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) (out []room, probeAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -151,12 +152,19 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			continue
 		}
 		if e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery {
-			if at := e.failedAt.Add(p.probeEvery); probeAt.IsZero() || at.Before(probeAt) {
-				probeAt = at
-			}
+			probeAt = earliest(probeAt, e.failedAt.Add(p.probeEvery))
 			continue
 		}
-		if unproven == 0 || (ep.failing && ep.probing) {
+		if ep.failing && ep.probing {
+			// Its probe runs, in another process or in this one with its
+			// result not yet written (endProbes): nothing tells this lane
+			// when it ends, so it looks again after probeEvery. (Left to
+			// the poll, a lane with no other work waited for it: an hour
+			// in TestBreakerProbesWithoutAPoll, on a loaded machine.)
+			probeAt = earliest(probeAt, now.Add(p.probeEvery))
+			continue
+		}
+		if unproven == 0 {
 			continue
 		}
 		unproven--
@@ -171,11 +179,19 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 // default 40 workers, a lone healthy endpoint may then have 1,280
 // claimed: more than a lane queues (Config.BatchSize), so that the
 // lane's rule, not this one, sets the size of its claims. Until
-// December 2026 it was 7 (320 claimed): on MySQL, where a lane claims
-// again with 256 queued, that left claims of a few dozen deliveries,
-// and the fan-out sent about 10 % fewer a second (BENCHMARKS.md,
+// December 2026 it was 7 (320 claimed): a lane of 512 claims again with
+// 256 queued, when such an endpoint had room for a few dozen more, so
+// that its claims were of a few dozen deliveries (BENCHMARKS.md,
 // "MariaDB's claims").
 const maxRoundsAhead = 31
+
+// earliest returns the earlier of t (zero: none) and u.
+func earliest(t, u time.Time) time.Time {
+	if t.IsZero() || u.Before(t) {
+		return u
+	}
+	return t
+}
 
 // claimCap is how many deliveries of a proven endpoint may be claimed at
 // once: its limit running, and those its limit sends within maxQueued at
