@@ -36,7 +36,7 @@ func TestPlanLooksAgainAtOpenBreakers(t *testing.T) {
 				e := p.get(1)
 				e.failures, e.failedAt = c.failures, now.Add(-c.failedAt)
 			}
-			rooms, at := p.plan(0, c.eps, 10, 5, now)
+			rooms, at := p.plan(0, 32, c.eps, 10, 5, now)
 			if len(rooms) != c.rooms {
 				t.Errorf("%d rooms %+v, want %d", len(rooms), rooms, c.rooms)
 			}
@@ -47,5 +47,43 @@ func TestPlanLooksAgainAtOpenBreakers(t *testing.T) {
 				t.Errorf("look again %v after now, want %v", at.Sub(now), c.want)
 			}
 		})
+	}
+}
+
+// TestClaimCapSendsWithinHalfOfMaxQueued: what a lane may have claimed of
+// a proven endpoint (claimCap) is sent within half of maxQueued at the
+// endpoint's recent pace by the lane's workers (at most its limit run at
+// once), so that claimed deliveries are not given back for waiting; and a
+// fast endpoint's cap is above what the lane queues and runs, so that the
+// lane's batch, not the cap, sets the size of its claims.
+func TestClaimCapSendsWithinHalfOfMaxQueued(t *testing.T) {
+	for _, c := range []struct {
+		limit, workers int
+		took           time.Duration
+	}{
+		{40, DefaultFirstAttemptWorkers, time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 20 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 60 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 130 * time.Millisecond},
+		{40, DefaultRetryWorkers, 20 * time.Millisecond},
+		{40, DefaultRetryWorkers, 30 * time.Millisecond},
+		{4, DefaultFirstAttemptWorkers, 10 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 2 * time.Second},
+	} {
+		e := &pace{limit: c.limit, took: c.took, proven: true}
+		running := min(c.limit, c.workers)
+		n := e.claimCap(c.workers)
+		// The rounds after the first, at running attempts a round.
+		if sendIn := time.Duration(n/running-1) * c.took; sendIn > maxQueued/2 {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed take %v to send after the first round, want at most %v",
+				c.limit, c.workers, c.took, n, sendIn, maxQueued/2)
+		}
+		if n < running {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed, fewer than the %d it may run", c.limit, c.workers, c.took, n, running)
+		}
+		if fast := c.took == time.Millisecond; fast && n < DefaultBatchSize+c.workers {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed, fewer than a batch queued and the workers running (%d)",
+				c.limit, c.workers, c.took, n, DefaultBatchSize+c.workers)
+		}
 	}
 }
