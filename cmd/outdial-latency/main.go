@@ -124,7 +124,19 @@ func main() {
 	must(err)
 	// Only this run's endpoint: the others are long gone.
 	must(db.Exec("UPDATE webhook_endpoints SET enabled = false, deleted_at = ? WHERE deleted_at IS NULL", time.Now().UTC().Add(-3*time.Hour)).Error)
-	must(db.Exec("UPDATE webhook_deliveries SET status = 'FAILED' WHERE status = 'PENDING'").Error)
+	// Their pending deliveries FAILED, through the webhooks package's
+	// transition, as deleting an endpoint does: no package but webhooks
+	// writes delivery rows.
+	var stale []int64
+	must(db.Raw("SELECT DISTINCT endpoint_id FROM webhook_deliveries WHERE status = ?", webhooks.StatusPending).Scan(&stale).Error)
+	must(db.Transaction(func(tx *gorm.DB) error {
+		for _, id := range stale {
+			if _, err := webhooks.NewDeliveries(db.Dialect).Fail(tx, id, time.Now().UTC()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 	var delivered, agent int64
 	must(db.Raw("SELECT COUNT(*) FROM webhook_deliveries").Scan(&delivered).Error)
 	must(db.Raw("SELECT MAX(id) FROM agents").Scan(&agent).Error)
