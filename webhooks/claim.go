@@ -153,7 +153,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	if err != nil {
 		return c, nil, err
 	}
-	rooms, probeAt := d.pacer.plan(l.index, l.workers, order, free, unproven, time.Now())
+	rooms, probeAt := d.pacer.plan(l.index, order, free, unproven, time.Now())
 	if !probeAt.IsZero() {
 		l.freeAt(probeAt)
 	}

@@ -17,8 +17,7 @@ import (
 //     answer (TCP's additive increase, multiplicative decrease), so that
 //     a healthy endpoint alone soon gets every worker; and may have as
 //     many deliveries claimed ahead as it is likely to send within
-//     half of maxQueued (from its recent attempts' duration), up to
-//     maxRoundsAhead rounds (claimCap).
+//     maxQueued (from its recent attempts' duration), up to 7 rounds.
 //   - Any other endpoint (not tried yet, slow, or whose recent attempts
 //     failed) has one delivery claimed at a time, and all of them
 //     together hold at most half a lane's workers (lane.unprovenBudget):
@@ -121,16 +120,14 @@ type room struct {
 	fail     bool // the endpoint is disabled or deleted: its deliveries are failed, not sent
 }
 
-// plan reserves the rooms of one claim of at most free deliveries for a
-// lane of workers workers, of which at most unproven to endpoints not
-// proven healthy, over eps (in
+// plan reserves the rooms of one claim of at most free deliveries, of
+// which at most unproven to endpoints not proven healthy, over eps (in
 // the order given, which the caller rotates for fairness). The caller
 // must give back what it did not take (unreserve). It also returns when
-// to look again at the breakers it left out (monotonic; zero when none):
-// for its wait, probeEvery after the last failure; for a probe running,
-// probeEvery from now. No attempt's end in this lane tells it either, so
-// the caller sets a timer (lane.freeAt).
-func (p *pacer) plan(lane, workers int, eps []claimEndpoint, free, unproven int, now time.Time) (out []room, probeAt time.Time) {
+// the first breaker it left out for its wait (probeEvery after the last
+// failure) lets a probe go (monotonic; zero when none): no attempt's end
+// tells a lane that, so the caller sets a timer (lane.freeAt).
+func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) (out []room, probeAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ep := range eps {
@@ -140,7 +137,7 @@ func (p *pacer) plan(lane, workers int, eps []claimEndpoint, free, unproven int,
 		}
 		e := p.get(ep.id)
 		if e.proven && !ep.failing {
-			if n := min(e.claimCap(workers)-e.claimed, free); n > 0 {
+			if n := min(e.claimCap()-e.claimed, free); n > 0 {
 				e.claimed += n
 				out = append(out, room{endpoint: ep.id, n: n})
 			} else {
@@ -153,19 +150,12 @@ func (p *pacer) plan(lane, workers int, eps []claimEndpoint, free, unproven int,
 			continue
 		}
 		if e.failures >= breakerAfter && now.Sub(e.failedAt) < p.probeEvery {
-			probeAt = earliest(probeAt, e.failedAt.Add(p.probeEvery))
+			if at := e.failedAt.Add(p.probeEvery); probeAt.IsZero() || at.Before(probeAt) {
+				probeAt = at
+			}
 			continue
 		}
-		if ep.failing && ep.probing {
-			// Its probe runs, in another process or in this one with its
-			// result not yet written (endProbes): nothing tells this lane
-			// when it ends, so it looks again after probeEvery. (Left to
-			// the poll, a lane with no other work waited for it: an hour
-			// in TestBreakerProbesWithoutAPoll, on a loaded machine.)
-			probeAt = earliest(probeAt, now.Add(p.probeEvery))
-			continue
-		}
-		if unproven == 0 {
+		if unproven == 0 || (ep.failing && ep.probing) {
 			continue
 		}
 		unproven--
@@ -175,40 +165,15 @@ func (p *pacer) plan(lane, workers int, eps []claimEndpoint, free, unproven int,
 	return out, probeAt
 }
 
-// earliest returns the earlier of t (zero: none) and u.
-func earliest(t, u time.Time) time.Time {
-	if t.IsZero() || u.Before(t) {
-		return u
-	}
-	return t
-}
-
-// maxRoundsAhead bounds the rounds of a proven endpoint's attempts that
-// may be claimed ahead of those running (claimCap). With the first
-// lane's 32 workers a lone fast endpoint may then have 1,056 claimed:
-// more than a lane queues (Config.BatchSize), so that the lane's rule,
-// not this one, sets the size of its claims. Until December 2026 it was
-// 7 (320 claimed): a lane of 500 claims again with 250 queued, when such
-// an endpoint had room for a few dozen more, so that its claims were of
-// a few dozen deliveries (BENCHMARKS.md, "MariaDB's claims").
-const maxRoundsAhead = 32
-
-// claimCap is how many deliveries of a proven endpoint a lane of workers
-// workers may have claimed: the attempts it runs at once (its limit, at
-// most the lane's workers), and as many rounds more as those send
-// within half of maxQueued at its recent pace, at most maxRoundsAhead.
-// Half, so that a claimed delivery is sent well before it has waited
-// maxQueued and is given back: the claim's own time counts, and the
-// endpoint's recent pace may slow. (With the pace of the endpoint's
-// limit and all of maxQueued, deliveries to endpoints answering in 60 ms
-// or more were given back and claimed again by hundreds in a test of
-// helper-58.) The caller holds p.mu.
-func (e *pace) claimCap(workers int) int {
-	rounds := maxRoundsAhead
+// claimCap is how many deliveries of a proven endpoint may be claimed at
+// once: its limit running, and those its limit sends within maxQueued at
+// its recent pace, up to 7 rounds more. The caller holds p.mu.
+func (e *pace) claimCap() int {
+	rounds := 7
 	if e.took > 0 {
-		rounds = min(rounds, int(maxQueued/2/e.took))
+		rounds = min(rounds, int(maxQueued/e.took))
 	}
-	return min(e.limit, workers) * (1 + rounds)
+	return e.limit * (1 + rounds)
 }
 
 // tryRun starts an attempt to the endpoint id if it is under its limit
