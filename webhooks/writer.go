@@ -118,8 +118,17 @@ func (d *Dispatcher) writeLoop(q *resultQueue) {
 			d.gather(q, timer)
 			timer.Stop()
 		}
-		ok := d.flush(q.takeAll())
+		batch := q.takeAll()
+		ok := d.flush(batch)
 		q.recorded()
+		// A probe's result ends the probe (endProbes): its endpoint may
+		// take the next one now, and a claim that found the probe running
+		// left the endpoint out with no other reason to claim again
+		// before the poll (on a loaded machine, the breaker's timer can
+		// fire before the result is written).
+		if ok && slices.ContainsFunc(batch, func(r *result) bool { return r.job.probe != "" }) {
+			d.Wake()
+		}
 		// After a failure, claims resume once every result waiting then
 		// is recorded: one of them may be of a delivery whose lease
 		// expired meanwhile, which a claim would send again.
