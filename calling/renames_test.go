@@ -16,8 +16,8 @@ import (
 // agent whose ability named it: none names the old name afterwards, and
 // each that did names the new one. (The refresh oracle checks every
 // agent after every command too; this test makes the commands whose
-// affected agents are found through other objects, docs/domain.md, "The
-// refresh rule".)
+// affected agents are found through other objects: affectedAgents,
+// docs/domain.md, "Versions and changes".)
 func TestRenamesReachEveryAgentTheyName(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
