@@ -87,7 +87,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	err = models.RetryLocks(ctx, func() error {
 		// A transaction run again (a lost deadlock, or its commit failed)
 		// plans again: give back what the last run reserved.
-		d.pacer.unreserve(rooms, nil)
+		d.pacer.unreserve(l.index, rooms, nil)
 		rooms = nil
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var err error
@@ -105,12 +105,13 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 		}
 	}
 	if err != nil {
-		d.pacer.unreserve(rooms, nil)
+		d.pacer.unreserve(l.index, rooms, nil)
 		l.started(nil, unproven, 0, nil)
 		return nil, 0, free, fmt.Errorf("claim %s deliveries: %w", l.name, err)
 	}
 	taken := make(map[int64]int, len(rooms))
 	for _, j := range jobs {
+		j.lane = l.index
 		taken[j.endpointID]++
 	}
 	for _, r := range rooms {
@@ -125,7 +126,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 			j.probe, j.probeUntil = c.token, c.probeUntil
 		}
 	}
-	d.pacer.unreserve(rooms, taken)
+	d.pacer.unreserve(l.index, rooms, taken)
 	if len(c.leased) > 0 {
 		cursor = c.leased[len(c.leased)-1].EndpointID
 	}
@@ -136,7 +137,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 		return d.endpointChanges.changedSince(endpoint, mark)
 	})
 	for _, j := range again {
-		d.pacer.giveBack(j.endpointID) // held already, counted already
+		d.pacer.giveBack(l.index, j.endpointID) // held already, counted already
 	}
 	d.giveBack(stale)
 	return jobs, c.found, free, nil
@@ -159,7 +160,7 @@ func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor in
 	}
 	defer func() {
 		if err != nil {
-			d.pacer.unreserve(rooms, nil)
+			d.pacer.unreserve(l.index, rooms, nil)
 			rooms = nil
 		}
 	}()

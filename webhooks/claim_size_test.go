@@ -155,3 +155,68 @@ func TestClaimBeatenToItsRowsIsNotIdle(t *testing.T) {
 		return n == want
 	})
 }
+
+// TestSlowEndpointIsClaimedManyAtATime: a proven endpoint that answers in
+// 60 ms is claimed half its cap or more at a time, and the retry lane,
+// with nothing due, does not claim at every delivery that ends. With
+// each lane's cap compared with both lanes' claimed deliveries and a
+// refused lane told at every delivery that ended, the first lane claimed
+// a few at a time and the retry lane about once per delivery (775 and
+// 385 claims for 2,500 deliveries, helper-59's review); with a cap
+// longer than what the workers send within maxQueued, deliveries waited
+// past it and were given back and claimed again (helper-58's).
+func TestSlowEndpointIsClaimedManyAtATime(t *testing.T) {
+	t.Parallel()
+	const n = 400 // 3 s at 60 ms each, 8 workers
+	b := setup(t)
+	var first, retries atomic.Int64 // the lanes' fair selects
+	if err := b.db.Callback().Row().Before("gorm:row").Register("test:count_claims", func(tx *gorm.DB) {
+		switch sql := tx.Statement.SQL.String(); {
+		case !strings.Contains(sql, "webhook_deliveries_fair"):
+		case strings.Contains(sql, "attempt_count = 0"):
+			first.Add(1)
+		case strings.Contains(sql, "attempt_count > 0"):
+			retries.Add(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var slow atomic.Int64 // the endpoint's latency
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if d := time.Duration(slow.Load()); d > 0 { // an endpoint's latency, not a wait for the test
+			timer := time.NewTimer(d)
+			defer timer.Stop()
+			select {
+			case <-timer.C:
+			case <-r.Context().Done():
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.endpoint(rc.url("/"))
+	cfg := b.config()
+	cfg.PollInterval, cfg.StatsInterval = time.Hour, time.Hour // only wakes claim
+	b.start(cfg)
+	for v := range int64(20) { // prove the endpoint
+		id := b.onlyDelivery(b.enqueue(abilityEvent(1, v+1))[0].ID).ID
+		b.waitStatus(id, StatusSucceeded, 1)
+	}
+	events := make([]Event, n)
+	for i := range events {
+		events[i] = abilityEvent(int64(i+2), 1)
+	}
+	slow.Store(int64(60 * time.Millisecond))
+	first.Store(0)
+	retries.Store(0)
+	b.enqueue(events...)
+	waitWithin(t, time.Minute, "every delivery sent", func() bool {
+		var pending int64
+		b.db.Model(&models.WebhookDelivery{}).Where("status = ?", StatusPending).Count(&pending)
+		return pending == 0
+	})
+	if first.Load() > 40 || retries.Load() > 10 {
+		t.Errorf("%d claims of the first lane and %d of the retry lane for %d deliveries to an endpoint answering in %v, want at most 40 and 10",
+			first.Load(), retries.Load(), n, time.Duration(slow.Load()))
+	}
+	t.Logf("%d claims of the first lane, %d of the retry lane", first.Load(), retries.Load())
+}

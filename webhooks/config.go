@@ -27,7 +27,7 @@ const (
 	DefaultTimeout             = 10 * time.Second
 	DefaultFirstAttemptWorkers = 32
 	DefaultRetryWorkers        = 8
-	DefaultBatchSize           = 256
+	DefaultBatchSize           = 500
 	DefaultInFlightLease       = 2 * time.Minute
 	DefaultPollInterval        = time.Second
 	DefaultDisableAfter        = 5 * 24 * time.Hour
@@ -52,7 +52,12 @@ type Config struct {
 	// that they never delay first attempts; default 8.
 	RetryWorkers int
 	// BatchSize is the most deliveries claimed at once, and queued for a
-	// lane's workers; default 256.
+	// lane's workers; default 500, what one statement leases (batchSize).
+	// A lane claims again once its queue is down to half a batch: a
+	// MySQL claim (seven round trips to the server) takes longer than
+	// the first attempts' workers take to send 128 deliveries, so that
+	// with 256 they waited for claims most of the time (BENCHMARKS.md,
+	// "MariaDB's claims").
 	BatchSize int
 	// InFlightLease is how long a claimed delivery stays reserved for
 	// this process (lease.go; renewed while its result waits to be

@@ -85,7 +85,7 @@ func NewDispatcher(db *models.DB, outbox *Outbox, cfg Config) (*Dispatcher, erro
 	for i, l := range d.lanes {
 		l.index = i
 	}
-	d.pacer = newPacer(workers, slowAfter, cfg.probeEvery, func(lanes uint) {
+	d.pacer = newPacer([]int{cfg.FirstAttemptWorkers, cfg.RetryWorkers}, slowAfter, cfg.probeEvery, func(lanes uint) {
 		for _, l := range d.lanes {
 			if lanes&(1<<l.index) != 0 {
 				signal(l.freed)
@@ -194,7 +194,7 @@ func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
 	if r.attempted {
 		d.metrics.latency.WithLabelValues(l.name).Observe(r.took.Seconds())
 	}
-	d.pacer.finish(j.endpointID, r.attempted, r.ok, r.took, time.Now())
+	d.pacer.finish(l.index, j.endpointID, r.attempted, r.ok, r.took, time.Now())
 	idle := l.finish(j)
 	for _, o := range d.lanes {
 		if o != l {
@@ -208,7 +208,7 @@ func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
 // at once, to be claimed again with what is true then.
 func (d *Dispatcher) giveBack(jobs []*job) {
 	for _, j := range jobs {
-		d.pacer.giveBack(j.endpointID)
+		d.pacer.giveBack(j.lane, j.endpointID)
 		d.results.put(&result{job: j, dropped: true}, !d.busy())
 	}
 }

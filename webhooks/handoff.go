@@ -96,7 +96,7 @@ func (d *Dispatcher) take(token string, until time.Time, hs []handed, mark uint6
 		return
 	}
 	for _, j := range jobs {
-		d.pacer.giveBack(j.endpointID)
+		d.pacer.giveBack(j.lane, j.endpointID)
 	}
 	d.release(context.Background(), holdsOfJobs(jobs))
 	d.Wake()
@@ -149,6 +149,8 @@ func (p *pacer) hold(jobs []*job) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, j := range jobs {
-		p.get(j.endpointID).claimed++
+		e := p.get(j.endpointID)
+		e.claimed++
+		e.inLane[0]++ // hand-offs go to the first lane
 	}
 }

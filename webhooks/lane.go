@@ -13,6 +13,7 @@ type job struct {
 	token      atomic.Pointer[string] // the lease's token (lease_owner); see lease
 	leaseEnd   atomic.Int64           // the lease's end as last set, by this process's clock, in Unix nanoseconds
 	endpointID int64
+	lane       int   // its lane's index in Dispatcher.lanes: hand-offs are the first lane's
 	agentID    int64 // 0: not an agent event
 	version    int64
 	attempts   int // attempts made before this one

@@ -15,9 +15,12 @@ import (
 //     succeeded within slowAfter) may run up to its limit, which grows by
 //     one with every quick success and halves on every failure or slow
 //     answer (TCP's additive increase, multiplicative decrease), so that
-//     a healthy endpoint alone soon gets every worker; and may have as
-//     many deliveries claimed ahead as it is likely to send within
-//     maxQueued (from its recent attempts' duration), up to 7 rounds.
+//     a healthy endpoint alone soon gets every worker; and each lane may
+//     have as many of its deliveries claimed as the lane's workers send
+//     within half of maxQueued (from its recent attempts' duration), up
+//     to maxRoundsAhead rounds (claimCap). A lane refused by a full
+//     endpoint is told when half of its cap is free again, not at every
+//     delivery that ends (release).
 //   - Any other endpoint (not tried yet, slow, or whose recent attempts
 //     failed) has one delivery claimed at a time, and all of them
 //     together hold at most half a lane's workers (lane.unprovenBudget):
@@ -58,6 +61,7 @@ const maxProbeEvery = time.Second
 // attempts of both.
 type pacer struct {
 	workers    int              // of both lanes: the highest limit
+	lanes      []int            // the workers of each lane (Dispatcher.lanes)
 	slowAfter  time.Duration    // an answer later than this is slow
 	probeEvery time.Duration    // how long an endpoint whose breaker is open waits after a failed attempt
 	freed      func(lanes uint) // tells the lanes (a bit each) whose claim found an endpoint full that it has room again
@@ -71,6 +75,7 @@ type pacer struct {
 type pace struct {
 	limit    int           // attempts that may run at once while proven
 	claimed  int           // deliveries claimed and not finished (queued or running), and rooms reserved by a claim
+	inLane   [2]int        // of claimed, each lane's (Dispatcher.lanes; hand-offs are the first lane's)
 	running  int           // attempts running
 	took     time.Duration // recent attempts' duration (moving average)
 	proven   bool          // the last attempt succeeded within slowAfter
@@ -87,8 +92,12 @@ type pace struct {
 // the other found it full, the first gave it back unused and woke both,
 // and so on — a claim every millisecond or two, on the path of every new
 // delivery.) An open breaker probes every probeEvery (probeInterval).
-func newPacer(workers int, slowAfter, probeEvery time.Duration, freed func(lanes uint)) *pacer {
-	return &pacer{workers: workers, slowAfter: slowAfter, probeEvery: probeEvery, freed: freed, eps: map[int64]*pace{}}
+func newPacer(lanes []int, slowAfter, probeEvery time.Duration, freed func(lanes uint)) *pacer {
+	workers := 0
+	for _, n := range lanes {
+		workers += n
+	}
+	return &pacer{workers: workers, lanes: lanes, slowAfter: slowAfter, probeEvery: probeEvery, freed: freed, eps: map[int64]*pace{}}
 }
 
 // probeInterval is how often an open breaker probes: every maxProbeEvery,
@@ -137,8 +146,9 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 		}
 		e := p.get(ep.id)
 		if e.proven && !ep.failing {
-			if n := min(e.claimCap()-e.claimed, free); n > 0 {
+			if n := min(e.claimCap(p.lanes[lane])-e.inLane[lane], free); n > 0 {
 				e.claimed += n
+				e.inLane[lane] += n
 				out = append(out, room{endpoint: ep.id, n: n})
 			} else {
 				e.denied |= 1 << lane
@@ -160,20 +170,36 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 		}
 		unproven--
 		e.claimed++
+		e.inLane[lane]++
 		out = append(out, room{endpoint: ep.id, n: 1, unproven: true, probe: ep.failing})
 	}
 	return out, probeAt
 }
 
-// claimCap is how many deliveries of a proven endpoint may be claimed at
-// once: its limit running, and those its limit sends within maxQueued at
-// its recent pace, up to 7 rounds more. The caller holds p.mu.
-func (e *pace) claimCap() int {
-	rounds := 7
+// maxRoundsAhead bounds the rounds of a proven endpoint's attempts that
+// a lane may have claimed ahead of those running (claimCap). With the
+// first lane's 32 workers a lone fast endpoint may then have 1,056 of
+// its deliveries claimed there: more than the lane queues
+// (Config.BatchSize), so that the lane's rule, not this one, sets the
+// size of its claims. (It was 7 until December 2026: on MariaDB the
+// lane then claimed again before a claim had landed, and its workers
+// waited for claims most of the time; BENCHMARKS.md, "MariaDB's
+// claims".)
+const maxRoundsAhead = 32
+
+// claimCap is how many deliveries of a proven endpoint a lane of workers
+// workers may have claimed: the attempts it runs at once (the endpoint's
+// limit, at most the lane's workers), and as many rounds more as those
+// send within half of maxQueued at the endpoint's recent pace, at most
+// maxRoundsAhead. Half, so that a claimed delivery is sent well before it
+// has waited maxQueued and is given back: the claim's own time counts,
+// and the pace may slow. The caller holds p.mu.
+func (e *pace) claimCap(workers int) int {
+	rounds := maxRoundsAhead
 	if e.took > 0 {
-		rounds = min(rounds, int(maxQueued/e.took))
+		rounds = min(rounds, int(maxQueued/2/e.took))
 	}
-	return e.limit * (1 + rounds)
+	return min(e.limit, workers) * (1 + rounds)
 }
 
 // tryRun starts an attempt to the endpoint id if it is under its limit
@@ -193,12 +219,13 @@ func (p *pacer) tryRun(id int64) bool {
 	return true
 }
 
-// giveBack ends the claim of a delivery to the endpoint id that was not
-// attempted: it waited too long, or its endpoint changed.
-func (p *pacer) giveBack(id int64) {
+// giveBack ends the claim of a delivery of lane to the endpoint id that
+// was not attempted: it waited too long, or its endpoint changed.
+func (p *pacer) giveBack(lane int, id int64) {
 	p.mu.Lock()
 	e := p.get(id)
 	e.claimed--
+	e.inLane[lane]--
 	freed := p.release(id, e)
 	p.mu.Unlock()
 	if freed != 0 {
@@ -206,9 +233,9 @@ func (p *pacer) giveBack(id int64) {
 	}
 }
 
-// unreserve gives back the rooms of rooms that a claim did not take;
-// taken counts what it took per endpoint.
-func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
+// unreserve gives back the rooms of rooms that a claim of lane did not
+// take; taken counts what it took per endpoint.
+func (p *pacer) unreserve(lane int, rooms []room, taken map[int64]int) {
 	var freed uint
 	p.mu.Lock()
 	for _, r := range rooms {
@@ -218,6 +245,7 @@ func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
 		if left := r.n - taken[r.endpoint]; left > 0 {
 			e := p.get(r.endpoint)
 			e.claimed -= left
+			e.inLane[lane] -= left
 			freed |= p.release(r.endpoint, e)
 		}
 	}
@@ -227,14 +255,15 @@ func (p *pacer) unreserve(rooms []room, taken map[int64]int) {
 	}
 }
 
-// finish ends an attempt to the endpoint id (started by tryRun):
-// attempted says whether a request was made, ok whether it succeeded,
-// took how long it lasted.
-func (p *pacer) finish(id int64, attempted, ok bool, took time.Duration, now time.Time) {
+// finish ends an attempt of lane to the endpoint id (started by
+// tryRun): attempted says whether a request was made, ok whether it
+// succeeded, took how long it lasted.
+func (p *pacer) finish(lane int, id int64, attempted, ok bool, took time.Duration, now time.Time) {
 	p.mu.Lock()
 	e := p.get(id)
 	e.running--
 	e.claimed--
+	e.inLane[lane]--
 	if attempted && e.took == 0 {
 		e.took = took
 	} else if attempted {
@@ -264,10 +293,25 @@ func (p *pacer) finish(id int64, attempted, ok bool, took time.Duration, now tim
 // release notes that e, the pace of the endpoint id, has room again. It
 // drops the pace of an idle endpoint that holds nothing worth keeping,
 // so that the map holds only endpoints in use or proven, and reports
-// the lanes whose claim found the endpoint full meanwhile. The caller
-// holds p.mu.
+// the lanes whose claim found the endpoint full meanwhile and that may
+// claim again: for a proven endpoint, once half of the lane's cap is
+// free, so that its claims take many at a time (told at every delivery
+// that ended, a lane whose cap was below half a batch claimed a few at a
+// time: 775 claims instead of 33 for 2,500 deliveries to an endpoint
+// answering in 60 ms, in helper-59's review); for any other, at once
+// (it has one delivery claimed at a time). The caller holds p.mu.
 func (p *pacer) release(id int64, e *pace) (denied uint) {
-	denied, e.denied = e.denied, 0
+	for lane, workers := range p.lanes {
+		bit := uint(1) << lane
+		if e.denied&bit == 0 {
+			continue
+		}
+		if limit := e.claimCap(workers); e.proven && limit-e.inLane[lane] < max(1, limit/2) {
+			continue
+		}
+		e.denied &^= bit
+		denied |= bit
+	}
 	if e.claimed == 0 && !e.proven && e.failures == 0 {
 		delete(p.eps, id)
 	}

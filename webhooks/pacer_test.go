@@ -32,7 +32,7 @@ func TestPlanLooksAgainAtOpenBreakers(t *testing.T) {
 			[]claimEndpoint{{id: 1, usable: true, failing: true}, {id: 2, usable: true, failing: true, probing: true}}, 30 * time.Millisecond, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := newPacer(40, time.Second, every, func(uint) {})
+			p := newPacer([]int{32, 8}, time.Second, every, func(uint) {})
 			if c.failures > 0 {
 				e := p.get(1)
 				e.failures, e.failedAt = c.failures, now.Add(-c.failedAt)
@@ -48,5 +48,93 @@ func TestPlanLooksAgainAtOpenBreakers(t *testing.T) {
 				t.Errorf("look again %v after now, want %v", at.Sub(now), c.want)
 			}
 		})
+	}
+}
+
+// TestClaimCapSendsWithinHalfOfMaxQueued: what a lane may have claimed of
+// a proven endpoint (claimCap) is sent within half of maxQueued at the
+// endpoint's recent pace by the lane's workers (at most its limit run at
+// once), so that claimed deliveries are not given back for waiting; and a
+// fast endpoint's cap is above what the lane queues and runs, so that the
+// lane's batch, not the cap, sets the size of its claims.
+func TestClaimCapSendsWithinHalfOfMaxQueued(t *testing.T) {
+	for _, c := range []struct {
+		limit, workers int
+		took           time.Duration
+	}{
+		{40, DefaultFirstAttemptWorkers, time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 20 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 60 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 130 * time.Millisecond},
+		{40, DefaultRetryWorkers, 20 * time.Millisecond},
+		{40, DefaultRetryWorkers, 30 * time.Millisecond},
+		{4, DefaultFirstAttemptWorkers, 10 * time.Millisecond},
+		{40, DefaultFirstAttemptWorkers, 2 * time.Second},
+	} {
+		e := &pace{limit: c.limit, took: c.took, proven: true}
+		running := min(c.limit, c.workers)
+		n := e.claimCap(c.workers)
+		// The rounds after the first, at running attempts a round.
+		if sendIn := time.Duration(n/running-1) * c.took; sendIn > maxQueued/2 {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed take %v to send after the first round, want at most %v",
+				c.limit, c.workers, c.took, n, sendIn, maxQueued/2)
+		}
+		if n < running {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed, fewer than the %d it may run", c.limit, c.workers, c.took, n, running)
+		}
+		if fast := c.took == time.Millisecond; fast && n < DefaultBatchSize+c.workers {
+			t.Errorf("limit %d, %d workers, %v an attempt: %d claimed, fewer than a batch queued and the workers running (%d)",
+				c.limit, c.workers, c.took, n, DefaultBatchSize+c.workers)
+		}
+	}
+}
+
+// TestLanesClaimAnEndpointApart: each lane's claims of a proven endpoint
+// count against that lane's cap only, so that a first lane holding many
+// of its deliveries leaves the retry lane its own room; and a lane the
+// endpoint refused is told when half of its cap is free again, once,
+// not at every delivery that ends (pacer.release).
+func TestLanesClaimAnEndpointApart(t *testing.T) {
+	var told []uint
+	p := newPacer([]int{32, 8}, time.Second, time.Second, func(lanes uint) { told = append(told, lanes) })
+	e := p.get(1)
+	e.proven, e.limit, e.took = true, 40, 100*time.Millisecond // 5 rounds within half of maxQueued
+	now := time.Now()
+	ep := []claimEndpoint{{id: 1, usable: true}}
+	taken := func(lane, free int) int {
+		rooms, _ := p.plan(lane, ep, free, 0, now)
+		n := 0
+		for _, r := range rooms {
+			n += r.n
+		}
+		return n
+	}
+	capFirst, capRetries := e.claimCap(32), e.claimCap(8)
+	if capFirst != 32*6 || capRetries != 8*6 {
+		t.Fatalf("caps %d and %d, want %d and %d", capFirst, capRetries, 32*6, 8*6)
+	}
+	if n := taken(0, 500); n != capFirst {
+		t.Fatalf("the first lane took %d, want its cap %d", n, capFirst)
+	}
+	if n := taken(1, 500); n != capRetries {
+		t.Fatalf("beside the first lane's %d, the retry lane took %d, want its own cap %d", capFirst, n, capRetries)
+	}
+	if n := taken(0, 500); n != 0 {
+		t.Fatalf("the first lane took %d more past its cap", n)
+	}
+	for i := range capFirst / 2 {
+		if len(told) > 0 {
+			t.Fatalf("the first lane was told after %d of its %d deliveries ended, want once half its cap is free", i, capFirst)
+		}
+		p.tryRun(1)
+		p.finish(0, 1, true, true, 100*time.Millisecond, now)
+	}
+	if len(told) != 1 || told[0] != 1 {
+		t.Fatalf("told %v once half the first lane's cap was free, want the first lane once", told)
+	}
+	p.tryRun(1)
+	p.finish(0, 1, true, true, 100*time.Millisecond, now)
+	if len(told) != 1 {
+		t.Fatalf("told %v after one more ended, want no more until the lane is refused again", told)
 	}
 }
