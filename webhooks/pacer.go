@@ -146,7 +146,14 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 		}
 		e := p.get(ep.id)
 		if e.proven && !ep.failing {
-			if n := min(e.claimCap(p.lanes[lane])-e.inLane[lane], free); n > 0 {
+			// Half its cap free or more, or none of it: a lane that took
+			// whatever a few finished deliveries freed claimed a few at a
+			// time (helper-60: 136 claims instead of 21 for 2,500
+			// deliveries to an endpoint answering in 60 ms); release
+			// tells it when half is free.
+			limit := e.claimCap(p.lanes[lane])
+			if left := limit - e.inLane[lane]; left >= max(1, limit/2) {
+				n := min(left, free)
 				e.claimed += n
 				e.inLane[lane] += n
 				out = append(out, room{endpoint: ep.id, n: n})

@@ -123,6 +123,11 @@ func TestLanesClaimAnEndpointApart(t *testing.T) {
 		t.Fatalf("the first lane took %d more past its cap", n)
 	}
 	for i := range capFirst / 2 {
+		if i == 1 {
+			if n := taken(0, 500); n != 0 {
+				t.Fatalf("with %d of its cap free, the first lane took %d, want none until half of it is", i, n)
+			}
+		}
 		if len(told) > 0 {
 			t.Fatalf("the first lane was told after %d of its %d deliveries ended, want once half its cap is free", i, capFirst)
 		}
@@ -131,6 +136,9 @@ func TestLanesClaimAnEndpointApart(t *testing.T) {
 	}
 	if len(told) != 1 || told[0] != 1 {
 		t.Fatalf("told %v once half the first lane's cap was free, want the first lane once", told)
+	}
+	if n := taken(0, 500); n != capFirst/2 {
+		t.Fatalf("with half its cap free, the first lane took %d, want %d", n, capFirst/2)
 	}
 	p.tryRun(1)
 	p.finish(0, 1, true, true, 100*time.Millisecond, now)
