@@ -57,8 +57,9 @@ const breakerAfter = 3
 const maxProbeEvery = time.Second
 
 // pacer keeps, per endpoint, how many attempts this process runs and may
-// run. Both lanes share it, so that an endpoint's room counts the
-// attempts of both.
+// run. Both lanes share it: an endpoint's limit counts the attempts of
+// both, and each lane's claimed deliveries count against that lane's cap
+// (claimCap), which assumes the lane may run all of the limit.
 type pacer struct {
 	workers    int              // of both lanes: the highest limit
 	lanes      []int            // the workers of each lane (Dispatcher.lanes)
@@ -81,12 +82,12 @@ type pace struct {
 	proven   bool          // the last attempt succeeded within slowAfter
 	failures int           // consecutive failed attempts
 	failedAt time.Time     // when the last of them ended (monotonic)
-	denied   uint          // the lanes (a bit each) whose claim found it full: tell them when it has room again
+	denied   uint          // the lanes (a bit each) whose claim it refused: tell them when they may take it again (release)
 }
 
-// newPacer returns a pacer for workers workers in all, that calls freed
-// (which must not block) with the lanes whose claim found an endpoint
-// full when it has room again: the room may have been another lane's.
+// newPacer returns a pacer for lanes of the workers given (in
+// Dispatcher.lanes' order), that calls freed (which must not block) with
+// the lanes an endpoint refused when they may take it again.
 // Only those lanes claim again. (Telling both lanes made them wake each
 // other without end while idle: woken together, one reserved the room,
 // the other found it full, the first gave it back unused and woke both,
@@ -152,7 +153,7 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			// deliveries to an endpoint answering in 60 ms); release
 			// tells it when half is free.
 			limit := e.claimCap(p.lanes[lane])
-			if left := limit - e.inLane[lane]; left >= max(1, limit/2) {
+			if left := limit - e.inLane[lane]; left >= e.refill(p.lanes[lane]) {
 				n := min(left, free)
 				e.claimed += n
 				e.inLane[lane] += n
@@ -207,6 +208,18 @@ func (e *pace) claimCap(workers int) int {
 		rounds = min(rounds, int(maxQueued/2/e.took))
 	}
 	return min(e.limit, workers) * (1 + rounds)
+}
+
+// refill is how much of a lane's cap of a proven endpoint must be free
+// before the lane takes more of it: half of what the cap holds ahead of
+// the attempts the lane runs at once, and at least one. With rounds
+// ahead, claims then take half of them or more at a time; with none (an
+// endpoint slower than half of maxQueued), a claim takes each place an
+// attempt frees, so that the workers are not left waiting for half of
+// them to end. The caller holds p.mu.
+func (e *pace) refill(workers int) int {
+	running := min(e.limit, workers)
+	return max(1, min(e.claimCap(workers)/2, e.claimCap(workers)-running))
 }
 
 // tryRun starts an attempt to the endpoint id if it is under its limit
@@ -301,19 +314,20 @@ func (p *pacer) finish(lane int, id int64, attempted, ok bool, took time.Duratio
 // drops the pace of an idle endpoint that holds nothing worth keeping,
 // so that the map holds only endpoints in use or proven, and reports
 // the lanes whose claim found the endpoint full meanwhile and that may
-// claim again: for a proven endpoint, once half of the lane's cap is
+// claim again: for a proven endpoint, once refill of the lane's cap is
 // free, so that its claims take many at a time (told at every delivery
 // that ended, a lane whose cap was below half a batch claimed a few at a
 // time: 775 claims instead of 33 for 2,500 deliveries to an endpoint
 // answering in 60 ms, in helper-59's review); for any other, at once
-// (it has one delivery claimed at a time). The caller holds p.mu.
+// (one not proven has one delivery claimed at a time, once those it had
+// claimed while proven have ended). The caller holds p.mu.
 func (p *pacer) release(id int64, e *pace) (denied uint) {
 	for lane, workers := range p.lanes {
 		bit := uint(1) << lane
 		if e.denied&bit == 0 {
 			continue
 		}
-		if limit := e.claimCap(workers); e.proven && limit-e.inLane[lane] < max(1, limit/2) {
+		if e.proven && e.claimCap(workers)-e.inLane[lane] < e.refill(workers) {
 			continue
 		}
 		e.denied &^= bit

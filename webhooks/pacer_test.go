@@ -146,3 +146,33 @@ func TestLanesClaimAnEndpointApart(t *testing.T) {
 		t.Fatalf("told %v after one more ended, want no more until the lane is refused again", told)
 	}
 }
+
+// TestSlowProvenEndpointRefillsEachPlace: an endpoint proven healthy but
+// slower than half of maxQueued has no rounds claimed ahead (its cap is
+// the attempts the lane runs at once), and the lane takes each place an
+// attempt frees, not half of them at a time, which would leave a quarter
+// of its workers waiting on average (helper-61).
+func TestSlowProvenEndpointRefillsEachPlace(t *testing.T) {
+	var told []uint
+	p := newPacer([]int{32, 8}, 2*time.Second, time.Second, func(lanes uint) { told = append(told, lanes) })
+	e := p.get(1)
+	e.proven, e.limit, e.took = true, 8, 800*time.Millisecond
+	now := time.Now()
+	ep := []claimEndpoint{{id: 1, usable: true}}
+	rooms, _ := p.plan(0, ep, 500, 0, now)
+	if len(rooms) != 1 || rooms[0].n != 8 {
+		t.Fatalf("rooms %+v, want 8 (the limit, no rounds ahead)", rooms)
+	}
+	if rooms, _ := p.plan(0, ep, 500, 0, now); len(rooms) != 0 {
+		t.Fatalf("rooms %+v past the cap, want none", rooms)
+	}
+	p.tryRun(1)
+	p.finish(0, 1, true, true, 800*time.Millisecond, now)
+	if len(told) != 1 {
+		t.Fatalf("told %v after one attempt ended, want the lane told once", told)
+	}
+	// The quick success raised the limit by one: two places are free.
+	if rooms, _ := p.plan(0, ep, 500, 0, now); len(rooms) != 1 || rooms[0].n != e.limit-7 {
+		t.Fatalf("rooms %+v with %d places free, want them", rooms, e.limit-7)
+	}
+}
