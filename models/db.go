@@ -34,7 +34,9 @@ const (
 	MySQL  Dialect = "mysql"
 )
 
-// DB is an open database: gorm on top of one connection pool.
+// DB is an open database: gorm on top of one connection pool (on a SQLite
+// file, the one writer's connection, and a read-only one beside it: see
+// Reader).
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
@@ -43,6 +45,9 @@ type DB struct {
 	// shared: Pool returned this same SQLite connection; Close leaves it
 	// open for its owner.
 	shared bool
+	// reader: on a SQLite file, a read-only connection of its own (see
+	// Reader); nil elsewhere.
+	reader *DB
 }
 
 // Options tunes how a database is opened. The zero value of every field
@@ -62,7 +67,8 @@ type Options struct {
 	// leaves a transaction idle on purpose.
 	LockWait time.Duration
 	// MaxConns bounds the connections of the pool on MySQL; default
-	// DefaultMaxConns. SQLite always has one connection: one writer.
+	// DefaultMaxConns. SQLite always has one writer's connection (and,
+	// on a file, a read-only one: see Reader).
 	MaxConns int
 }
 
@@ -128,6 +134,9 @@ func OpenWith(rawURL string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.url, db.opts = rawURL, opts
+	if db.reader != nil {
+		db.reader.url, db.reader.opts = rawURL, opts
+	}
 	return db, nil
 }
 
@@ -138,23 +147,40 @@ func OpenWith(rawURL string, opts Options) (*DB, error) {
 // writer; closing it then leaves db open.
 func (db *DB) Pool(maxConns int) (*DB, error) {
 	if db.Dialect == SQLite {
-		return &DB{DB: db.DB, Dialect: db.Dialect, url: db.url, opts: db.opts, shared: true}, nil
+		return &DB{DB: db.DB, Dialect: db.Dialect, url: db.url, opts: db.opts, shared: true, reader: db.reader}, nil
 	}
 	opts := db.opts
 	opts.MaxConns = maxConns
 	return OpenWith(db.url, opts)
 }
 
+// Reader returns the pool for reads that may take long and need no
+// transaction with a write: on a SQLite file, a read-only connection of
+// its own (PRAGMA query_only), so that such a read never holds the one
+// writer's connection: in WAL mode a reader and the writer run side by
+// side, and the reader sees what was committed when its statement began
+// (in a transaction, when the transaction first read;
+// https://www.sqlite.org/wal.html, "Concurrency"). On MySQL, and on a
+// SQLite database in memory, it returns db itself. A write through it
+// fails on SQLite ("attempt to write a readonly database").
+func (db *DB) Reader() *DB {
+	if db.reader != nil {
+		return db.reader
+	}
+	return db
+}
+
 // openSQLite opens a SQLite file (or memory) with WAL, a busy timeout,
 // foreign keys and immediate write transactions on a single connection, so
-// that writers never fail with SQLITE_BUSY and ":memory:" is one database.
+// that writers never fail with SQLITE_BUSY and ":memory:" is one database;
+// a file also gets a read-only connection (see Reader).
 func openSQLite(path string, cfg *gorm.Config, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database URL sqlite: needs a path, e.g. sqlite:outdial.db")
 	}
 	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000) +
 		"&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
-	if path != ":memory:" {
+	if !inMemory(path) {
 		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
 	g, err := gorm.Open(sqlite.Open(dsn), cfg)
@@ -168,7 +194,28 @@ func openSQLite(path string, cfg *gorm.Config, opts Options) (*DB, error) {
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
-	return &DB{DB: g, Dialect: SQLite}, nil
+	db := &DB{DB: g, Dialect: SQLite}
+	if inMemory(path) {
+		return db, nil // a second connection would open another, empty database
+	}
+	// The writer's connection, opened above, has set WAL mode, which the
+	// file keeps.
+	r, err := gorm.Open(sqlite.Open(path+fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000)+
+		"&_pragma=query_only(1)&_time_format=sqlite"), cfg)
+	if err == nil {
+		var rDB *sql.DB
+		if rDB, err = r.DB(); err == nil {
+			rDB.SetMaxOpenConns(1)
+			rDB.SetMaxIdleConns(1)
+			rDB.SetConnMaxLifetime(0)
+		}
+	}
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open sqlite %s for reading: %w", path, err)
+	}
+	db.reader = &DB{DB: r, Dialect: SQLite}
+	return db, nil
 }
 
 // MySQLDSN turns mysql://user:pass@host:port/dbname?params into the
@@ -284,7 +331,8 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
-// Close closes the connection pool (unless Pool shared it).
+// Close closes the connection pool and its reader's (unless Pool shared
+// them).
 func (db *DB) Close() error {
 	if db.shared {
 		return nil
@@ -293,7 +341,11 @@ func (db *DB) Close() error {
 	if err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	err = sqlDB.Close()
+	if db.reader != nil {
+		err = errors.Join(err, db.reader.Close())
+	}
+	return err
 }
 
 func (db *DB) provider() (*goose.Provider, error) {
@@ -449,10 +501,19 @@ func (db *DB) hasTable(ctx context.Context, name string) (bool, error) {
 // a database in memory.
 func (db *DB) sqliteFile() string {
 	path, ok := strings.CutPrefix(db.url, "sqlite:")
-	if !ok || path == ":memory:" {
+	if !ok || inMemory(path) {
 		return ""
 	}
 	return path
+}
+
+// inMemory reports whether SQLite opens path as a database in memory,
+// private to each connection: ":memory:", or the URI filenames "file:"
+// and "file::memory:" (https://www.sqlite.org/inmemorydb.html). A path
+// with a query of its own ("?mode=memory") does not open: the options
+// Outdial sets are a query.
+func inMemory(path string) bool {
+	return path == ":memory:" || path == "file:" || path == "file::memory:"
 }
 
 // canWrite checks that the filesystem of the SQLite file path has space

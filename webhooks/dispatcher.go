@@ -419,7 +419,12 @@ func (d *Dispatcher) statsLoop(ctx context.Context) {
 // returns an error when the database fails.
 func (d *Dispatcher) refreshStats(ctx context.Context) error {
 	var depth int64
-	db := d.db.WithContext(ctx)
+	// On the reader: the count reads an entry per pending delivery (13 to
+	// 65 ms for 200,000 to 900,000 on SQLite), and on the writer's one
+	// connection it held every claim, lease and result that long, every
+	// StatsInterval (BENCHMARKS.md, "Beside 100 dead on SQLite: the
+	// gauges").
+	db := d.db.Reader().WithContext(ctx)
 	// Both read the index of pending deliveries by age; 'PENDING' is a
 	// literal so that SQLite sees that its partial index applies.
 	from := d.deliveriesUsing("p", "webhook_deliveries_pending_age")
