@@ -340,7 +340,7 @@ func claimedOf(d *Dispatcher, id int64) int {
 	d.pacer.mu.Lock()
 	defer d.pacer.mu.Unlock()
 	if e := d.pacer.eps[id]; e != nil {
-		return e.claimed
+		return e.claimed()
 	}
 	return 0
 }

@@ -137,7 +137,7 @@ func (p *pacer) canHand(endpoints []int64) bool {
 	}
 	for id, n := range more {
 		e := p.eps[id]
-		if e == nil || !e.proven || e.failures > 0 || e.claimed+n > e.limit {
+		if e == nil || !e.proven || e.failures > 0 || e.claimed()+n > e.limit {
 			return false
 		}
 	}
@@ -149,8 +149,6 @@ func (p *pacer) hold(jobs []*job) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, j := range jobs {
-		e := p.get(j.endpointID)
-		e.claimed++
-		e.inLane[0]++ // hand-offs go to the first lane
+		p.get(j.endpointID).inLane[0]++ // hand-offs go to the first lane
 	}
 }

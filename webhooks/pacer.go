@@ -75,8 +75,7 @@ type pacer struct {
 // is one not tried yet (or forgotten: idle and not proven).
 type pace struct {
 	limit    int           // attempts that may run at once while proven
-	claimed  int           // deliveries claimed and not finished (queued or running), and rooms reserved by a claim
-	inLane   [2]int        // of claimed, each lane's (Dispatcher.lanes; hand-offs are the first lane's)
+	inLane   [2]int        // deliveries claimed and not finished (queued or running), and rooms reserved by a claim, of each lane (Dispatcher.lanes; hand-offs are the first lane's)
 	running  int           // attempts running
 	took     time.Duration // recent attempts' duration (moving average)
 	proven   bool          // the last attempt succeeded within slowAfter
@@ -155,7 +154,6 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			limit := e.claimCap(p.lanes[lane])
 			if left := limit - e.inLane[lane]; left >= e.refill(p.lanes[lane]) {
 				n := min(left, free)
-				e.claimed += n
 				e.inLane[lane] += n
 				out = append(out, room{endpoint: ep.id, n: n})
 			} else {
@@ -163,7 +161,7 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			}
 			continue
 		}
-		if e.claimed > 0 {
+		if e.claimed() > 0 {
 			e.denied |= 1 << lane
 			continue
 		}
@@ -177,7 +175,6 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			continue
 		}
 		unproven--
-		e.claimed++
 		e.inLane[lane]++
 		out = append(out, room{endpoint: ep.id, n: 1, unproven: true, probe: ep.failing})
 	}
@@ -209,6 +206,11 @@ func (e *pace) claimCap(workers int) int {
 	}
 	return min(e.limit, workers) * (1 + rounds)
 }
+
+// claimed is how many deliveries of the endpoint both lanes have claimed
+// and not finished, with the rooms their claims reserved. The caller
+// holds p.mu.
+func (e *pace) claimed() int { return e.inLane[0] + e.inLane[1] }
 
 // refill is how much of a lane's cap of a proven endpoint must be free
 // before the lane takes more of it: half of what the cap holds ahead of
@@ -244,7 +246,6 @@ func (p *pacer) tryRun(id int64) bool {
 func (p *pacer) giveBack(lane int, id int64) {
 	p.mu.Lock()
 	e := p.get(id)
-	e.claimed--
 	e.inLane[lane]--
 	freed := p.release(id, e)
 	p.mu.Unlock()
@@ -264,7 +265,6 @@ func (p *pacer) unreserve(lane int, rooms []room, taken map[int64]int) {
 		}
 		if left := r.n - taken[r.endpoint]; left > 0 {
 			e := p.get(r.endpoint)
-			e.claimed -= left
 			e.inLane[lane] -= left
 			freed |= p.release(r.endpoint, e)
 		}
@@ -282,7 +282,6 @@ func (p *pacer) finish(lane int, id int64, attempted, ok bool, took time.Duratio
 	p.mu.Lock()
 	e := p.get(id)
 	e.running--
-	e.claimed--
 	e.inLane[lane]--
 	if attempted && e.took == 0 {
 		e.took = took
@@ -333,7 +332,7 @@ func (p *pacer) release(id int64, e *pace) (denied uint) {
 		e.denied &^= bit
 		denied |= bit
 	}
-	if e.claimed == 0 && !e.proven && e.failures == 0 {
+	if e.claimed() == 0 && !e.proven && e.failures == 0 {
 		delete(p.eps, id)
 	}
 	return denied
