@@ -170,22 +170,49 @@ func (db *DB) Reader() *DB {
 	return db
 }
 
-// openSQLite opens a SQLite file (or memory) with WAL, a busy timeout,
-// foreign keys and immediate write transactions on a single connection, so
-// that writers never fail with SQLITE_BUSY and ":memory:" is one database;
-// a file also gets a read-only connection (see Reader).
+// openSQLite opens a SQLite file (or memory) with WAL, a busy timeout and
+// foreign keys on a single connection, so that ":memory:" is one database
+// and the process has one writer; a file also gets a read-only connection
+// (see Reader). The DSN asks for immediate write transactions, but
+// glebarez/go-sqlite v1.21.2 reads _txlock only when _time_format is
+// absent (applyQueryParams), so they are deferred: within a process the
+// one connection serializes them; two processes on one file may see
+// SQLITE_BUSY where immediate transactions would wait.
 func openSQLite(path string, cfg *gorm.Config, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database URL sqlite: needs a path, e.g. sqlite:outdial.db")
 	}
-	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000) +
-		"&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+	both := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000) + "&_time_format=sqlite"
+	writer := both + "&_pragma=foreign_keys(1)&_txlock=immediate"
 	if !inMemory(path) {
-		dsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		writer += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	}
-	g, err := gorm.Open(sqlite.Open(dsn), cfg)
+	g, err := openOneConnection(writer, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db := &DB{DB: g, Dialect: SQLite}
+	if inMemory(path) {
+		return db, nil // a second connection would open another, empty database
+	}
+	// The writer's connection, opened above, has set WAL mode, which the
+	// file keeps.
+	r, err := openOneConnection(both+"&_pragma=query_only(1)", cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite %s for reading: %w", path, err)
+	}
+	db.reader = &DB{DB: r, Dialect: SQLite}
+	return db, nil
+}
+
+// openOneConnection opens the SQLite DSN dsn on a pool of one connection,
+// kept open for the pool's life (a database in memory lives as long as
+// its connection).
+func openOneConnection(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+	g, err := gorm.Open(sqlite.Open(dsn), cfg)
+	if err != nil {
+		return nil, err
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -194,28 +221,7 @@ func openSQLite(path string, cfg *gorm.Config, opts Options) (*DB, error) {
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
-	db := &DB{DB: g, Dialect: SQLite}
-	if inMemory(path) {
-		return db, nil // a second connection would open another, empty database
-	}
-	// The writer's connection, opened above, has set WAL mode, which the
-	// file keeps.
-	r, err := gorm.Open(sqlite.Open(path+fmt.Sprintf("?_pragma=busy_timeout(%d)", opts.lockWaitSeconds()*1000)+
-		"&_pragma=query_only(1)&_time_format=sqlite"), cfg)
-	if err == nil {
-		var rDB *sql.DB
-		if rDB, err = r.DB(); err == nil {
-			rDB.SetMaxOpenConns(1)
-			rDB.SetMaxIdleConns(1)
-			rDB.SetConnMaxLifetime(0)
-		}
-	}
-	if err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open sqlite %s for reading: %w", path, err)
-	}
-	db.reader = &DB{DB: r, Dialect: SQLite}
-	return db, nil
+	return g, nil
 }
 
 // MySQLDSN turns mysql://user:pass@host:port/dbname?params into the
