@@ -81,7 +81,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	}
 	cursor := l.lastEndpoint()
 	mark := d.endpointChanges.mark() // before the transaction: see endpointChanged
-	start, now := time.Now(), d.now()
+	var start time.Time
 	var c claimed
 	var rooms []room
 	err = models.RetryLocks(ctx, func() error {
@@ -90,8 +90,19 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 		d.pacer.unreserve(l.index, rooms, nil)
 		rooms = nil
 		return d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// The claim's clocks start here, once it holds a connection,
+			// not before it waited for one: the jobs' maxQueued, the
+			// lease's end and the probes' probe_until count from a
+			// moment before it reads anything, as they must, and not
+			// from before a wait behind SQLite's one connection (a large
+			// import holds it for seconds) or a MySQL pool in use. A
+			// claim that had waited longer than maxQueued queued jobs
+			// already too old to run: every one was given back unsent
+			// and claimed again (BENCHMARKS.md, "Beside 100 dead on
+			// SQLite: the claim that waited").
+			start = time.Now()
 			var err error
-			c, rooms, err = d.claimTx(tx, l, free, unproven, cursor, now)
+			c, rooms, err = d.claimTx(tx, l, free, unproven, cursor, d.now())
 			return err
 		})
 	})
@@ -139,7 +150,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 	for _, j := range again {
 		d.pacer.giveBack(l.index, j.endpointID) // held already, counted already
 	}
-	d.giveBack(stale)
+	d.giveBack(stale, givenBackChanged)
 	return jobs, c.found, free, nil
 }
 
@@ -540,7 +551,8 @@ func (d *Dispatcher) lockDue(tx *gorm.DB, rows []dueRow, now time.Time) ([]dueRo
 }
 
 // jobs returns one job per leased delivery of c, claimed at claimedAt
-// (monotonic, before the claim read the endpoints), with its event from
+// (monotonic, once the claim held its connection, before it read the
+// endpoints), with its event from
 // the outbox's recent events or else from the database. It returns an
 // error when the database fails.
 func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) ([]*job, error) {

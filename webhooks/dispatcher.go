@@ -174,7 +174,7 @@ func (d *Dispatcher) ShutdownTimeout() time.Duration { return d.cfg.Timeout + d.
 func (d *Dispatcher) workLoop(ctx context.Context, l *lane) {
 	for {
 		j, expired := l.take(d.pacer.tryRun)
-		d.giveBack(expired)
+		d.giveBack(expired, givenBackWaited)
 		if j == nil {
 			if len(expired) == 0 {
 				return
@@ -205,8 +205,12 @@ func (d *Dispatcher) work(ctx context.Context, l *lane, j *job) {
 }
 
 // giveBack has the writer give back jobs taken out of a lane unsent, due
-// at once, to be claimed again with what is true then.
-func (d *Dispatcher) giveBack(jobs []*job) {
+// at once, to be claimed again with what is true then, and counts them
+// under reason (outdial_webhook_deliveries_given_back_total).
+func (d *Dispatcher) giveBack(jobs []*job, reason string) {
+	if len(jobs) > 0 {
+		d.metrics.givenBack.WithLabelValues(reason).Add(float64(len(jobs)))
+	}
 	for _, j := range jobs {
 		d.pacer.giveBack(j.lane, j.endpointID)
 		d.results.put(&result{job: j, dropped: true}, !d.busy())
@@ -275,7 +279,7 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 func (d *Dispatcher) endpointChanged(id int64) {
 	d.endpointChanges.note(id)
 	for _, l := range d.lanes {
-		d.giveBack(l.drop(id))
+		d.giveBack(l.drop(id), givenBackChanged)
 	}
 }
 

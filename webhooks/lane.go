@@ -20,7 +20,7 @@ type job struct {
 	msgID      string
 	body       []byte
 	ep         *endpoint
-	claimedAt  time.Time    // monotonic, taken before the claim read the endpoint: for maxQueued
+	claimedAt  time.Time    // monotonic, taken once the claim held its connection, before it read the endpoint: for maxQueued
 	mark       uint64       // endpointChanges.mark() before the claim (or hand-off) read the endpoint
 	unproven   bool         // counted in its lane's budget for endpoints not proven healthy
 	heldAt     atomic.Int64 // monoNow() when its delivery was last known held by its lease: its claim, a check (lease.go)

@@ -14,6 +14,12 @@ const (
 	outcomeSuperseded = "superseded"
 )
 
+// Reasons counted by outdial_webhook_deliveries_given_back_total.
+const (
+	givenBackWaited  = "waited"           // queued longer than maxQueued
+	givenBackChanged = "endpoint_changed" // the endpoint changed since the claim read it
+)
+
 // metrics are the dispatcher's Prometheus collectors.
 type metrics struct {
 	deliveries    *prometheus.CounterVec
@@ -21,6 +27,7 @@ type metrics struct {
 	queueDepth    prometheus.Gauge
 	oldestAge     prometheus.Gauge
 	leaseTakeover prometheus.Counter
+	givenBack     *prometheus.CounterVec
 }
 
 // newMetrics creates the collectors and registers them on reg (nil: on
@@ -49,15 +56,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "outdial_webhook_lease_takeovers_total",
 			Help: "Deliveries claimed after another process's lease on them expired.",
 		}),
+		givenBack: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "outdial_webhook_deliveries_given_back_total",
+			Help: "Claimed deliveries given back unsent, due at once, to be claimed again, by reason: waited (queued longer than a second for a worker) or endpoint_changed (the endpoint changed after the claim read it).",
+		}, []string{"reason"}),
 	}
 	for _, outcome := range []string{outcomeSucceeded, outcomeRetry, outcomeFailed, outcomeSuperseded} {
 		m.deliveries.WithLabelValues(outcome)
+	}
+	for _, reason := range []string{givenBackWaited, givenBackChanged} {
+		m.givenBack.WithLabelValues(reason)
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.deliveries, m.latency, m.queueDepth, m.oldestAge, m.leaseTakeover} {
+	for _, c := range []prometheus.Collector{m.deliveries, m.latency, m.queueDepth, m.oldestAge, m.leaseTakeover, m.givenBack} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)
