@@ -354,10 +354,15 @@ func (e claimEndpoint) endpoint() *endpoint {
 }
 
 // openProbes returns the rooms without the probes that another claim
-// holds. On SQLite there are none: the claim's transaction is a write
-// transaction (txlock=immediate), so claimEndpoints read every probe
-// recorded (probe_until), and plan left out the endpoints with one
-// running. On MySQL claimEndpoints's plain read may miss a probe another
+// holds. On SQLite there are none: a process's claims run one at a time
+// on its one connection, so claimEndpoints read every probe it recorded
+// (probe_until), and plan left out the endpoints with one running; and
+// when another process on the same file recorded a probe after this
+// claim's transaction began reading, the claim's first write fails (in
+// WAL mode a read transaction whose snapshot is stale cannot become a
+// write one: SQLITE_BUSY_SNAPSHOT; the transaction is deferred, see
+// models.openSQLite), and the lane claims again at its next wake or poll.
+// On MySQL claimEndpoints's plain read may miss a probe another
 // claim committed meanwhile (a snapshot), so this locks the rows of the
 // endpoints to probe (skipping those locked: another claim is looking at
 // them) and keeps those whose probe_until, read locked and so current, is
@@ -552,9 +557,8 @@ func (d *Dispatcher) lockDue(tx *gorm.DB, rows []dueRow, now time.Time) ([]dueRo
 
 // jobs returns one job per leased delivery of c, claimed at claimedAt
 // (monotonic, once the claim held its connection, before it read the
-// endpoints), with its event from
-// the outbox's recent events or else from the database. It returns an
-// error when the database fails.
+// endpoints), with its event from the outbox's recent events or else
+// from the database. It returns an error when the database fails.
 func (d *Dispatcher) jobs(ctx context.Context, c claimed, claimedAt time.Time) ([]*job, error) {
 	out := make([]*job, len(c.leased))
 	var missed []int // indexes in out of the jobs whose event is to be read

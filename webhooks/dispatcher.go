@@ -247,6 +247,7 @@ func (d *Dispatcher) handle(ctx context.Context, l *lane, j *job) *result {
 		return &result{job: j, dropped: true, lapsed: true}
 	}
 	if d.endpointChanges.changedSince(j.endpointID, j.mark) {
+		d.metrics.givenBack.WithLabelValues(givenBackChanged).Inc()
 		return &result{job: j, dropped: true}
 	}
 	if j.probe != "" && d.now().Add(d.probeAttempt()).After(j.probeUntil) {

@@ -58,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		givenBack: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "outdial_webhook_deliveries_given_back_total",
-			Help: "Claimed deliveries given back unsent, due at once, to be claimed again, by reason: waited (queued longer than a second for a worker) or endpoint_changed (the endpoint changed after the claim read it).",
+			Help: "Claimed deliveries given back unsent, due at once, to be claimed again, by reason: waited (queued longer than a second for a worker) or endpoint_changed (the endpoint changed after the claim read it, before the attempt).",
 		}, []string{"reason"}),
 	}
 	for _, outcome := range []string{outcomeSucceeded, outcomeRetry, outcomeFailed, outcomeSuperseded} {
