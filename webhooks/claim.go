@@ -74,7 +74,7 @@ func (d *Dispatcher) claim(ctx context.Context, l *lane) (found, asked int, err 
 // disabled or deleted endpoints become FAILED and those a newer version
 // already reached become SUPERSEDED, in the same short transaction.
 func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found, asked int, err error) {
-	free, unproven := l.free()
+	free, unproven, probes := l.free()
 	if free == 0 {
 		l.started(nil, unproven, 0, nil)
 		return nil, 0, 0, nil
@@ -102,7 +102,7 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 			// SQLite: the claim that waited").
 			start = time.Now()
 			var err error
-			c, rooms, err = d.claimTx(tx, l, free, unproven, cursor, d.now())
+			c, rooms, err = d.claimTx(tx, l, free, unproven, probes, cursor, d.now())
 			return err
 		})
 	})
@@ -160,12 +160,12 @@ func (d *Dispatcher) claimJobs(ctx context.Context, l *lane) (jobs []*job, found
 // running (probe_until), select due rows fairly (locking them on MySQL,
 // skipping rows another process holds), lease them, settle those that
 // must not be sent, and record the probes taken on their endpoints.
-func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
+func (d *Dispatcher) claimTx(tx *gorm.DB, l *lane, free, unproven, probes int, cursor int64, now time.Time) (c claimed, rooms []room, err error) {
 	order, err := d.claimEndpoints(tx, cursor, now)
 	if err != nil {
 		return c, nil, err
 	}
-	rooms, probeAt := d.pacer.plan(l.index, order, free, unproven, time.Now())
+	rooms, probeAt := d.pacer.plan(l.index, order, free, unproven, probes, time.Now())
 	if !probeAt.IsZero() {
 		l.freeAt(probeAt)
 	}

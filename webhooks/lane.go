@@ -73,6 +73,7 @@ type lane struct {
 	queue    []*job         // claimed, waiting for a worker, in claim order
 	running  map[int64]*job // deliveries being attempted
 	unproven int            // queued and running jobs to endpoints not proven healthy, and reserved places
+	probes   int            // of those, the probes of endpoints recorded failing (job.probe)
 	cursor   int64          // the endpoint the last claim ended with: the next one starts after it
 
 	timer   *time.Timer // signals freed at timerAt (freeAt)
@@ -106,11 +107,24 @@ func signal(c chan struct{}) {
 // finds a place beside a hanging one even in a small pool.
 func (l *lane) unprovenBudget() int { return min(l.workers, max(2, l.workers/2)) }
 
+// probeBudget is how many of the lane's unproven places the probes of
+// endpoints recorded failing may hold at once: half of them, at least
+// one. The other half stays for endpoints not recorded failing and not
+// proven in this process (a new endpoint; every endpoint after a
+// restart): a probe of a hanging endpoint holds its worker for Timeout,
+// and when probes could take every unproven place, a healthy endpoint
+// not proven yet waited for one to time out beside more hanging
+// endpoints than the budget (16 s beside 40 after a restart, 10 s
+// WEBHOOK_TIMEOUT; TestAHealthyEndpointNotProvenYetPassesHangingProbes).
+func (l *lane) probeBudget() int { return max(1, l.unprovenBudget()/2) }
+
 // free returns how many deliveries to claim (free workers and free places
-// in the queue, at most a batch) and how many of them may go to endpoints
+// in the queue, at most a batch), how many of them may go to endpoints
 // not proven healthy, and reserves the latter: the caller gives back what
-// it did not use with started.
-func (l *lane) free() (free, unproven int) {
+// it did not use with started. It also returns how many of those may be
+// probes of endpoints recorded failing (probeBudget); only the lane's
+// claims, one at a time, add probes to it, so these need no reservation.
+func (l *lane) free() (free, unproven, probes int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	free = min(l.batch, max(0, l.workers-len(l.running))+max(0, l.batch-len(l.queue)))
@@ -119,7 +133,8 @@ func (l *lane) free() (free, unproven int) {
 	}
 	unproven = max(0, min(free, l.unprovenBudget()-l.unproven))
 	l.unproven += unproven
-	return free, unproven
+	probes = max(0, min(unproven, l.probeBudget()-l.probes))
+	return free, unproven, probes
 }
 
 // started queues the jobs of a claim, and gives back the reserved
@@ -149,6 +164,9 @@ func (l *lane) started(jobs []*job, reserved int, cursor int64, changed func(end
 		}
 		if j.unproven {
 			used++
+		}
+		if j.probe != "" {
+			l.probes++
 		}
 		l.queue = append(l.queue, j)
 	}
@@ -233,6 +251,9 @@ func (l *lane) take(mayRun func(endpointID int64) bool) (j *job, expired []*job)
 // forget ends the lane's count of a job that leaves it. The caller holds
 // l.mu.
 func (l *lane) forget(j *job) {
+	if j.probe != "" {
+		l.probes--
+	}
 	if j.unproven {
 		l.unproven--
 		signal(l.freed) // a claim may have found the budget taken

@@ -25,7 +25,11 @@ import (
 //     failed) has one delivery claimed at a time, and all of them
 //     together hold at most half a lane's workers (lane.unprovenBudget):
 //     hanging endpoints, which are not known to hang until their attempts
-//     time out, never take every worker.
+//     time out, never take every worker. The probes of endpoints recorded
+//     failing hold at most half of those places (lane.probeBudget), so
+//     that an endpoint not proven yet and not failing (a new one; every
+//     one after a restart) finds a place beside any number of hanging
+//     endpoints known to fail.
 //   - The breaker: after breakerAfter consecutive failures in this
 //     process, an endpoint's next attempt is a probe, made probeEvery
 //     after the last failure (a second, or the first retry delay when
@@ -130,13 +134,14 @@ type room struct {
 }
 
 // plan reserves the rooms of one claim of at most free deliveries, of
-// which at most unproven to endpoints not proven healthy, over eps (in
+// which at most unproven to endpoints not proven healthy, and of those
+// at most probes to endpoints recorded failing (lane.probeBudget), over eps (in
 // the order given, which the caller rotates for fairness). The caller
 // must give back what it did not take (unreserve). It also returns when
 // the first breaker it left out for its wait (probeEvery after the last
 // failure) lets a probe go (monotonic; zero when none): no attempt's end
 // tells a lane that, so the caller sets a timer (lane.freeAt).
-func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time.Time) (out []room, probeAt time.Time) {
+func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven, probes int, now time.Time) (out []room, probeAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ep := range eps {
@@ -171,8 +176,11 @@ func (p *pacer) plan(lane int, eps []claimEndpoint, free, unproven int, now time
 			}
 			continue
 		}
-		if unproven == 0 || (ep.failing && ep.probing) {
+		if unproven == 0 || (ep.failing && (ep.probing || probes == 0)) {
 			continue
+		}
+		if ep.failing {
+			probes--
 		}
 		unproven--
 		e.inLane[lane]++

@@ -37,7 +37,7 @@ func TestPlanLooksAgainAtOpenBreakers(t *testing.T) {
 				e := p.get(1)
 				e.failures, e.failedAt = c.failures, now.Add(-c.failedAt)
 			}
-			rooms, at := p.plan(0, c.eps, 10, 5, now)
+			rooms, at := p.plan(0, c.eps, 10, 5, 5, now)
 			if len(rooms) != c.rooms {
 				t.Errorf("%d rooms %+v, want %d", len(rooms), rooms, c.rooms)
 			}
@@ -102,7 +102,7 @@ func TestLanesClaimAnEndpointApart(t *testing.T) {
 	now := time.Now()
 	ep := []claimEndpoint{{id: 1, usable: true}}
 	taken := func(lane, free int) int {
-		rooms, _ := p.plan(lane, ep, free, 0, now)
+		rooms, _ := p.plan(lane, ep, free, 0, 0, now)
 		n := 0
 		for _, r := range rooms {
 			n += r.n
@@ -159,11 +159,11 @@ func TestSlowProvenEndpointRefillsEachPlace(t *testing.T) {
 	e.proven, e.limit, e.took = true, 8, 800*time.Millisecond
 	now := time.Now()
 	ep := []claimEndpoint{{id: 1, usable: true}}
-	rooms, _ := p.plan(0, ep, 500, 0, now)
+	rooms, _ := p.plan(0, ep, 500, 0, 0, now)
 	if len(rooms) != 1 || rooms[0].n != 8 {
 		t.Fatalf("rooms %+v, want 8 (the limit, no rounds ahead)", rooms)
 	}
-	if rooms, _ := p.plan(0, ep, 500, 0, now); len(rooms) != 0 {
+	if rooms, _ := p.plan(0, ep, 500, 0, 0, now); len(rooms) != 0 {
 		t.Fatalf("rooms %+v past the cap, want none", rooms)
 	}
 	p.tryRun(1)
@@ -172,7 +172,51 @@ func TestSlowProvenEndpointRefillsEachPlace(t *testing.T) {
 		t.Fatalf("told %v after one attempt ended, want the lane told once", told)
 	}
 	// The quick success raised the limit by one: two places are free.
-	if rooms, _ := p.plan(0, ep, 500, 0, now); len(rooms) != 1 || rooms[0].n != e.limit-7 {
+	if rooms, _ := p.plan(0, ep, 500, 0, 0, now); len(rooms) != 1 || rooms[0].n != e.limit-7 {
 		t.Fatalf("rooms %+v with %d places free, want them", rooms, e.limit-7)
+	}
+}
+
+// TestPlanKeepsPlacesForEndpointsNotFailing: pacer.plan gives the probes
+// of endpoints recorded failing at most probes of the unproven places,
+// whatever their order, so that endpoints not proven and not failing (a
+// new one, any after a restart) still get the others; and none when no
+// unproven place is left.
+func TestPlanKeepsPlacesForEndpointsNotFailing(t *testing.T) {
+	failing := func(ids ...int64) []claimEndpoint {
+		var eps []claimEndpoint
+		for _, id := range ids {
+			eps = append(eps, claimEndpoint{id: id, usable: true, failing: true})
+		}
+		return eps
+	}
+	fresh := claimEndpoint{id: 100, usable: true}
+	for _, c := range []struct {
+		name              string
+		eps               []claimEndpoint
+		unproven, probes  int
+		wantProbes, wantN int // probe rooms, rooms of endpoints not failing
+	}{
+		{"ten failing first, probes 2 of 4", append(failing(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), fresh), 4, 2, 2, 1},
+		{"the fresh one first", append([]claimEndpoint{fresh}, failing(1, 2, 3)...), 4, 2, 2, 1},
+		{"no probe place left", append(failing(1, 2, 3), fresh), 4, 0, 0, 1},
+		{"no unproven place left", append(failing(1, 2), fresh), 0, 2, 0, 0},
+		{"fewer failing than probes", append(failing(1), fresh), 4, 2, 1, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPacer([]int{32, 8}, time.Second, time.Second, func(uint) {})
+			rooms, _ := p.plan(0, c.eps, 10, c.unproven, c.probes, time.Now())
+			probes, others := 0, 0
+			for _, r := range rooms {
+				if r.probe {
+					probes++
+				} else {
+					others++
+				}
+			}
+			if probes != c.wantProbes || others != c.wantN {
+				t.Errorf("%d probe rooms and %d others %+v, want %d and %d", probes, others, rooms, c.wantProbes, c.wantN)
+			}
+		})
 	}
 }
