@@ -19,8 +19,9 @@
 // A dead endpoint never delays a healthy one (pacer.go): each claim reads
 // every endpoint's due deliveries apart, at most that endpoint's room, and
 // takes them round-robin across endpoints (claim.go); endpoints not proven
-// healthy get one delivery at a time and half the workers at most, and an
-// endpoint whose attempts fail gets one probe at a time (its breaker). A
+// healthy get one delivery at a time and half the workers at most (the
+// probes of endpoints recorded failing half of that), and an endpoint
+// whose attempts fail gets one probe at a time (its breaker). A
 // lane claims what its workers can send now and a batch more, and a
 // claimed delivery waits at most maxQueued for a worker (lane.go), or is
 // given back: what its claim read of it is never older than that.

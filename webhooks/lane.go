@@ -81,7 +81,7 @@ type lane struct {
 
 	wake  chan struct{} // claim now: a commit, a clock change
 	space chan struct{} // claim when roomy: a worker or a place in the queue is free
-	freed chan struct{} // claim when roomy: room came back that a claim found taken (pacer, unprovenBudget), or a breaker's wait ended (freeAt)
+	freed chan struct{} // claim when roomy: room came back that a claim found taken (pacer, unprovenBudget, probeBudget), or a breaker's wait ended (freeAt)
 }
 
 // newLane returns a lane of workers workers that queues at most batch
@@ -251,7 +251,7 @@ func (l *lane) take(mayRun func(endpointID int64) bool) (j *job, expired []*job)
 // forget ends the lane's count of a job that leaves it. The caller holds
 // l.mu.
 func (l *lane) forget(j *job) {
-	if j.probe != "" {
+	if j.probe != "" { // a probe is also unproven: freed is signalled below
 		l.probes--
 	}
 	if j.unproven {
