@@ -252,3 +252,86 @@ func rotate(t *testing.T, dbURL string, env map[string]string) string {
 	}
 	return printedToken(t, out.String())
 }
+
+// TestRefusedAdminToken: an ADMIN_TOKEN (or -admin-token) that no HTTP
+// client could send as a Bearer token, or that is too short, stops the
+// process before it touches the database: it exits non-zero with one line
+// naming the setting and the rule, never the value, and the bootstrap
+// token keeps working. A valid long value still replaces it, as before.
+func TestRefusedAdminToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *config) { c.AdminToken = "" })
+	boot := printedToken(t, e.startOutput)
+	if !e.works(boot) { // lastUsedAt written now, not during the refusals
+		t.Fatalf("the generated token does not work")
+	}
+	before := testenv.Snapshot(t, e.app.db)
+	// good's first 20 characters are in every refused value: output
+	// holding them shows the value.
+	good := "odt_" + strings.Repeat("Ab9-._~+/", 4)
+	for _, c := range []struct {
+		name, value, why string
+		flag             bool // -admin-token, not ADMIN_TOKEN
+	}{
+		{"TrailingNewline", good + "\n", "character 41 of 41 is a line feed", false},
+		{"TrailingSpaceNewline", good + " \n", "character 41 of 42 is a space", false},
+		{"TrailingSpaceFlag", good + " ", "character 41 of 41 is a space", true},
+		{"TabInside", good[:20] + "\t" + good[20:], "character 21 of 41 is a tab", false},
+		{"NonASCII", good[:20] + "é" + good[20:], "character 21 of 41 is a non-ASCII character", false},
+		{"TooShort", good[:20], "got 20 characters", false},
+		{"TooShortFlag", good[:31], "got 31 characters", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"-listen", "127.0.0.1:0", "-database", e.databaseURL}
+			var env []string
+			if c.flag {
+				args = append(args, "-admin-token", c.value)
+			} else {
+				env = []string{"ADMIN_TOKEN=" + c.value}
+			}
+			p := launchProcess(t, c.name, args, env)
+			waitUntil(t, "the process to exit", waitTimeout, func() bool {
+				select {
+				case <-p.done:
+					return true
+				default:
+					return false
+				}
+			})
+			out := p.out.String()
+			if code := p.cmd.ProcessState.ExitCode(); code == 0 {
+				t.Errorf("exit status 0; want non-zero")
+			}
+			const want = "outdial: ADMIN_TOKEN (-admin-token): want 32 to 512 characters of A-Z a-z 0-9 - . _ ~ + / then optional = padding"
+			if !strings.HasPrefix(out, want) || !strings.Contains(out, c.why) || strings.Count(out, "\n") != 1 {
+				t.Errorf("output %q; want one line %q… naming %q", out, want, c.why)
+			}
+			if strings.Contains(out, good[:20]) {
+				t.Errorf("the output shows the value: %q", out)
+			}
+		})
+	}
+	if d := testenv.DiffSnapshots(before, testenv.Snapshot(t, e.app.db)); d != "" {
+		t.Fatalf("a refused start changed the database:\n%s", d)
+	}
+
+	// A restart without the bad value: the bootstrap token still works.
+	e2 := e.restart(t, "")
+	requireOutput(t, e2.startOutput, []string{"Admin token: the one printed when this database was created"})
+	if !e2.works(boot) {
+		t.Fatalf("the bootstrap token stopped working after the refused starts")
+	}
+
+	// A valid long value, every allowed kind of character and padding, is
+	// taken as given and replaces the bootstrap token, as before.
+	valid := good + "=="
+	p := launchProcess(t, "valid", []string{"-listen", "127.0.0.1:0", "-database", e.databaseURL}, []string{"ADMIN_TOKEN=" + valid})
+	p.mustBeHealthy()
+	if role := viewerRole(t, p.url(), valid); role != "ADMIN" {
+		t.Fatalf("ADMIN_TOKEN %q: role %q, want ADMIN", valid, role)
+	}
+	requireOutput(t, p.out.String(), []string{`Admin token: the value of ADMIN_TOKEN (token name "bootstrap").`})
+	if e2.works(boot) {
+		t.Fatalf("the replaced bootstrap token still works")
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"outdial/calling"
 	"outdial/internal/server"
@@ -38,6 +40,19 @@ const (
 	maxRequestTimeout     = 45 * time.Second
 )
 
+// Bounds of ADMIN_TOKEN's length, in characters (bytes: every character
+// allowed is ASCII). minAdminToken: 32 characters are 128 bits even when
+// written in hex, the least dense way a random value is commonly written
+// (e.g. openssl rand -hex 16), so a random value of that length cannot be
+// guessed, and a generated token (odt_ and 43 base64url characters, 47
+// in all) clears it; a short value such as x is refused as trivially weak.
+// maxAdminToken is the longest token calling.Authenticate accepts: a
+// longer one would be stored and never work.
+const (
+	minAdminToken = 32
+	maxAdminToken = calling.MaxTokenLength
+)
+
 // parseConfig reads flags from args and environment variables through
 // getenv; a flag given on the command line wins over its variable.
 func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
@@ -52,8 +67,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	listen := fs.String("listen", env("LISTEN_ADDR", defaultListenAddr), "HTTP address (LISTEN_ADDR)")
 	dbURL := fs.String("database", env("DATABASE_URL", defaultDatabaseURL),
 		"sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname (DATABASE_URL)")
-	admin := fs.String("admin-token", getenv("ADMIN_TOKEN"), // exactly as given, not trimmed
-		"value of the ADMIN token named bootstrap; when unset and no token exists, one is generated and printed (ADMIN_TOKEN)")
+	admin := fs.String("admin-token", getenv("ADMIN_TOKEN"), // exactly as given, not trimmed (checkAdminToken)
+		fmt.Sprintf("value of the ADMIN token named bootstrap, %d to %d characters of A-Z a-z 0-9 - . _ ~ + / (then = padding); "+
+			"when unset and no token exists, one is generated and printed (ADMIN_TOKEN)", minAdminToken, maxAdminToken))
 	cidrs := fs.String("webhook-allowed-cidrs", env("WEBHOOK_ALLOWED_CIDRS", ""),
 		"comma-separated CIDRs webhook URLs may reach despite the address rule, e.g. 127.0.0.0/8 (WEBHOOK_ALLOWED_CIDRS)")
 	schedule := fs.String("webhook-retry-schedule", env("WEBHOOK_RETRY_SCHEDULE", defaultRetrySchedule),
@@ -85,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, errors.New("-rotate-admin-token generates a new value while ADMIN_TOKEN (or -admin-token) sets one: " +
 			"unset ADMIN_TOKEN to generate one, or set ADMIN_TOKEN to the new value you want instead")
 	}
+	if err := checkAdminToken(cfg.AdminToken); err != nil {
+		return config{}, err
+	}
 	var err error
 	if cfg.WebhookAllowedCIDRs, err = parseCIDRs(*cidrs); err != nil {
 		return config{}, fmt.Errorf("WEBHOOK_ALLOWED_CIDRS: %w", err)
@@ -114,6 +133,77 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, fmt.Errorf("AUDIT_RETENTION: want 0 (keep forever) or a duration of at least 1s, e.g. 8760h; got %q", *auditRetention)
 	}
 	return cfg, nil
+}
+
+// checkAdminToken refuses an ADMIN_TOKEN (or -admin-token) value that
+// could not work as a bearer token, or is trivially weak, before the
+// server opens the database: a value set replaces the working bootstrap
+// token at start (calling.EnsureBootstrapToken), so one no client can send
+// would lock every ADMIN out. "" (unset) is accepted. A value is refused
+// unless it is a b64token (RFC 6750, section 2.1: one or more of A-Z a-z
+// 0-9 - . _ ~ + / then "=" padding only), which is what every HTTP
+// client can send in "Authorization: Bearer <token>" and what
+// resolvers.bearer passes on unchanged (it trims spaces around the token,
+// and a b64token has none), and minAdminToken to maxAdminToken characters
+// long. The value is never trimmed, so that the operator fixes the
+// configuration; the error never holds the value (a secret), only its
+// length and the position and kind of the first character refused.
+func checkAdminToken(value string) error {
+	if value == "" {
+		return nil
+	}
+	rule := fmt.Sprintf("want %d to %d characters of A-Z a-z 0-9 - . _ ~ + / then optional = padding, as a Bearer token carries (RFC 6750), "+
+		"no spaces or line breaks; it is not trimmed: fix the value, or unset it to keep the current bootstrap token", minAdminToken, maxAdminToken)
+	padding := false
+	for i, r := range value {
+		var bad string
+		switch {
+		case r == '=':
+			padding = true
+			if i == 0 {
+				bad = `"=" at its start`
+			}
+		case padding:
+			bad = `a character after "=" padding`
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9', strings.ContainsRune("-._~+/", r):
+		default:
+			bad = charKind(r)
+		}
+		if bad != "" {
+			return fmt.Errorf("ADMIN_TOKEN (-admin-token): %s; character %d of %d is %s", rule, utf8.RuneCountInString(value[:i])+1,
+				utf8.RuneCountInString(value), bad)
+		}
+	}
+	if n := len(value); n < minAdminToken || n > maxAdminToken {
+		return fmt.Errorf("ADMIN_TOKEN (-admin-token): %s; got %d characters", rule, n)
+	}
+	return nil
+}
+
+// charKind names the kind of a character a bearer token cannot hold,
+// without showing it (it is part of a secret): whitespace and control
+// characters by name, the others by class.
+func charKind(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case r == '\t':
+		return "a tab"
+	case r == '\n':
+		return "a line feed"
+	case r == '\r':
+		return "a carriage return"
+	case r == utf8.RuneError:
+		return "not UTF-8, or U+FFFD"
+	case unicode.IsSpace(r):
+		return "a whitespace character"
+	case unicode.IsControl(r):
+		return "a control character"
+	case r > unicode.MaxASCII:
+		return "a non-ASCII character"
+	default:
+		return "a character a Bearer token cannot carry"
+	}
 }
 
 // parseLease parses WEBHOOK_INFLIGHT_LEASE, value: at least

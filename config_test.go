@@ -97,3 +97,58 @@ func TestRemovedLeaseSetting(t *testing.T) {
 		t.Errorf("WEBHOOK_LEASE blank: %v, want accepted (unset)", err)
 	}
 }
+
+// TestAdminTokenSetting: ADMIN_TOKEN (or -admin-token) is refused, not
+// trimmed, when no HTTP client could send it as a Bearer token (a space,
+// a line break, a tab, a control or non-ASCII character, a character
+// outside RFC 6750's b64token, "=" but as final padding) or when it is
+// shorter than 32 or longer than 512 characters; the error names the
+// setting and never holds the value. Unset, and every b64token of an
+// allowed length, are accepted as given.
+func TestAdminTokenSetting(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	// good's first 20 characters are in every refused value but the short
+	// ones: an error holding them shows the value.
+	good := "odt_" + strings.Repeat("Ab9-._~+/", 4) // 40 characters, every kind allowed
+	for _, ok := range []string{"", good, good + "==", strings.Repeat("a", 32), "odt_" + strings.Repeat("x", 508)} {
+		cfg, err := parseConfig(nil, env(map[string]string{"ADMIN_TOKEN": ok}), nil)
+		if err != nil || cfg.AdminToken != ok {
+			t.Errorf("ADMIN_TOKEN of %d characters: %q, %v; want accepted as given", len(ok), cfg.AdminToken, err)
+		}
+	}
+	for _, c := range []struct{ value, why string }{
+		{good + "\n", "character 41 of 41 is a line feed"},
+		{good + " \n", "character 41 of 42 is a space"},
+		{good + "\r\n", "a carriage return"},
+		{" " + good, "character 1 of 41 is a space"},
+		{good[:20] + "\t" + good[20:], "character 21 of 41 is a tab"},
+		{good[:20] + "\u00a0" + good[20:], "a whitespace character"},
+		{good[:20] + "\x00" + good[20:], "a control character"},
+		{good[:20] + "é" + good[20:], "character 21 of 41 is a non-ASCII character"},
+		{good[:20] + "\xff" + good[20:], "not UTF-8"},
+		{good[:20] + "!" + good[20:], "a character a Bearer token cannot carry"},
+		{good[:20] + "=" + good[20:], `a character after "=" padding`},
+		{"=" + good, `"=" at its start`},
+		{`"` + good + `"`, "a character a Bearer token cannot carry"},
+		{"x", "got 1 characters"},
+		{"odt_short", "got 9 characters"},
+		{strings.Repeat("a", 31), "got 31 characters"},
+		{"odt_" + strings.Repeat("x", 509), "got 513 characters"},
+	} {
+		for _, from := range []struct {
+			args []string
+			vars map[string]string
+		}{{nil, map[string]string{"ADMIN_TOKEN": c.value}}, {[]string{"-admin-token", c.value}, map[string]string{"ADMIN_TOKEN": good}}} {
+			cfg, err := parseConfig(from.args, env(from.vars), nil)
+			switch {
+			case err == nil:
+				t.Errorf("%q (%s) accepted as %q", c.value, c.why, cfg.AdminToken)
+			case !strings.HasPrefix(err.Error(), "ADMIN_TOKEN (-admin-token): want 32 to 512 characters") || !strings.Contains(err.Error(), c.why):
+				t.Errorf("%q: %v; want the setting, the rule and %q", c.value, err, c.why)
+			case (len(c.value) > 8 && strings.Contains(err.Error(), strings.TrimSpace(c.value))) || strings.Contains(err.Error(), good[:20]) ||
+				strings.Contains(err.Error(), "\n"):
+				t.Errorf("%q: the error shows the value or is not one line: %v", c.value, err)
+			}
+		}
+	}
+}

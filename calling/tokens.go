@@ -19,6 +19,10 @@ import (
 // to recognise (secret scanners).
 const tokenPrefix = "odt_"
 
+// MaxTokenLength is the length in bytes of the longest bearer token
+// Authenticate accepts.
+const MaxTokenLength = 512
+
 // lastUsedGranularity bounds how often lastUsedAt is written for a token:
 // at most once per minute, so that reads stay reads.
 const lastUsedGranularity = time.Minute
@@ -41,7 +45,7 @@ func newToken() string {
 // Authenticate returns the actor of a bearer token. It returns
 // ErrUnauthenticated for an empty, unknown or revoked token.
 func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error) {
-	if token == "" || len(token) > 512 {
+	if token == "" || len(token) > MaxTokenLength {
 		return Actor{}, ErrUnauthenticated
 	}
 	var row models.APIToken

@@ -46,8 +46,10 @@ import (
 	"outdial/models/dbtest"
 )
 
-// AdminToken is the ADMIN_TOKEN of test servers.
-const AdminToken = "odt_test-admin-token"
+// AdminToken is the ADMIN_TOKEN of test servers: long enough for the
+// server's rule (at least 32 characters), as the process tests pass it
+// with -admin-token.
+const AdminToken = "odt_test-admin-token-of-the-test-servers"
 
 // WaitTimeout bounds every wait of the tests: generous, because the
 // machines are small and shared.
