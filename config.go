@@ -65,9 +65,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs := flag.NewFlagSet("outdial", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	listen := fs.String("listen", env("LISTEN_ADDR", defaultListenAddr), "HTTP address (LISTEN_ADDR)")
-	dbURL := fs.String("database", env("DATABASE_URL", defaultDatabaseURL),
+	// The secrets' variables are read after parsing, not made the flags'
+	// defaults: -h (or a flag it cannot parse) prints every default, and
+	// would print ADMIN_TOKEN and a password in DATABASE_URL.
+	dbURL := fs.String("database", defaultDatabaseURL,
 		"sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/dbname (DATABASE_URL)")
-	admin := fs.String("admin-token", getenv("ADMIN_TOKEN"), // exactly as given, not trimmed (checkAdminToken)
+	admin := fs.String("admin-token", "",
 		fmt.Sprintf("value of the ADMIN token named bootstrap, %d to %d characters of A-Z a-z 0-9 - . _ ~ + / (then = padding); "+
 			"when unset and no token exists, one is generated and printed (ADMIN_TOKEN)", minAdminToken, maxAdminToken))
 	cidrs := fs.String("webhook-allowed-cidrs", env("WEBHOOK_ALLOWED_CIDRS", ""),
@@ -95,6 +98,14 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
+	}
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	if !onCommandLine["database"] {
+		*dbURL = env("DATABASE_URL", defaultDatabaseURL)
+	}
+	if !onCommandLine["admin-token"] {
+		*admin = getenv("ADMIN_TOKEN") // exactly as given, not trimmed (checkAdminToken)
 	}
 	cfg := config{ListenAddr: *listen, DatabaseURL: *dbURL, AdminToken: *admin, Demo: *demo, RotateAdminToken: *rotate}
 	if cfg.RotateAdminToken && cfg.AdminToken != "" {

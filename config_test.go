@@ -152,3 +152,37 @@ func TestAdminTokenSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageHoldsNoSecret: -h, and a flag that cannot be parsed, print the
+// flags' usage with their defaults; the values of ADMIN_TOKEN and
+// DATABASE_URL (which may hold a password) are not among them.
+func TestUsageHoldsNoSecret(t *testing.T) {
+	vars := map[string]string{
+		"ADMIN_TOKEN":  "odt_" + strings.Repeat("S3cretAdminValue", 3),
+		"DATABASE_URL": "mysql://outdial:Pa55wordInTheURL@db.example:3306/outdial",
+	}
+	getenv := func(k string) string { return vars[k] }
+	for _, args := range [][]string{{"-h"}, {"-help"}, {"-no-such-flag"}, {"-webhook-timeout"}} {
+		var usage strings.Builder
+		if _, err := parseConfig(args, getenv, &usage); err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		out := usage.String()
+		if !strings.Contains(out, "-admin-token") {
+			t.Fatalf("%v printed no usage: %q", args, out)
+		}
+		for name, secret := range map[string]string{"ADMIN_TOKEN": vars["ADMIN_TOKEN"], "DATABASE_URL's password": "Pa55wordInTheURL"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%v printed %s", args, name)
+			}
+		}
+	}
+	cfg, err := parseConfig(nil, getenv, nil)
+	if err != nil || cfg.AdminToken != vars["ADMIN_TOKEN"] || cfg.DatabaseURL != vars["DATABASE_URL"] {
+		t.Fatalf("the variables are not read: %v", err)
+	}
+	cfg, err = parseConfig([]string{"-database", "sqlite::memory:"}, getenv, nil)
+	if err != nil || cfg.DatabaseURL != "sqlite::memory:" {
+		t.Fatalf("-database does not win over DATABASE_URL: %q, %v", cfg.DatabaseURL, err)
+	}
+}
