@@ -171,11 +171,19 @@ func (b *bundle) config() Config {
 // start returns a running dispatcher; it is stopped when the test ends.
 func (b *bundle) start(cfg Config) *Dispatcher {
 	b.t.Helper()
+	d := b.dispatcher(cfg)
+	run(b.t, d)
+	return d
+}
+
+// dispatcher returns a dispatcher on the bundle's database and outbox
+// with cfg, not running.
+func (b *bundle) dispatcher(cfg Config) *Dispatcher {
+	b.t.Helper()
 	d, err := NewDispatcher(b.db, b.outbox, cfg)
 	if err != nil {
 		b.t.Fatalf("NewDispatcher: %v", err)
 	}
-	run(b.t, d)
 	return d
 }
 

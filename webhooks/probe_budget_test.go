@@ -34,7 +34,7 @@ func TestAHealthyEndpointNotProvenYetPassesHangingProbes(t *testing.T) {
 			f := newDeadFleet(t, bu, c.hanging, c.failing)
 			first := fairConfig(bu)
 			first.Timeout = 300 * time.Millisecond
-			stop := run(t, newDispatcher(t, bu, first))
+			stop := run(t, bu.dispatcher(first))
 			commitChanges(t, bu, 1)
 			dead := int64(c.hanging + c.failing)
 			waitWithin(t, time.Minute, "the dead endpoints recorded failing", func() bool {
@@ -53,7 +53,7 @@ func TestAHealthyEndpointNotProvenYetPassesHangingProbes(t *testing.T) {
 				healthy.expect(bu.endpoint(healthy.url("/")).Secret)
 				want = 1
 			}
-			run(t, newDispatcher(t, bu, fairConfig(bu))) // the default Timeout, 10 s
+			run(t, bu.dispatcher(fairConfig(bu))) // the default Timeout, 10 s
 			f.releaseAtEnd(t)
 			committed := commitChanges(t, bu, 1)
 			waitWithin(t, time.Minute, "the healthy endpoint's delivery after the restart", func() bool {
@@ -74,15 +74,4 @@ func TestAHealthyEndpointNotProvenYetPassesHangingProbes(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newDispatcher returns a dispatcher on b's database and outbox with cfg,
-// not running.
-func newDispatcher(t testing.TB, b *bundle, cfg Config) *Dispatcher {
-	t.Helper()
-	d, err := NewDispatcher(b.db, b.outbox, cfg)
-	if err != nil {
-		t.Fatalf("NewDispatcher: %v", err)
-	}
-	return d
 }
